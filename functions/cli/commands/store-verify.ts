@@ -1,0 +1,11 @@
+import type { Command } from "../command.ts";
+
+// Placeholder until its issue lands: says so plainly and fails, never pretends to work.
+export const command: Command = {
+  usage: "leviathan store verify [dir]",
+  summary: "Not built yet.",
+  async run({ stderr }) {
+    stderr.write("leviathan store verify [dir]: not built yet\n");
+    return 1;
+  },
+};

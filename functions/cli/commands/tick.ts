@@ -1,0 +1,11 @@
+import type { Command } from "../command.ts";
+
+// Placeholder until its issue lands: says so plainly and fails, never pretends to work.
+export const command: Command = {
+  usage: "leviathan tick [--dry-run] [--json]",
+  summary: "Not built yet.",
+  async run({ stderr }) {
+    stderr.write("leviathan tick [--dry-run] [--json]: not built yet\n");
+    return 1;
+  },
+};

@@ -1,0 +1,95 @@
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "./command.ts";
+
+/** Loaded lazily, so `leviathan --help` does not pay for Octokit or Kubernetes. */
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  start: () => import("./commands/start.ts"),
+  "control-plane": () => import("./commands/control-plane.ts"),
+  tick: () => import("./commands/tick.ts"),
+  attempt: () => import("./commands/attempt.ts"),
+  "backlog lint": () => import("./commands/backlog-lint.ts"),
+  summary: () => import("./commands/summary.ts"),
+  "events tail": () => import("./commands/events-tail.ts"),
+  "circuit reset": () => import("./commands/circuit-reset.ts"),
+  "store verify": () => import("./commands/store-verify.ts"),
+  "render job": () => import("./commands/render-job.ts"),
+  "render knative": () => import("./commands/render-knative.ts"),
+  serve: () => import("./commands/serve.ts"),
+};
+
+const OVERVIEW = `leviathan — turns a repository's written backlog into reviewed pull requests, safely.
+
+Usage: leviathan <command> [options]
+
+Commands:
+  start [--once] [--json]          run the whole loop locally (npm start)
+  control-plane                    the event store's HTTP server (PORT, LEVIATHAN_DATA_DIR, CONTROL_PLANE_TOKEN)
+  tick [--dry-run] [--json]        one scheduler tick for the configured target
+  attempt                          one attempt, as a Job runs it (environment of DESIGN §5)
+  backlog lint [file]              check a backlog file (exit 1 on errors)
+  summary                          what Leviathan did, from the running control plane
+  events tail [--follow]           the event log, oldest first
+  circuit reset <target>           close a target's circuit breaker
+  store verify [dir]               check an event store's lines, sequence and hash chain
+  render job [--task ID] [--attempt N]   the Kubernetes Job for an attempt, as YAML
+  render knative                   every manifest of knative/, as YAML
+  serve tick|worker                that function's HTTP server, as its Knative Service runs it
+
+Common options:
+  --config FILE   autonomy config (default: LEVIATHAN_CONFIG, then ops/autonomy/dev.yaml)
+  -h, --help      help for a command: leviathan <command> --help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+    process.stdout.write(OVERVIEW);
+    return first === undefined ? 2 : 0;
+  }
+  const twoWords = second !== undefined ? `${first} ${second}` : "";
+  const name = twoWords in COMMANDS ? twoWords : first;
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`leviathan: unknown command '${first}'. See 'leviathan --help'.\n`);
+    return 2;
+  }
+  const rest = argv.slice(name.split(" ").length);
+  const { command } = await load();
+  const options = {
+    ...command.options,
+    config: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`leviathan ${name}: ${(error as Error).message}\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`Usage: ${command.usage}\n\n${command.summary}\n${command.help ? `\n${command.help}\n` : ""}`);
+    return 0;
+  }
+  if (typeof parsed.values.config === "string") process.env.LEVIATHAN_CONFIG = parsed.values.config;
+  try {
+    return await command.run({
+      values: parsed.values as Record<string, string | boolean | undefined>,
+      positionals: parsed.positionals,
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`leviathan ${name}: ${error.message}\nUsage: ${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`leviathan ${name}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Servers keep the process alive on their own; commands that finished set the exit code.
+process.exitCode = code;

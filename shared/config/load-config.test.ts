@@ -1,0 +1,83 @@
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { ConfigError, configPathForTarget, loadConfig, parseConfig } from "./load-config.ts";
+
+const SEED = "ops/autonomy/dev.yaml";
+
+async function problemsOf(edit: (text: string) => string): Promise<string[]> {
+  const text = edit(await readFile(SEED, "utf8"));
+  try {
+    parseConfig(text, "bad.yaml");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain("bad.yaml");
+    return (error as ConfigError).problems;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("autonomy config", () => {
+  it("loads the seed file unchanged, with the optional fields' defaults", async () => {
+    const { config, name } = await loadConfig(SEED);
+    expect(name).toBe("dev.yaml");
+    expect(config).toMatchObject({
+      target_id: "radix",
+      max_open_prs: 1,
+      allowed_path_prefixes: [".leviathan/", "docs/"],
+      autonomy_enabled: true,
+      dry_run: false,
+      default_executor: "backlog-propose",
+      github_api_url: "https://api.github.com",
+    });
+  });
+
+  it.each([
+    ["max_open_prs: 1", "max_open_prs: one", "max_open_prs (line 5)"],
+    ["max_open_prs: 1", "max_open_prs: 0", "max_open_prs (line 5): must be at least 1"],
+    ["target_id: radix", "target_id: Radix!", "target_id (line 1)"],
+    [
+      "https://github.com/iangreen74/radix.git",
+      "http://github.com/iangreen74/radix.git",
+      "target_repo_url (line 2): must be https://",
+    ],
+    [
+      'schedule_cron: "*/5 * * * *"',
+      'schedule_cron: "every five"',
+      "schedule_cron (line 9): is not a cron",
+    ],
+    [
+      "allowed_path_prefixes: [.leviathan/, docs/]",
+      "allowed_path_prefixes: [../x]",
+      "allowed_path_prefixes[0]",
+    ],
+    [
+      "workspace_dir: /workspace",
+      "workspace_dir: workspace",
+      "workspace_dir (line 14): must be an absolute path",
+    ],
+    [
+      "worker_image: leviathan-worker:local",
+      "worker_image: leviathan-worker:local\nmax_open_pr: 3",
+      "max_open_pr (line 13): unknown field",
+    ],
+  ])("names the field: %s → %s", async (from, to, expected) => {
+    const problems = await problemsOf((t) => t.replace(from, to));
+    expect(problems.join("\n")).toContain(expected);
+  });
+
+  it("names a missing field", async () => {
+    const problems = await problemsOf((t) => t.replace(/^target_branch: main\n/m, ""));
+    expect(problems.join("\n")).toContain("target_branch");
+  });
+
+  it("reports YAML syntax errors with their line", async () => {
+    const problems = await problemsOf((t) => `${t}\nbroken: [`);
+    expect(problems[0]).toMatch(/^line \d+:/);
+  });
+
+  it("finds a target's file beside the configured one and refuses other names", () => {
+    expect(configPathForTarget("ops/autonomy/dev.yaml", "radix")).toBe("ops/autonomy/radix.yaml");
+    expect(configPathForTarget("ops/autonomy/dev.yaml", undefined)).toBe("ops/autonomy/dev.yaml");
+    expect(() => configPathForTarget("ops/autonomy/dev.yaml", "../secrets")).toThrow(ConfigError);
+  });
+});

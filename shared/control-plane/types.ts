@@ -1,0 +1,97 @@
+import type { AttemptStatus, StoredRecord } from "../events/types.ts";
+
+/** `GET /v1/targets/:target` → `tasks[<task_id>]` (DESIGN §8). */
+export interface TaskState {
+  attempts: number;
+  charged_attempts: number;
+  running: boolean;
+  last_status: AttemptStatus | null;
+  blocked: boolean;
+}
+
+/** Detail the tick needs to reconcile; beyond the contract's fields, never instead of them. */
+export interface AttemptSummary {
+  attempt_id: string;
+  task_id: string;
+  attempt_number: number | null;
+  status: AttemptStatus;
+  /** `timestamp` of its first event (ISO, as sent). */
+  requested_at: string;
+  /** `timestamp` of `attempt.started`, if seen. */
+  started_at: string | null;
+  failure_reason: string | null;
+}
+
+export interface OpenPullRequest {
+  pr_url: string;
+  pr_number: number | null;
+  task_id: string | null;
+  attempt_id: string;
+}
+
+/** `GET /v1/targets/:target` (DESIGN §8), plus detail for the scheduler's reconciliation. */
+export interface TargetState {
+  target_id: string;
+  tasks: Record<string, TaskState>;
+  running_attempts: string[];
+  consecutive_failures: number;
+  last_reset_at: string | null;
+  /** Extra: the running attempts in full, so the tick can judge deadlines. */
+  running_details: AttemptSummary[];
+  /** Extra: PRs the store knows as open, so the tick can close the loop on merged ones. */
+  open_pull_requests: OpenPullRequest[];
+}
+
+export interface TargetSummary {
+  tasks: Record<string, TaskState>;
+  running_attempts: string[];
+  consecutive_failures: number;
+  last_reset_at: string | null;
+  attempts_by_status: Partial<Record<AttemptStatus, number>>;
+  open_prs: string[];
+  last_event_at: string | null;
+  last_tick_at: string | null;
+  last_skip_reason: string | null;
+}
+
+export interface RecentEvent {
+  event_id: string;
+  timestamp: string;
+  event_type: string;
+  actor_id: string;
+  target: string;
+  attempt_id: string | null;
+}
+
+/** `GET /v1/graph/summary` (DESIGN §8). */
+export interface Summary {
+  nodes_by_type: Record<string, number>;
+  edges_by_type: Record<string, number>;
+  recent_events: RecentEvent[];
+  targets: Record<string, TargetSummary>;
+}
+
+/** `GET /v1/attempts/:id` (DESIGN §8). */
+export interface AttemptView {
+  attempt_id: string;
+  task_id: string;
+  target_id: string;
+  attempt_number: number | null;
+  status: AttemptStatus;
+  pr_url: string | null;
+  records: StoredRecord[];
+}
+
+/** `GET /v1/events` (DESIGN §8). */
+export interface EventPage {
+  records: StoredRecord[];
+  next_after: number;
+}
+
+/** Reply of both ingest routes (DESIGN §8). */
+export interface IngestReply {
+  ingested: number;
+  duplicates: number;
+  bundle_id: string | null;
+  status: "ok";
+}

@@ -1,0 +1,174 @@
+import { z } from "zod";
+import type { LeviathanEvent } from "./types.ts";
+
+/** Unknown event types are stored, but must look like ours (DESIGN §7). */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+/** A target name: also a config file's base name and a URL segment (DESIGN §2). */
+export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** ISO 8601 date-time; the zone is optional (read as UTC when missing). */
+const ISO_TIMESTAMP =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+export const MAX_ID_LENGTH = 256;
+export const MAX_PAYLOAD_DEPTH = 32;
+
+export function isIsoTimestamp(value: string): boolean {
+  if (!ISO_TIMESTAMP.test(value)) return false;
+  return Number.isFinite(timestampMillis(value));
+}
+
+/** Milliseconds since the epoch; a timestamp without a zone is UTC. */
+export function timestampMillis(value: string): number {
+  const zoned = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value.slice(10)) ? value : `${value}Z`;
+  return Date.parse(zoned);
+}
+
+function depthOf(value: unknown, limit: number): number {
+  // Iterative, so a hostile payload cannot blow the stack while being measured.
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    if (node !== null && typeof node === "object") {
+      for (const child of Object.values(node)) stack.push([child, depth + 1]);
+    }
+  }
+  return max;
+}
+
+const identifier = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .max(MAX_ID_LENGTH, `${what} must be at most ${MAX_ID_LENGTH} characters`)
+    .regex(NO_CONTROL_CHARS, `${what} must not contain control characters`);
+
+export const targetNameSchema = z
+  .string({ error: "target must be a string" })
+  .max(63, "target must be at most 63 characters")
+  .regex(TARGET_NAME_PATTERN, "target must match [a-z0-9][a-z0-9-]*");
+
+const optionalString = z.string().min(1).max(2048).optional();
+const attemptPayload = z.looseObject({
+  attempt_id: identifier("payload.attempt_id"),
+  task_id: identifier("payload.task_id"),
+  target_id: optionalString,
+  attempt_number: z.number().int().positive().optional(),
+});
+
+/** Known types whose payload the projections depend on; others only need an object. */
+const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
+  "attempt.requested": attemptPayload,
+  "attempt.created": attemptPayload,
+  "attempt.started": attemptPayload,
+  "attempt.succeeded": attemptPayload,
+  "attempt.failed": attemptPayload.extend({
+    reason: z.string().min(1).max(200).optional(),
+    failure_kind: z.enum(["task", "platform"]).optional(),
+  }),
+  "pr.created": z.looseObject({
+    attempt_id: identifier("payload.attempt_id"),
+    task_id: optionalString,
+    pr_url: z.string().min(1).max(2048),
+    pr_number: z.number().int().positive().optional(),
+  }),
+  "pr.merged": z.looseObject({ pr_url: z.string().min(1).max(2048) }),
+  "pr.closed": z.looseObject({ pr_url: z.string().min(1).max(2048) }),
+  "scheduler.skipped": z.looseObject({ reason: z.string().min(1).max(200) }),
+  "task.blocked": z.looseObject({
+    task_id: identifier("payload.task_id"),
+    attempts: z.number().int().nonnegative().optional(),
+  }),
+  "artifact.created": z.looseObject({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    kind: z.string().min(1),
+    uri: z.string().min(1),
+    size: z.number().int().nonnegative(),
+  }),
+};
+
+export const eventSchema = z
+  .strictObject({
+    event_id: identifier("event_id"),
+    event_type: z
+      .string({ error: "event_type must be a string" })
+      .max(200)
+      .regex(EVENT_TYPE_PATTERN, "event_type must look like area.action (lowercase, dotted)"),
+    timestamp: z
+      .string({ error: "timestamp must be a string" })
+      .refine(isIsoTimestamp, "timestamp must be an ISO 8601 date-time"),
+    actor_id: identifier("actor_id"),
+    payload: z
+      .record(z.string(), z.unknown(), { error: "payload must be an object" })
+      .refine(
+        (p) => depthOf(p, MAX_PAYLOAD_DEPTH) <= MAX_PAYLOAD_DEPTH,
+        `payload must nest at most ${MAX_PAYLOAD_DEPTH} levels`,
+      ),
+  })
+  .superRefine((event, ctx) => {
+    const schema = PAYLOAD_SCHEMAS[event.event_type];
+    if (!schema) return;
+    const result = schema.safeParse(event.payload);
+    if (result.success) return;
+    for (const issue of result.error.issues) {
+      ctx.addIssue({ code: "custom", path: ["payload", ...issue.path], message: issue.message });
+    }
+  });
+
+export const artifactSchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 lowercase hex digits"),
+  kind: identifier("kind"),
+  uri: z.string().min(1).max(2048),
+  size: z.number().int().nonnegative(),
+});
+export type Artifact = z.infer<typeof artifactSchema>;
+
+/** The seed's bundle (`POST /v1/events/ingest`). */
+export const bundleSchema = z
+  .strictObject({
+    target: targetNameSchema,
+    bundle_id: identifier("bundle_id"),
+    events: z.array(eventSchema, { error: "events must be a list" }).max(100_000),
+    artifacts: z.array(artifactSchema).nullish(),
+  })
+  .superRefine((bundle, ctx) => {
+    bundle.events.forEach((event, i) => {
+      const named = event.payload.target_id;
+      if (named !== undefined && named !== bundle.target) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["events", i, "payload", "target_id"],
+          message: `payload.target_id ${JSON.stringify(named)} differs from the bundle's target ${JSON.stringify(bundle.target)}`,
+        });
+      }
+    });
+  });
+export type Bundle = z.infer<typeof bundleSchema>;
+
+/** One entry of a 422 reply: `{"path": "events[3].timestamp", "message": "…"}`. */
+export interface ValidationDetail {
+  path: string;
+  message: string;
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+export function detailsFromZod(error: z.ZodError, prefix: PropertyKey[] = []): ValidationDetail[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]),
+    message: issue.message,
+  }));
+}
+
+export function parseEvent(value: unknown): LeviathanEvent {
+  return eventSchema.parse(value) as LeviathanEvent;
+}

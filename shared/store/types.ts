@@ -1,0 +1,74 @@
+import type { LeviathanEvent, StoredRecord } from "../events/types.ts";
+
+export interface AppendItem {
+  target: string;
+  event: LeviathanEvent;
+}
+
+export interface AppendOutcome {
+  /** Events newly stored by this call. */
+  ingested: number;
+  /** Events whose `event_id` was already stored, or repeated within the call: not stored again. */
+  duplicates: number;
+  /** The new records, in order. */
+  records: StoredRecord[];
+}
+
+/**
+ * A projection keeps query state up to date as records are appended, and can be saved in a
+ * snapshot beside the segments so a restart replays only what came after it.
+ */
+export interface Projection {
+  /** Stable name, the key of its state inside a snapshot. */
+  readonly name: string;
+  /** Called once for every record, in `seq` order, exactly once per process lifetime. */
+  apply(record: StoredRecord): void;
+  /** JSON-serialisable state. */
+  snapshot(): unknown;
+  /** Replaces the state with one `snapshot()` returned earlier (same version of the code). */
+  restore(state: unknown): void;
+}
+
+export interface StoreStats {
+  records: number;
+  segments: number;
+  bytes: number;
+  lastSeq: number;
+  lastHash: string | null;
+}
+
+export type FsyncObserver = (seconds: number, records: number) => void;
+
+/**
+ * The one interface every backend implements (DESIGN §9): the NDJSON files are the embedded
+ * default; a PostgreSQL backend can take over behind the same calls.
+ */
+export interface EventStore {
+  /**
+   * All-or-nothing: every item is stored (or recognised as a duplicate) and fsynced before the
+   * promise resolves; on error nothing of the call is visible. Concurrent calls share fsyncs.
+   */
+  append(items: readonly AppendItem[]): Promise<AppendOutcome>;
+  /** Records with `seq > after`, in order, at most `limit`. */
+  readAfter(after: number, limit: number): Promise<StoredRecord[]>;
+  /** The records with these sequence numbers, in the order given (unknown ones skipped). */
+  readSeqs(seqs: readonly number[]): Promise<StoredRecord[]>;
+  hasEvent(eventId: string): boolean;
+  stats(): StoreStats;
+  close(): Promise<void>;
+}
+
+export class StoreCorruptError extends Error {
+  override readonly name = "StoreCorruptError";
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`${file}:${line}: ${problem}`);
+  }
+}
+
+export class StoreLockedError extends Error {
+  override readonly name = "StoreLockedError";
+}
