@@ -1,0 +1,45 @@
+/**
+ * What Leviathan needs from a forge. `forge/github` implements it on Octokit and talks to
+ * api.github.com, GitHub Enterprise or the local forge alike (only `github_api_url` differs).
+ */
+export interface PullRequest {
+  number: number;
+  html_url: string;
+  state: "open" | "closed";
+  merged: boolean;
+  title: string;
+  body: string | null;
+  head_ref: string;
+  base_ref: string;
+}
+
+export interface CreatePullRequest {
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+}
+
+export interface Forge {
+  /** Every open PR of the repository, all pages. */
+  listOpenPullRequests(): Promise<PullRequest[]>;
+  getPullRequest(number: number): Promise<PullRequest>;
+  /** An open PR whose head is this branch of the same repository, if any. */
+  findOpenPullRequest(head: string): Promise<PullRequest | null>;
+  createPullRequest(input: CreatePullRequest): Promise<PullRequest>;
+  /** A file's text at a branch through the contents API (no clone); null when it is absent. */
+  readFile(path: string, ref: string): Promise<string | null>;
+  /** HTTP requests made so far (retries included), for the tick's request budget. */
+  readonly requestCount: number;
+}
+
+/** The forge could not answer (network, 5xx after retries, auth): callers fail safe. */
+export class ForgeUnavailableError extends Error {
+  override readonly name = "ForgeUnavailableError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
