@@ -1,0 +1,75 @@
+import { attemptEventId, derivedEventId, skipEventId } from "../events/ids.ts";
+import type { AttemptRequest, LeviathanEvent } from "../events/types.ts";
+import type { Details, Skip } from "./types.ts";
+
+/** `actor_id` of every event the tick records. */
+export const SCHEDULER_ACTOR = "scheduler";
+
+/** A skip event lists at most this many entries of any list in its details. */
+export const MAX_LISTED_IN_EVENT = 100;
+
+function schedulerEvent(
+  eventId: string,
+  eventType: string,
+  now: Date,
+  payload: Record<string, unknown>,
+): LeviathanEvent {
+  return {
+    event_id: eventId,
+    event_type: eventType,
+    timestamp: now.toISOString(),
+    actor_id: SCHEDULER_ACTOR,
+    payload,
+  };
+}
+
+/**
+ * A tick skips every few minutes, so its event keeps lists short (a 1,000-task backlog would
+ * otherwise store every reason each time); the printed decision keeps them whole.
+ */
+function boundDetails(details: Details): Details {
+  const bounded: Details = {};
+  for (const [key, value] of Object.entries(details)) {
+    if (Array.isArray(value) && value.length > MAX_LISTED_IN_EVENT) {
+      bounded[key] = value.slice(0, MAX_LISTED_IN_EVENT);
+      bounded[`${key}_omitted`] = value.length - MAX_LISTED_IN_EVENT;
+    } else {
+      bounded[key] = value;
+    }
+  }
+  return bounded;
+}
+
+/** `scheduler.skipped`; a redelivered tick (same id) with the same reason maps onto it. */
+export function skipEvent(targetId: string, tickId: string, skip: Skip, now: Date): LeviathanEvent {
+  return schedulerEvent(skipEventId(tickId, skip.reason), "scheduler.skipped", now, {
+    reason: skip.reason,
+    target_id: targetId,
+    tick_id: tickId,
+    ...(skip.details ? { details: boundDetails(skip.details) } : {}),
+  });
+}
+
+/** `attempt.requested` (DESIGN §7); its payload is also the data sent to the worker. */
+export function attemptRequestedEvent(request: AttemptRequest, now: Date): LeviathanEvent {
+  return schedulerEvent(
+    attemptEventId(request.attempt_id, "attempt.requested"),
+    "attempt.requested",
+    now,
+    { ...request },
+  );
+}
+
+/** `task.blocked`, one per task and target: a repeat by another tick is a duplicate. */
+export function taskBlockedEvent(
+  targetId: string,
+  taskId: string,
+  attempts: number,
+  now: Date,
+): LeviathanEvent {
+  return schedulerEvent(derivedEventId("task-blocked", targetId, taskId), "task.blocked", now, {
+    task_id: taskId,
+    target_id: targetId,
+    attempts,
+  });
+}
