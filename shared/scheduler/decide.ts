@@ -1,5 +1,6 @@
 import type { AutonomyConfig } from "../config/schema.ts";
 import { attemptIdFor } from "../events/ids.ts";
+import type { AttemptRequest } from "../events/types.ts";
 import { nextAttemptNumber } from "./rules/attempt-number.ts";
 import { checkAutonomyEnabled } from "./rules/autonomy-enabled.ts";
 import { checkBacklogValid } from "./rules/backlog-valid.ts";
@@ -88,7 +89,7 @@ export function decide(input: DecisionInput): TickPlan {
     attempt_id,
     attempt_number,
     config: input.configName,
-  };
+  } satisfies AttemptRequest;
   return {
     decision: {
       action: "dispatch",
