@@ -90,6 +90,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `leviathan events tail | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const code = await main(process.argv.slice(2));
 // Servers keep the process alive on their own; commands that finished set the exit code.
 process.exitCode = code;
