@@ -72,3 +72,11 @@ export class StoreCorruptError extends Error {
 export class StoreLockedError extends Error {
   override readonly name = "StoreLockedError";
 }
+
+/**
+ * The store refuses further appends until the process restarts (reads still work): a failed
+ * write could not be undone, a projection failed, or another process took over the directory.
+ */
+export class StoreFailedError extends Error {
+  override readonly name = "StoreFailedError";
+}

@@ -1,0 +1,10 @@
+import { join } from "node:path";
+
+/**
+ * Where `leviathan store verify` looks by default (DESIGN §9): `LEVIATHAN_DATA_DIR`, else
+ * `<LEVIATHAN_HOME>/events` with `LEVIATHAN_HOME` defaulting to `./.data`, as local mode keeps it.
+ */
+export function eventsDirFrom(env: NodeJS.ProcessEnv): string {
+  if (env.LEVIATHAN_DATA_DIR) return env.LEVIATHAN_DATA_DIR;
+  return join(env.LEVIATHAN_HOME || "./.data", "events");
+}

@@ -1,0 +1,187 @@
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import type { StoredRecord } from "../../events/types.ts";
+import { StoreCorruptError } from "../types.ts";
+import { checkRecordLine } from "./check-record.ts";
+import { firstSeqOf } from "./segment-name.ts";
+
+/** What is known about one segment file: its committed length and the CRC-32 of those bytes. */
+export interface SegmentState {
+  name: string;
+  firstSeq: number;
+  bytes: number;
+  crc: number;
+}
+
+/** Where a scan starts: the beginning, or just after the records a snapshot already covers. */
+export interface ScanStart {
+  segmentIndex: number;
+  /** Byte offset inside that segment; 0 scans it whole. */
+  offset: number;
+  /** CRC-32 of the segment's bytes before `offset`. */
+  crc: number;
+  lastSeq: number;
+  lastHash: string | null;
+}
+
+/** An unacknowledged partial write at the very end of the store (DESIGN §9: truncated on open). */
+export interface TornTail {
+  file: string;
+  line: number;
+  /** Where the torn bytes start: the length the segment is cut back to. */
+  offset: number;
+  bytes: number;
+  reason: string;
+}
+
+export interface ScanResult {
+  /** The segments from `start.segmentIndex` on, with their valid lengths. */
+  segments: SegmentState[];
+  lastSeq: number;
+  lastHash: string | null;
+  records: number;
+  torn?: TornTail;
+}
+
+export type RecordVisitor = (record: StoredRecord, offset: number) => void;
+
+const CHUNK_BYTES = 8 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+export const FROM_THE_BEGINNING: ScanStart = {
+  segmentIndex: 0,
+  offset: 0,
+  crc: 0,
+  lastSeq: 0,
+  lastHash: null,
+};
+
+/**
+ * Reads segments line by line in large chunks and checks every record (shape, seq, chain,
+ * hash). The first bad line throws StoreCorruptError naming file and 1-based line, except a
+ * torn last line of the last segment, which is returned for the caller to cut off (or report).
+ * Only the bytes present when each file is opened are read, so a live store can be verified.
+ */
+export async function scanSegments(
+  dir: string,
+  names: readonly string[],
+  start: ScanStart,
+  visit: RecordVisitor,
+): Promise<ScanResult> {
+  const segments: SegmentState[] = [];
+  let lastSeq = start.lastSeq;
+  let lastHash = start.lastHash;
+  let records = 0;
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+
+  for (let index = start.segmentIndex; index < names.length; index++) {
+    const name = names[index]!;
+    const file = join(dir, name);
+    const isLast = index === names.length - 1;
+    const firstSeq = firstSeqOf(name)!;
+    const resuming = index === start.segmentIndex && start.offset > 0;
+    let line = resuming ? lastSeq - firstSeq + 2 : 1;
+    if (!resuming && firstSeq !== lastSeq + 1) {
+      const why =
+        firstSeq > lastSeq + 1
+          ? `a segment is missing: this one starts at seq ${firstSeq}, the records before end at seq ${lastSeq}`
+          : `segments overlap: this one starts at seq ${firstSeq}, the records before end at seq ${lastSeq}`;
+      throw new StoreCorruptError(file, 1, why);
+    }
+
+    const handle = await open(file, "r");
+    try {
+      const size = (await handle.stat()).size;
+      let crc = resuming ? start.crc : 0;
+      let readPos = resuming ? start.offset : 0;
+      // buffer[from, to) holds unread bytes; bufferPos is the file offset of buffer[0].
+      let bufferPos = readPos;
+      let from = 0;
+      let to = 0;
+      let torn: TornTail | undefined;
+
+      if (size === 0 && !isLast) {
+        throw new StoreCorruptError(file, 1, "empty segment file before the last segment");
+      }
+      while (readPos < size || from < to) {
+        if (readPos < size) {
+          if (from > 0) {
+            buffer.copy(buffer, 0, from, to);
+            bufferPos += from;
+            to -= from;
+            from = 0;
+          }
+          if (to === buffer.length) {
+            // One line longer than the buffer: grow it rather than split the line.
+            const grown = Buffer.allocUnsafe(buffer.length * 2);
+            buffer.copy(grown, 0, 0, to);
+            buffer = grown;
+          }
+          const wanted = Math.min(buffer.length - to, size - readPos);
+          const { bytesRead } = await handle.read(buffer, to, wanted, readPos);
+          if (bytesRead === 0) break; // the file shrank under us; treat what we have as the end
+          readPos += bytesRead;
+          to += bytesRead;
+        }
+        const view = buffer.subarray(0, to);
+        const chunkStart = from;
+        for (;;) {
+          const newline = view.indexOf(NEWLINE, from);
+          if (newline === -1) break;
+          const check = checkRecordLine(
+            view.toString("utf8", from, newline),
+            lastSeq + 1,
+            lastHash,
+          );
+          if (!check.ok) {
+            const lineEnd = bufferPos + newline + 1;
+            if (check.unparseable && isLast && lineEnd === size) {
+              torn = {
+                file,
+                line,
+                offset: bufferPos + from,
+                bytes: size - (bufferPos + from),
+                reason: `the last line is ${check.problem}`,
+              };
+              break;
+            }
+            throw new StoreCorruptError(file, line, check.problem);
+          }
+          visit(check.record, bufferPos + from);
+          lastSeq = check.record.seq;
+          lastHash = check.record.hash;
+          records++;
+          line++;
+          from = newline + 1;
+        }
+        crc = crc32(view.subarray(chunkStart, from), crc);
+        if (torn) break;
+        if (readPos >= size && from < to) {
+          // Bytes after the last newline: an append that never completed.
+          if (!isLast) {
+            throw new StoreCorruptError(
+              file,
+              line,
+              "the segment's last line has no newline (cut short)",
+            );
+          }
+          torn = {
+            file,
+            line,
+            offset: bufferPos + from,
+            bytes: to - from,
+            reason: "the last line has no newline",
+          };
+          break;
+        }
+      }
+      const bytes = torn ? torn.offset : bufferPos + from;
+      segments.push({ name, firstSeq, bytes, crc });
+      if (torn) return { segments, lastSeq, lastHash, records, torn };
+    } finally {
+      await handle.close();
+    }
+  }
+  return { segments, lastSeq, lastHash, records };
+}
