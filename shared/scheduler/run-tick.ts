@@ -1,0 +1,249 @@
+import { BACKLOG_FILE, parseBacklog, unreadableBacklog } from "../backlog/parse-backlog.ts";
+import type { BacklogParse } from "../backlog/types.ts";
+import type { AutonomyConfig } from "../config/schema.ts";
+import type { TargetState } from "../control-plane/types.ts";
+import { jobNameFor } from "../events/ids.ts";
+import type { AttemptRequest, LeviathanEvent } from "../events/types.ts";
+import { type Forge, ForgeUnavailableError, type PullRequest } from "../forge/types.ts";
+import type { JobRunner, JobStatus } from "../jobs/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { closureEvent, planPullRequestClosures } from "./close-pull-requests.ts";
+import { decide, decideBeforeInputs } from "./decide.ts";
+import {
+  applyReconciliation,
+  DEFAULT_GRACE_SECONDS,
+  planReconciliation,
+} from "./reconcile-attempts.ts";
+import { isCircuitOpen } from "./rules/circuit-breaker.ts";
+import type { Decision } from "./types.ts";
+
+/** What the tick needs from the control plane; the HTTP client satisfies it. */
+export interface TickControlPlane {
+  getTarget(targetId: string): Promise<TargetState>;
+  postEvents(targetId: string, events: LeviathanEvent[]): Promise<unknown>;
+}
+
+export interface TickDependencies {
+  controlPlane: TickControlPlane;
+  /** Created only when the forge must be asked (never for a disabled target). */
+  forge: () => Forge;
+  /** For reconciliation; without one (or when it cannot list) only deadlines are judged. */
+  jobs?: JobRunner;
+  /** Sends the attempt request to the worker. */
+  dispatch: (request: AttemptRequest) => Promise<unknown>;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface TickRequest {
+  config: AutonomyConfig;
+  configName: string;
+  /** The ping's CloudEvent id, or a fresh one for a manual tick. */
+  tickId: string;
+  /** `--dry-run` or `dry_run: true`: evaluate everything, write nothing anywhere. */
+  dryRun: boolean;
+  graceSeconds?: number;
+}
+
+export interface TickOutcome {
+  decision: Decision;
+  /** Everything this tick recorded (or, in a dry run, would have recorded), in order. */
+  events: LeviathanEvent[];
+  dispatched: boolean;
+  dryRun: boolean;
+  forgeRequests: number;
+  /** Requested attempts whose Job never appeared and which were sent to the worker again. */
+  redispatched: string[];
+}
+
+/**
+ * One tick for one target (DESIGN §4): gather facts (Jobs, target state, open PRs, backlog),
+ * reconcile, decide with the pure `decide`, record the decision, then dispatch. Facts come from
+ * the control plane and the forge; policy is `decide`'s. `attempt.requested` is recorded before
+ * the request is sent, so a crash between the two leaves a trace the next tick reconciles.
+ */
+export async function runTick(request: TickRequest, deps: TickDependencies): Promise<TickOutcome> {
+  const { config, dryRun } = request;
+  const now = deps.now?.() ?? new Date();
+  const log = deps.logger.child({ target: config.target_id, tick: request.tickId, dryRun });
+  const record = async (events: LeviathanEvent[]) => {
+    if (dryRun || events.length === 0) return;
+    await deps.controlPlane.postEvents(config.target_id, events);
+  };
+
+  const early = decideBeforeInputs({ config, tickId: request.tickId, now });
+  if (early) {
+    await record(early.events);
+    log.info({ decision: early.decision }, "tick decided without asking anything");
+    return outcome(early.decision, early.events, false, dryRun, 0, []);
+  }
+
+  // Jobs before the target state: a Job seen as ended sent its last event before it exited.
+  const jobs = await listJobs(deps, config.target_id, log);
+  let target = await deps.controlPlane.getTarget(config.target_id);
+  const failed = planReconciliation({
+    target,
+    jobs,
+    now,
+    attemptTimeoutSeconds: config.attempt_timeout_seconds,
+    graceSeconds: request.graceSeconds ?? DEFAULT_GRACE_SECONDS,
+  });
+  if (failed.length > 0) {
+    log.warn({ attempts: failed.map((e) => e.payload.attempt_id) }, "reconciled attempts");
+    await record(failed);
+    target = applyReconciliation(target, failed);
+  }
+  const redispatched = dryRun ? [] : await redispatchOrphans(target, jobs, request, deps, log);
+
+  let forge: Forge | undefined;
+  let openPullRequests: PullRequest[] | "unavailable" = [];
+  let backlog: BacklogParse = unreadableBacklog("not read: an earlier guardrail decided");
+  const closures: LeviathanEvent[] = [];
+  // A tripped breaker needs nothing from the forge: do not spend its rate limit.
+  if (!isCircuitOpen(config, target)) {
+    forge = deps.forge();
+    openPullRequests = await listOpenPullRequests(forge, log);
+    if (openPullRequests !== "unavailable") {
+      closures.push(
+        ...(await closePullRequests(forge, target, openPullRequests, config, now, log)),
+      );
+      backlog = await readBacklog(forge, config, log);
+    }
+  }
+
+  const plan = decide({
+    config,
+    configName: request.configName,
+    backlog,
+    openPullRequests,
+    target,
+    tickId: request.tickId,
+    now,
+  });
+  const events = [...failed, ...closures, ...plan.events];
+  await record([...closures, ...plan.events]);
+  let dispatched = false;
+  if (plan.decision.action === "dispatch" && !dryRun) {
+    const requested = plan.events.find((e) => e.event_type === "attempt.requested");
+    await deps.dispatch(requested!.payload as unknown as AttemptRequest);
+    dispatched = true;
+  }
+  const forgeRequests = forge?.requestCount ?? 0;
+  log.info({ decision: plan.decision, forgeRequests, dispatched }, "tick decided");
+  return outcome(plan.decision, events, dispatched, dryRun, forgeRequests, redispatched);
+}
+
+function outcome(
+  decision: Decision,
+  events: LeviathanEvent[],
+  dispatched: boolean,
+  dryRun: boolean,
+  forgeRequests: number,
+  redispatched: string[],
+): TickOutcome {
+  return { decision, events, dispatched, dryRun, forgeRequests, redispatched };
+}
+
+async function listJobs(
+  deps: TickDependencies,
+  targetId: string,
+  log: Logger,
+): Promise<JobStatus[] | "unavailable"> {
+  if (!deps.jobs) return "unavailable";
+  try {
+    return await deps.jobs.list(targetId);
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, "cannot list Jobs: reconciling by deadline only");
+    return "unavailable";
+  }
+}
+
+/**
+ * An attempt recorded as requested whose Job does not exist was never received by the worker
+ * (the tick died between record and send, or the worker was down). Sending it again is safe:
+ * the Job name is derived from the attempt id.
+ */
+async function redispatchOrphans(
+  target: TargetState,
+  jobs: JobStatus[] | "unavailable",
+  request: TickRequest,
+  deps: TickDependencies,
+  log: Logger,
+): Promise<string[]> {
+  if (jobs === "unavailable") return [];
+  const existing = new Set(jobs.filter((job) => job.phase !== "missing").map((job) => job.name));
+  const sent: string[] = [];
+  for (const attempt of target.running_details) {
+    if (attempt.status !== "requested" || existing.has(jobNameFor(attempt.attempt_id))) continue;
+    try {
+      await deps.dispatch({
+        target_id: request.config.target_id,
+        task_id: attempt.task_id,
+        attempt_id: attempt.attempt_id,
+        attempt_number: attempt.attempt_number ?? 1,
+        config: request.configName,
+      });
+      sent.push(attempt.attempt_id);
+    } catch (error) {
+      log.warn({ attempt: attempt.attempt_id, err: (error as Error).message }, "redispatch failed");
+    }
+  }
+  return sent;
+}
+
+async function listOpenPullRequests(
+  forge: Forge,
+  log: Logger,
+): Promise<PullRequest[] | "unavailable"> {
+  try {
+    return await forge.listOpenPullRequests();
+  } catch (error) {
+    if (!(error instanceof ForgeUnavailableError)) throw error;
+    log.warn({ err: error.message, status: error.status }, "forge unavailable: failing safe");
+    return "unavailable";
+  }
+}
+
+async function closePullRequests(
+  forge: Forge,
+  target: TargetState,
+  open: PullRequest[],
+  config: AutonomyConfig,
+  now: Date,
+  log: Logger,
+): Promise<LeviathanEvent[]> {
+  const events: LeviathanEvent[] = [];
+  for (const { number, known } of planPullRequestClosures(target.open_pull_requests, open)) {
+    try {
+      const event = closureEvent(await forge.getPullRequest(number), known, config.target_id, now);
+      if (event) events.push(event);
+    } catch (error) {
+      // The next tick asks again; an unknown PR state never blocks a decision.
+      log.warn({ pr: number, err: (error as Error).message }, "cannot fetch a closed PR");
+    }
+  }
+  return events;
+}
+
+async function readBacklog(
+  forge: Forge,
+  config: AutonomyConfig,
+  log: Logger,
+): Promise<BacklogParse> {
+  try {
+    const text = await forge.readFile(BACKLOG_FILE, config.target_branch);
+    if (text === null) {
+      return unreadableBacklog(
+        `${BACKLOG_FILE} not found on ${config.target_branch}`,
+        BACKLOG_FILE,
+      );
+    }
+    return parseBacklog(text, BACKLOG_FILE);
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, "cannot read the backlog");
+    return unreadableBacklog(
+      `cannot read ${BACKLOG_FILE}: ${(error as Error).message}`,
+      BACKLOG_FILE,
+    );
+  }
+}
