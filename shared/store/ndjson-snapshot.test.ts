@@ -1,0 +1,180 @@
+import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
+import {
+  CountingProjection,
+  filesOf,
+  items,
+  makeTempDir,
+  memoryLogger,
+  silentLogger,
+  waitFor,
+} from "./store-test-helpers.ts";
+import { StoreCorruptError } from "./types.ts";
+
+let dir: string;
+let cleanups: Array<() => Promise<void>> = [];
+beforeEach(async () => {
+  const temp = await makeTempDir();
+  dir = temp.dir;
+  cleanups = [temp.cleanup];
+});
+afterEach(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+/** A copy of the directory as a crash would leave it: segments and snapshot, no lock. */
+async function copyOf(source: string, withSnapshot: boolean): Promise<string> {
+  const temp = await makeTempDir();
+  cleanups.push(temp.cleanup);
+  for (const name of await readdir(source)) {
+    if (name.startsWith("segment-") || (withSnapshot && name === "snapshot.bin")) {
+      await copyFile(join(source, name), join(temp.dir, name));
+    }
+  }
+  return temp.dir;
+}
+
+const SEGMENT_BYTES = 3_000;
+
+describe("snapshot", () => {
+  it("restores to the same state a full rebuild reaches, replaying only what came after it", async () => {
+    const writer = new CountingProjection();
+    const first = await openNdjsonStore({
+      dir,
+      logger: silentLogger,
+      projections: [writer],
+      segmentBytes: SEGMENT_BYTES,
+    });
+    for (let i = 0; i < 6; i++) await first.append(items(i * 5 + 1, 5));
+    await first.close(); // writes the snapshot
+
+    const restored = new CountingProjection();
+    const second = await openNdjsonStore({
+      dir,
+      logger: silentLogger,
+      projections: [restored],
+      segmentBytes: SEGMENT_BYTES,
+    });
+    expect(restored.applied).toBe(0);
+    expect(restored.snapshot()).toEqual(writer.snapshot());
+    await second.append(items(31, 12)); // past the snapshot, rotating further
+    // As a crash would leave it: the snapshot still describes 30 records.
+    const crashed = await copyOf(dir, true);
+    const rebuiltDir = await copyOf(dir, false);
+    await second.close();
+
+    const replayed = new CountingProjection();
+    const afterCrash = await openNdjsonStore({
+      dir: crashed,
+      logger: silentLogger,
+      projections: [replayed],
+    });
+    expect(replayed.applied).toBe(12);
+
+    const rebuilt = new CountingProjection();
+    const full = await openNdjsonStore({
+      dir: rebuiltDir,
+      logger: silentLogger,
+      projections: [rebuilt],
+    });
+    expect(rebuilt.applied).toBe(42);
+    expect(replayed.snapshot()).toEqual(rebuilt.snapshot());
+    expect(afterCrash.stats()).toEqual(full.stats());
+    expect(await afterCrash.readAfter(0, 100)).toEqual(await full.readAfter(0, 100));
+    expect(await afterCrash.readSeqs([42, 1, 17])).toEqual(await full.readSeqs([42, 1, 17]));
+    // The restored id index dedupes like the rebuilt one.
+    for (const store of [afterCrash, full]) {
+      expect(await store.append([...items(3, 1), ...items(40, 1), ...items(43, 1)])).toMatchObject({
+        ingested: 1,
+        duplicates: 2,
+      });
+    }
+    await afterCrash.close();
+    await full.close();
+  });
+
+  it("is written in the background every snapshotEveryRecords", async () => {
+    const store = await openNdjsonStore({
+      dir,
+      logger: silentLogger,
+      snapshotEveryRecords: 10,
+      projections: [new CountingProjection()],
+    });
+    await store.append(items(1, 12));
+    await waitFor(async () => (await readdir(dir)).includes("snapshot.bin"), "a snapshot");
+    const crashed = await copyOf(dir, true);
+    await store.close();
+    const projection = new CountingProjection();
+    const { logger, lines } = memoryLogger();
+    const reopened = await openNdjsonStore({ dir: crashed, logger, projections: [projection] });
+    expect(lines.find((l) => l.msg === "event store open")).toMatchObject({
+      from_snapshot: 12,
+      verified: 0,
+    });
+    expect(reopened.stats().lastSeq).toBe(12);
+    expect(projection.applied).toBe(0);
+    expect(projection.snapshot()).toMatchObject({ lastSeq: 12 });
+    await reopened.close();
+  });
+
+  it("is ignored when the files no longer match it, and the full scan catches the edit", async () => {
+    const first = await openNdjsonStore({ dir, logger: silentLogger, segmentBytes: SEGMENT_BYTES });
+    for (let i = 0; i < 6; i++) await first.append(items(i * 5 + 1, 5));
+    await first.close();
+    const [name] = (await filesOf(dir)).keys();
+    const path = join(dir, name!);
+    const text = await readFile(path, "utf8");
+    // Same length, intact JSON, a different task: only the hash chain can tell.
+    await writeFile(path, text.replace('"task_id":"task-1"', '"task_id":"task-9"'));
+
+    const { logger, lines } = memoryLogger();
+    const error = await openNdjsonStore({ dir, logger }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect(error).toMatchObject({ file: path, line: 1 });
+    const warning = lines.find((l) => String(l.msg).includes("snapshot does not match"));
+    expect(String(warning?.problem)).toContain("CRC-32");
+  });
+
+  it("is ignored when it is damaged or lacks a projection's state", async () => {
+    const first = await openNdjsonStore({ dir, logger: silentLogger });
+    await first.append(items(1, 8));
+    await first.close();
+
+    const projection = new CountingProjection();
+    const { logger, lines } = memoryLogger();
+    const missingState = await openNdjsonStore({ dir, logger, projections: [projection] });
+    expect(projection.applied).toBe(8);
+    expect(lines.some((l) => String(l.problem).includes("no state for projection counting"))).toBe(
+      true,
+    );
+    await missingState.close();
+
+    const snapshot = join(dir, "snapshot.bin");
+    const bytes = await readFile(snapshot);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+    await writeFile(snapshot, bytes);
+    const again = new CountingProjection();
+    const damaged = memoryLogger();
+    const store = await openNdjsonStore({ dir, logger: damaged.logger, projections: [again] });
+    expect(again.applied).toBe(8);
+    expect(damaged.lines.some((l) => String(l.problem).includes("checksum mismatch"))).toBe(true);
+    expect(again.snapshot()).toEqual(projection.snapshot());
+    await store.close();
+  });
+
+  it("never changes segment files by being written", async () => {
+    const store = await openNdjsonStore({ dir, logger: silentLogger });
+    await store.append(items(1, 5));
+    const before = await filesOf(dir);
+    await store.writeSnapshot();
+    await store.writeSnapshot();
+    expect(await filesOf(dir)).toEqual(before);
+    await store.close();
+    await rm(join(dir, "snapshot.bin"));
+  });
+});
