@@ -100,6 +100,25 @@ describe("append and read", () => {
     expect(store.stats().lastSeq).toBe(2);
     await store.close();
   });
+
+  it("rejects only the call whose payload cannot be serialised; its group goes on", async () => {
+    const store = await openNdjsonStore({ dir, logger: silentLogger });
+    const results = await Promise.allSettled([
+      store.append([item(1)]),
+      store.append([item(2), item(3, { big: 10n })]),
+      store.append([item(4), item(2)]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    // The rejected call left no trace: event-2 is new in the third call, seqs have no gap.
+    expect((results[2] as PromiseFulfilledResult<{ ingested: number }>).value.ingested).toBe(2);
+    expect((await store.readAfter(0, 10)).map((r) => r.event.event_id)).toEqual([
+      "event-1",
+      "event-4",
+      "event-2",
+    ]);
+    await store.close();
+    expect((await verifyStore(dir)).ok).toBe(true);
+  });
 });
 
 describe("group commit", () => {
