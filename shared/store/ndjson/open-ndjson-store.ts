@@ -93,6 +93,28 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Read handles opened once per query, whatever number of runs it reads from a segment. */
+class SegmentFiles {
+  private readonly open = new Map<string, Promise<FileHandle>>();
+
+  constructor(private readonly dir: string) {}
+
+  handle(name: string): Promise<FileHandle> {
+    let handle = this.open.get(name);
+    if (!handle) {
+      handle = open(join(this.dir, name), "r");
+      this.open.set(name, handle);
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    for (const handle of this.open.values()) {
+      await handle.then((h) => h.close()).catch(() => undefined);
+    }
+  }
+}
+
 /**
  * The embedded event store (DESIGN §9): hash-chained NDJSON segment files, group commit,
  * an in-memory index instead of rescans, snapshots for a fast restart, one writer per directory.
@@ -501,12 +523,17 @@ class NdjsonEventStore implements NdjsonStore {
     const from = Math.max(0, Math.floor(after)) + 1;
     const to = Math.min(this.lastSeq, from - 1 + Math.floor(limit));
     const records: StoredRecord[] = [];
-    let seq = from;
-    while (seq <= to) {
-      const segment = this.segmentIndexOf(seq);
-      const last = Math.min(to, this.lastSeqOfSegment(segment));
-      records.push(...(await this.readRun(segment, seq, last)));
-      seq = last + 1;
+    const files = new SegmentFiles(this.dir);
+    try {
+      let seq = from;
+      while (seq <= to) {
+        const segment = this.segmentIndexOf(seq);
+        const last = Math.min(to, this.lastSeqOfSegment(segment));
+        records.push(...(await this.readRun(files, segment, seq, last)));
+        seq = last + 1;
+      }
+    } finally {
+      await files.close();
     }
     return records;
   }
@@ -516,19 +543,24 @@ class NdjsonEventStore implements NdjsonStore {
     const lastSeq = this.lastSeq;
     const wanted = seqs.filter((seq) => Number.isInteger(seq) && seq >= 1 && seq <= lastSeq);
     const records: StoredRecord[] = [];
-    let i = 0;
-    while (i < wanted.length) {
-      // Consecutive seqs in one segment are read with one read.
-      const first = wanted[i]!;
-      const segment = this.segmentIndexOf(first);
-      const segmentLast = this.lastSeqOfSegment(segment);
-      let last = first;
-      while (i + 1 < wanted.length && wanted[i + 1] === last + 1 && last + 1 <= segmentLast) {
-        last++;
+    const files = new SegmentFiles(this.dir);
+    try {
+      let i = 0;
+      while (i < wanted.length) {
+        // Consecutive seqs in one segment are read with one read.
+        const first = wanted[i]!;
+        const segment = this.segmentIndexOf(first);
+        const segmentLast = this.lastSeqOfSegment(segment);
+        let last = first;
+        while (i + 1 < wanted.length && wanted[i + 1] === last + 1 && last + 1 <= segmentLast) {
+          last++;
+          i++;
+        }
+        records.push(...(await this.readRun(files, segment, first, last)));
         i++;
       }
-      records.push(...(await this.readRun(segment, first, last)));
-      i++;
+    } finally {
+      await files.close();
     }
     return records;
   }
@@ -571,9 +603,15 @@ class NdjsonEventStore implements NdjsonStore {
     return [start, end];
   }
 
-  private async readRun(index: number, first: number, last: number): Promise<StoredRecord[]> {
+  private async readRun(
+    files: SegmentFiles,
+    index: number,
+    first: number,
+    last: number,
+  ): Promise<StoredRecord[]> {
     const [start, end] = this.byteRange(index, first, last);
-    const lines = await readLines(join(this.dir, this.segments[index]!.name), start, end);
+    const name = this.segments[index]!.name;
+    const lines = await readLines(await files.handle(name), join(this.dir, name), start, end);
     return lines.map((line) => JSON.parse(line) as StoredRecord);
   }
 

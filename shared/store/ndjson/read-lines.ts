@@ -1,20 +1,19 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 
-/** The lines in bytes [start, end) of a file, which must hold whole lines only. */
-export async function readLines(path: string, start: number, end: number): Promise<string[]> {
+/** The lines in bytes [start, end) of an open file, which must hold whole lines only. */
+export async function readLines(
+  handle: FileHandle,
+  path: string,
+  start: number,
+  end: number,
+): Promise<string[]> {
   const buffer = Buffer.allocUnsafe(end - start);
-  const handle = await open(path, "r");
-  try {
-    let done = 0;
-    while (done < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
-      if (bytesRead === 0)
-        throw new Error(`${path} is shorter than its index says (${start + done} < ${end})`);
-      done += bytesRead;
-    }
-  } finally {
-    await handle.close();
+  let done = 0;
+  while (done < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
+    if (bytesRead === 0) throw shorterThanIndexed(path, start + done, end);
+    done += bytesRead;
   }
   return splitLines(buffer, path);
 }
@@ -27,14 +26,17 @@ export function readLinesSync(path: string, start: number, end: number): string[
     let done = 0;
     while (done < buffer.length) {
       const bytesRead = readSync(fd, buffer, done, buffer.length - done, start + done);
-      if (bytesRead === 0)
-        throw new Error(`${path} is shorter than its index says (${start + done} < ${end})`);
+      if (bytesRead === 0) throw shorterThanIndexed(path, start + done, end);
       done += bytesRead;
     }
   } finally {
     closeSync(fd);
   }
   return splitLines(buffer, path);
+}
+
+function shorterThanIndexed(path: string, at: number, end: number): Error {
+  return new Error(`${path} is shorter than its index says (${at} < ${end})`);
 }
 
 function splitLines(buffer: Buffer, path: string): string[] {
