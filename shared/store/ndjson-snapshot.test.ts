@@ -1,6 +1,8 @@
 import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StoredRecord } from "../events/types.ts";
+import { recordHash } from "./ndjson/encode-record.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
 import {
   CountingProjection,
@@ -12,6 +14,7 @@ import {
   waitFor,
 } from "./store-test-helpers.ts";
 import { StoreCorruptError } from "./types.ts";
+import { verifyStore } from "./verify-store.ts";
 
 let dir: string;
 let cleanups: Array<() => Promise<void>> = [];
@@ -176,5 +179,75 @@ describe("snapshot", () => {
     expect(await filesOf(dir)).toEqual(before);
     await store.close();
     await rm(join(dir, "snapshot.bin"));
+  });
+});
+
+describe("snapshot as a witness", () => {
+  async function seed(): Promise<string[]> {
+    const store = await openNdjsonStore({ dir, logger: silentLogger, segmentBytes: SEGMENT_BYTES });
+    for (let i = 0; i < 6; i++) await store.append(items(i * 5 + 1, 5));
+    await store.close();
+    return [...(await filesOf(dir)).keys()];
+  }
+
+  async function expectRefused(file: string, line: number, message: RegExp): Promise<void> {
+    const error = await openNdjsonStore({ dir, logger: silentLogger }).then(
+      async (store) => {
+        await store.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect(error).toMatchObject({ file: join(dir, file), line });
+    expect((error as StoreCorruptError).problem).toMatch(message);
+    const report = await verifyStore(dir);
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ file: join(dir, file), line });
+  }
+
+  it("catches records cut off the end, which the chain alone cannot", async () => {
+    const names = await seed();
+    const last = names.at(-1)!;
+    const path = join(dir, last);
+    const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
+    await writeFile(path, `${lines.slice(0, -2).join("\n")}\n`);
+    await expectRefused(last, lines.length - 1, /records 29\.\.30 are missing/);
+
+    // Removing the snapshot is how an operator accepts the shorter history on purpose.
+    await rm(join(dir, "snapshot.bin"));
+    const store = await openNdjsonStore({ dir, logger: silentLogger });
+    expect(store.stats().lastSeq).toBe(28);
+    await store.close();
+  });
+
+  it("catches a whole last segment deleted", async () => {
+    const names = await seed();
+    await rm(join(dir, names.at(-1)!));
+    const previous = names.at(-2)!;
+    const count = (await readFile(join(dir, previous), "utf8")).trimEnd().split("\n").length;
+    await expectRefused(previous, count + 1, /are missing/);
+  });
+
+  it("catches a chain recomputed after an edit", async () => {
+    const names = await seed();
+    let prev: string | null = null;
+    for (const name of names) {
+      const path = join(dir, name);
+      const records = (await readFile(path, "utf8"))
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as StoredRecord);
+      for (const record of records) {
+        if (record.seq === 3) record.event.payload.task_id = "task-forged";
+        record.prev_hash = prev;
+        record.hash = recordHash(record);
+        prev = record.hash;
+      }
+      await writeFile(path, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    }
+    const last = names.at(-1)!;
+    const count = (await readFile(join(dir, last), "utf8")).trimEnd().split("\n").length;
+    await expectRefused(last, count, /record 30 differs from the one snapshot\.bin saw/);
   });
 });

@@ -12,6 +12,7 @@ import {
   StoreFailedError,
   type StoreStats,
 } from "../types.ts";
+import { witnessProblem } from "./check-witness.ts";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.ts";
 import { EventIdTable, eventIdHash } from "./event-id-table.ts";
 import { crcOfFilePrefix } from "./file-crc.ts";
@@ -223,10 +224,18 @@ class NdjsonEventStore implements NdjsonStore {
       );
     }
 
+    // An intact snapshot that could not be used still says how much history there was.
+    const witness = "snapshot" in read && !restored ? read.snapshot : undefined;
+    let hashAtWitness: string | undefined;
     const scan = await scanSegments(this.dir, names, start, (record, offset) => {
       this.index(record.seq, offset, eventIdHash(record.event.event_id));
+      if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
       for (const projection of this.projections) projection.apply(record);
     });
+    if (witness) {
+      const problem = witnessProblem(this.dir, witness, scan.segments, scan.lastSeq, hashAtWitness);
+      if (problem) throw problem;
+    }
     this.segments = [...(restored?.segments.slice(0, start.segmentIndex) ?? []), ...scan.segments];
     this.lastSeq = scan.lastSeq;
     this.lastHash = scan.lastHash;
@@ -273,7 +282,7 @@ class NdjsonEventStore implements NdjsonStore {
     const listed = snapshot.segments;
     if (listed.length === 0) return snapshot.lastSeq === 0 ? null : "it lists no segments";
     if (listed.length > names.length) {
-      return `it lists ${listed.length} segments, the directory holds ${names.length}`;
+      return `it covers ${listed.length} segments, the directory holds ${names.length}: records it covered are gone`;
     }
     for (let i = 0; i < listed.length; i++) {
       const segment = listed[i]!;
@@ -282,8 +291,11 @@ class NdjsonEventStore implements NdjsonStore {
       const path = join(this.dir, segment.name);
       const size = await stat(path).then((s) => s.size);
       const isLast = i === listed.length - 1;
-      if (isLast ? size < segment.bytes : size !== segment.bytes) {
-        return `${segment.name} is ${size} bytes, it recorded ${segment.bytes}`;
+      if (size < segment.bytes) {
+        return `${segment.name} is ${size} bytes, shorter than the ${segment.bytes} it covered: records it covered are gone`;
+      }
+      if (!isLast && size !== segment.bytes) {
+        return `${segment.name} is ${size} bytes, it recorded ${segment.bytes} for this sealed segment`;
       }
       if ((await crcOfFilePrefix(path, segment.bytes)) !== segment.crc) {
         return `${segment.name} differs from the content it recorded (CRC-32)`;
