@@ -356,7 +356,13 @@ class NdjsonEventStore implements NdjsonStore {
     await Promise.resolve();
     while (this.queue.length > 0) {
       const group = this.fsyncMode === "group" ? this.queue.splice(0) : this.queue.splice(0, 1);
-      await this.commitGroup(group);
+      try {
+        await this.commitGroup(group);
+      } catch (error) {
+        // A bug, not an I/O error (those are handled inside): state may be half-updated.
+        this.fail(`hit an unexpected error while committing: ${messageOf(error)}`);
+        for (const call of group) call.reject(this.failure);
+      }
     }
     this.draining = undefined;
   }
