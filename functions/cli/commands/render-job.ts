@@ -1,11 +1,48 @@
-import type { Command } from "../command.ts";
+import { MAX_TASK_ID_LENGTH, TASK_ID_PATTERN } from "../../../shared/backlog/task-fields.ts";
+import { configPathFrom, loadConfig } from "../../../shared/config/load-config.ts";
+import { toYamlDocuments } from "../../../shared/deploy/render-knative.ts";
+import { attemptIdFor } from "../../../shared/events/ids.ts";
+import { buildAttemptJob } from "../../../shared/jobs/build-attempt-job.ts";
+import { toJobManifest } from "../../../shared/jobs/kubernetes/job-manifest.ts";
+import { type Command, UsageError } from "../command.ts";
 
-// Placeholder until its issue lands: says so plainly and fails, never pretends to work.
+const SAMPLE_TASK = "sample-task";
+
+function attemptNumberOf(value: string | boolean | undefined): number {
+  if (value === undefined) return 1;
+  const n = typeof value === "string" && /^[1-9][0-9]{0,5}$/.test(value) ? Number(value) : NaN;
+  if (Number.isNaN(n)) throw new UsageError("--attempt must be a whole number from 1");
+  return n;
+}
+
 export const command: Command = {
   usage: "leviathan render job [--task ID] [--attempt N]",
-  summary: "Not built yet.",
-  async run({ stderr }) {
-    stderr.write("leviathan render job [--task ID] [--attempt N]: not built yet\n");
-    return 1;
+  summary: "Prints the Kubernetes Job the worker would create for an attempt, as YAML.",
+  help: `The task defaults to ${SAMPLE_TASK}, the attempt number to 1; the config comes from --config,
+LEVIATHAN_CONFIG, then ops/autonomy/dev.yaml. Tokens appear as Secret references only.`,
+  options: { task: { type: "string" }, attempt: { type: "string" } },
+  async run({ values, positionals, env, stdout }) {
+    if (positionals.length > 0) throw new UsageError("takes no positional arguments");
+    const taskId = typeof values.task === "string" ? values.task : SAMPLE_TASK;
+    if (!TASK_ID_PATTERN.test(taskId) || taskId.length > MAX_TASK_ID_LENGTH) {
+      throw new UsageError(
+        "--task must be letters, digits, - _ and single dots, at most 100 characters",
+      );
+    }
+    const attemptNumber = attemptNumberOf(values.attempt);
+    const { config, name } = await loadConfig(configPathFrom(env));
+    const job = buildAttemptJob(
+      config,
+      {
+        target_id: config.target_id,
+        task_id: taskId,
+        attempt_id: attemptIdFor(config.target_id, taskId, attemptNumber),
+        attempt_number: attemptNumber,
+        config: name,
+      },
+      { configName: name },
+    );
+    stdout.write(toYamlDocuments([toJobManifest(job)]));
+    return 0;
   },
 };

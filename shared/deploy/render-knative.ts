@@ -1,0 +1,325 @@
+import type { IService as IKnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
+import type { IPingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { INamespace } from "kubernetes-models/v1/Namespace";
+import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import type { IService as IKubernetesService } from "kubernetes-models/v1/Service";
+import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { stringify } from "yaml";
+import type { AutonomyConfig } from "../config/schema.ts";
+import {
+  CONTROL_PLANE_TOKEN_SECRET,
+  GITHUB_TOKEN_SECRET,
+  type SecretKeyRef,
+} from "../jobs/build-attempt-job.ts";
+import {
+  hardenedContainerSecurityContext,
+  hardenedPodSecurityContext,
+} from "../jobs/kubernetes/job-manifest.ts";
+import { autonomyConfigText } from "./autonomy-config-text.ts";
+import {
+  CONFIG_MOUNT_DIR,
+  CONTROL_PLANE_PORT,
+  clusterLocalUrl,
+  EVENTS_DIR,
+  NAMES,
+} from "./names.ts";
+
+export type Manifest =
+  | INamespace
+  | IServiceAccount
+  | IRole
+  | IRoleBinding
+  | IPersistentVolumeClaim
+  | IConfigMap
+  | IDeployment
+  | IKubernetesService
+  | IKnativeService
+  | IPingSource;
+
+export interface RenderKnativeOptions {
+  /** The config file's base name: the ConfigMap's key and the file `LEVIATHAN_CONFIG` names. */
+  configName?: string;
+  /** The config file's text, so the ConfigMap keeps its comments; else the fields are written out. */
+  configText?: string;
+}
+
+export const DEFAULT_CONFIG_NAME = "dev.yaml";
+
+const PART_OF = { "app.kubernetes.io/part-of": "leviathan" };
+/** Knative: reachable only from inside the cluster (the tick's pings, the tick's requests). */
+const CLUSTER_LOCAL = { "networking.knative.dev/visibility": "cluster-local" };
+const KNATIVE_SERVICE_REF = { apiVersion: "serving.knative.dev/v1", kind: "Service" } as const;
+
+function secretEnv(name: string, ref: SecretKeyRef): IEnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
+}
+
+function serviceAccount(name: string, needsApiToken: boolean, namespace: string): IServiceAccount {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name, namespace, labels: { ...PART_OF } },
+    // Only the tick and the worker talk to the Kubernetes API (Jobs); nobody else gets a token.
+    automountServiceAccountToken: needsApiToken,
+  };
+}
+
+/** A Role on Jobs in the namespace, and nothing else, bound to the ServiceAccount of the same name. */
+function jobsRole(name: string, verbs: string[], namespace: string): [IRole, IRoleBinding] {
+  const metadata = { name, namespace, labels: { ...PART_OF } };
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata,
+      rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { ...metadata, labels: { ...PART_OF } },
+      subjects: [{ kind: "ServiceAccount", name, namespace }],
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+    },
+  ];
+}
+
+function controlPlane(config: AutonomyConfig, namespace: string): IDeployment {
+  const labels = { app: NAMES.controlPlane };
+  const probe = (periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: "/healthz", port: "http" },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 5,
+  });
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: NAMES.controlPlane, namespace, labels: { ...labels, ...PART_OF } },
+    spec: {
+      replicas: 1,
+      // One writer per store: the old pod is gone before the new one opens the volume.
+      strategy: { type: "Recreate" },
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels: { ...labels, ...PART_OF } },
+        spec: {
+          serviceAccountName: NAMES.controlPlane,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          // fsGroup makes the PVC writable by the image's user; the check is skipped when the
+          // volume's root already has the group, so restarts stay fast on a large store.
+          securityContext: {
+            ...hardenedPodSecurityContext(),
+            fsGroupChangePolicy: "OnRootMismatch",
+          },
+          containers: [
+            {
+              name: "control-plane",
+              image: config.worker_image,
+              args: ["leviathan", "control-plane"],
+              ports: [{ name: "http", containerPort: CONTROL_PLANE_PORT }],
+              env: [
+                secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
+                { name: "PORT", value: String(CONTROL_PLANE_PORT) },
+                { name: "LEVIATHAN_DATA_DIR", value: EVENTS_DIR },
+              ],
+              // /healthz is 503 until the store is recovered: the startup probe gives recovery
+              // five minutes before liveness may restart the pod.
+              startupProbe: probe(5, 60),
+              readinessProbe: probe(10, 3),
+              livenessProbe: probe(20, 3),
+              resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
+              },
+              securityContext: hardenedContainerSecurityContext(),
+              volumeMounts: [
+                { name: "events", mountPath: EVENTS_DIR },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "events", persistentVolumeClaim: { claimName: NAMES.eventsVolume } },
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+interface FunctionService {
+  name: string;
+  target: "tick" | "worker";
+  env: IEnvVar[];
+  annotations?: Record<string, string>;
+  containerConcurrency?: number;
+}
+
+function knativeService(
+  config: AutonomyConfig,
+  namespace: string,
+  configName: string,
+  fn: FunctionService,
+): IKnativeService {
+  return {
+    apiVersion: "serving.knative.dev/v1",
+    kind: "Service",
+    metadata: { name: fn.name, namespace, labels: { ...CLUSTER_LOCAL, ...PART_OF } },
+    spec: {
+      template: {
+        metadata: {
+          labels: { ...PART_OF },
+          ...(fn.annotations && { annotations: fn.annotations }),
+        },
+        spec: {
+          serviceAccountName: fn.name,
+          enableServiceLinks: false,
+          ...(fn.containerConcurrency !== undefined && {
+            containerConcurrency: fn.containerConcurrency,
+          }),
+          containers: [
+            {
+              name: fn.target,
+              image: config.worker_image,
+              // No args: the image's entry point serves $FUNCTION_TARGET on $PORT (8080).
+              ports: [{ name: "http1", containerPort: 8080 }],
+              env: [
+                { name: "FUNCTION_TARGET", value: fn.target },
+                { name: "LEVIATHAN_CONFIG", value: `${CONFIG_MOUNT_DIR}/${configName}` },
+                { name: "LEVIATHAN_JOB_RUNNER", value: "kubernetes" },
+                ...fn.env,
+              ],
+              readinessProbe: { httpGet: { path: "/health" }, periodSeconds: 10 },
+              resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
+              },
+              // Knative admits container-level hardening by default; a pod-level
+              // securityContext needs a feature flag, so everything sits here.
+              securityContext: hardenedContainerSecurityContext(),
+              volumeMounts: [
+                { name: "autonomy-config", mountPath: CONFIG_MOUNT_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
+            },
+          ],
+          volumes: [
+            // The whole folder (no subPath), so edits and added `<target>.yaml` files arrive
+            // without a restart.
+            { name: "autonomy-config", configMap: { name: NAMES.autonomyConfig } },
+            { name: "tmp", emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Every manifest of DESIGN §12, in the order they can be applied: namespace, identities and
+ * their rights, storage and config, the control plane, the two functions, the schedule.
+ * Everything lives in the config's `worker_namespace`, where the worker creates the Jobs.
+ */
+export function renderKnative(
+  config: AutonomyConfig,
+  options: RenderKnativeOptions = {},
+): Manifest[] {
+  const namespace = config.worker_namespace;
+  const configName = options.configName ?? DEFAULT_CONFIG_NAME;
+  const workerUrl = clusterLocalUrl(NAMES.worker, namespace);
+  return [
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: namespace,
+        labels: {
+          ...PART_OF,
+          // Every pod here is written to the restricted profile; enforcing only baseline keeps
+          // Knative's own sidecar (its hardening varies by version) from being refused.
+          "pod-security.kubernetes.io/enforce": "baseline",
+          "pod-security.kubernetes.io/warn": "restricted",
+          "pod-security.kubernetes.io/audit": "restricted",
+        },
+      },
+    },
+    serviceAccount(NAMES.worker, true, namespace),
+    serviceAccount(NAMES.tick, true, namespace),
+    serviceAccount(NAMES.controlPlane, false, namespace),
+    ...jobsRole(NAMES.worker, ["create", "get", "list", "watch", "delete"], namespace),
+    ...jobsRole(NAMES.tick, ["get", "list"], namespace),
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: NAMES.eventsVolume, namespace, labels: { ...PART_OF } },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } },
+    },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: NAMES.autonomyConfig, namespace, labels: { ...PART_OF } },
+      data: { [configName]: autonomyConfigText(config, workerUrl, options.configText) },
+    },
+    controlPlane(config, namespace),
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name: NAMES.controlPlane,
+        namespace,
+        labels: { app: NAMES.controlPlane, ...PART_OF },
+      },
+      spec: {
+        selector: { app: NAMES.controlPlane },
+        ports: [{ name: "http", port: CONTROL_PLANE_PORT, targetPort: "http" }],
+      },
+    },
+    knativeService(config, namespace, configName, {
+      name: NAMES.tick,
+      target: "tick",
+      env: [
+        secretEnv("GITHUB_TOKEN", GITHUB_TOKEN_SECRET),
+        secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
+      ],
+      // One tick at a time: a tick is short and its decision should see the previous one's.
+      annotations: { "autoscaling.knative.dev/max-scale": "1" },
+      containerConcurrency: 1,
+    }),
+    knativeService(config, namespace, configName, {
+      name: NAMES.worker,
+      target: "worker",
+      // The worker puts Secret references, never values, into the Jobs: it needs no GitHub token.
+      env: [secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET)],
+    }),
+    {
+      apiVersion: "sources.knative.dev/v1",
+      kind: "PingSource",
+      metadata: { name: NAMES.tick, namespace, labels: { ...PART_OF } },
+      spec: {
+        schedule: config.schedule_cron,
+        sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
+      },
+    },
+  ];
+}
+
+/** YAML of one or more manifests as one multi-document stream. */
+export function toYamlDocuments(manifests: readonly object[]): string {
+  return manifests.map((m) => stringify(m, { lineWidth: 0 })).join("---\n");
+}
+
+/** `leviathan render knative`: every manifest, as one multi-document YAML stream. */
+export function renderKnativeYaml(
+  config: AutonomyConfig,
+  options: RenderKnativeOptions = {},
+): string {
+  return toYamlDocuments(renderKnative(config, options));
+}

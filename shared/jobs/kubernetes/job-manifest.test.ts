@@ -1,0 +1,148 @@
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../config/load-config.ts";
+import { attemptIdFor } from "../../events/ids.ts";
+import {
+  buildAttemptJob,
+  OPTIONAL_ATTEMPT_ENV,
+  REQUIRED_ATTEMPT_ENV,
+} from "../build-attempt-job.ts";
+import { IMAGE_USER_ID, toJobManifest } from "./job-manifest.ts";
+
+const { config } = await loadConfig("ops/autonomy/dev.yaml");
+const attemptId = attemptIdFor(config.target_id, "task-1", 1);
+const job = buildAttemptJob(config, {
+  target_id: config.target_id,
+  task_id: "task-1",
+  attempt_id: attemptId,
+  attempt_number: 1,
+  config: "dev.yaml",
+});
+const manifest = toJobManifest(job);
+const spec = manifest.spec!;
+const pod = spec.template.spec!;
+const container = pod.containers[0]!;
+
+describe("toJobManifest", () => {
+  it("is a batch/v1 Job that kubernetes-models accepts", () => {
+    expect(() => new Job(manifest).validate()).not.toThrow();
+    expect(manifest.metadata).toEqual({
+      name: job.name,
+      namespace: "leviathan",
+      labels: job.labels,
+    });
+  });
+
+  it("the validator is not a no-op: a broken Job is refused", () => {
+    const broken = structuredClone(manifest) as unknown as {
+      spec: { template: { spec: { restartPolicy: unknown } } };
+    };
+    broken.spec.template.spec.restartPolicy = 0;
+    expect(() => new Job(broken as never).validate()).toThrow(/restartPolicy/);
+  });
+
+  it("runs once, until the attempt's deadline, and is cleaned up after an hour", () => {
+    expect(spec.backoffLimit).toBe(0);
+    expect(spec.activeDeadlineSeconds).toBe(config.attempt_timeout_seconds);
+    expect(spec.ttlSecondsAfterFinished).toBe(3600);
+    expect(pod.restartPolicy).toBe("Never");
+  });
+
+  it("labels the pod like the Job, so its logs can be found by attempt", () => {
+    expect(spec.template.metadata?.labels).toEqual(job.labels);
+    expect(spec.template.metadata?.labels?.["leviathan.dev/attempt"]).toBe(attemptId);
+  });
+
+  it("is hardened: non-root, read-only root, no capabilities, seccomp, no API token", () => {
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.enableServiceLinks).toBe(false);
+    expect(pod.hostNetwork ?? false).toBe(false);
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: IMAGE_USER_ID,
+      runAsGroup: IMAGE_USER_ID,
+      fsGroup: IMAGE_USER_ID,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(container.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: IMAGE_USER_ID,
+      runAsGroup: IMAGE_USER_ID,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(container.resources?.requests).toMatchObject({ cpu: "250m", memory: "256Mi" });
+    expect(container.resources?.limits).toMatchObject({ cpu: "1", memory: "1Gi" });
+  });
+
+  it("writes only to emptyDir volumes at the workspace and /tmp", () => {
+    expect(container.volumeMounts).toEqual([
+      { name: "workspace", mountPath: config.workspace_dir },
+      { name: "tmp", mountPath: "/tmp" },
+    ]);
+    for (const volume of pod.volumes ?? []) {
+      expect(Object.keys(volume).sort()).toEqual(["emptyDir", "name"]);
+    }
+    expect(pod.volumes?.map((v) => v.name)).toEqual(["workspace", "tmp"]);
+  });
+
+  it("mounts the workspace wherever the config puts it", () => {
+    const other = buildAttemptJob(
+      { ...config, workspace_dir: "/var/run/leviathan/ws" },
+      {
+        target_id: config.target_id,
+        task_id: "t",
+        attempt_id: attemptIdFor(config.target_id, "t", 1),
+        attempt_number: 1,
+        config: "dev.yaml",
+      },
+    );
+    const mounts = toJobManifest(other).spec!.template.spec!.containers[0]!.volumeMounts;
+    expect(mounts?.[0]).toEqual({ name: "workspace", mountPath: "/var/run/leviathan/ws" });
+  });
+
+  it("runs `leviathan attempt` from the job's image", () => {
+    expect(pod.containers).toHaveLength(1);
+    expect(pod.initContainers).toBeUndefined();
+    expect(container.image).toBe(config.worker_image);
+    expect(container.command).toBeUndefined(); // the image's entry point (tini) stays PID 1
+    expect(container.args).toEqual(["leviathan", "attempt"]);
+  });
+
+  it("has §5's environment and nothing else, tokens by Secret reference only", () => {
+    const env = container.env ?? [];
+    expect(env.map((v) => v.name)).toEqual([
+      ...REQUIRED_ATTEMPT_ENV,
+      ...OPTIONAL_ATTEMPT_ENV.filter((n) => n !== "LEVIATHAN_EXECUTOR_COMMAND"),
+    ]);
+    expect(container.envFrom).toBeUndefined();
+    for (const variable of env) {
+      if (variable.name.endsWith("_TOKEN")) {
+        expect(variable.value).toBeUndefined();
+        expect(Object.keys(variable.valueFrom ?? {})).toEqual(["secretKeyRef"]);
+      } else {
+        expect(variable.valueFrom).toBeUndefined();
+        expect(typeof variable.value).toBe("string");
+      }
+    }
+    expect(env.find((v) => v.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
+      name: "leviathan-secrets",
+      key: "github-token",
+    });
+    expect(env.find((v) => v.name === "CONTROL_PLANE_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
+      name: "leviathan-control-plane-secret",
+      key: "LEVIATHAN_CONTROL_PLANE_TOKEN",
+    });
+  });
+
+  it("does not share objects with the AttemptJob (a runner may mutate its copy)", () => {
+    const again = toJobManifest(job);
+    again.metadata!.labels!.app = "changed";
+    again.spec!.template.spec!.containers[0]!.resources!.limits!.cpu = "99";
+    expect(job.labels.app).toBe("leviathan-worker");
+    expect(toJobManifest(job)).toEqual(manifest);
+  });
+});
