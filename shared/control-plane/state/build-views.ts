@@ -1,0 +1,131 @@
+import type { AttemptStatus } from "../../events/types.ts";
+import type { AttemptSummary, Summary, TargetState, TargetSummary, TaskState } from "../types.ts";
+import { graphCounts } from "./graph-counts.ts";
+import type { AttemptEntry, StateModel, TargetEntry, TaskEntry } from "./model.ts";
+import { newestFirst } from "./recent-events.ts";
+import type { AttemptMeta } from "./types.ts";
+
+// Answers are built from counters, cached, and dropped when a record changes what they show
+// (see `taskChanged` / `targetChanged`), so a query costs the size of its answer, never the
+// length of history. They are frozen because the same objects are handed to every caller.
+
+/** Frozen at run time, typed as the contract's plain (mutable) shapes callers expect. */
+function frozen<T extends object>(value: T): T {
+  return Object.freeze(value) as T;
+}
+
+export function taskStateOf(task: TaskEntry): TaskState {
+  task.view ??= frozen({
+    attempts: task.attempts,
+    charged_attempts: task.attempts - task.platformFailures,
+    running: task.running > 0,
+    last_status: task.last?.status ?? null,
+    blocked: task.blocked,
+  });
+  return task.view;
+}
+
+export function tasksOf(target: TargetEntry): Record<string, TaskState> {
+  if (!target.tasksView) {
+    const tasks: Record<string, TaskState> = {};
+    for (const [taskId, task] of target.tasks) tasks[taskId] = taskStateOf(task);
+    target.tasksView = frozen(tasks);
+  }
+  return target.tasksView;
+}
+
+function runningDetail(attempt: AttemptEntry): AttemptSummary {
+  return frozen({
+    attempt_id: attempt.id,
+    task_id: attempt.taskId ?? "",
+    attempt_number: attempt.attemptNumber,
+    status: attempt.status ?? "requested",
+    requested_at: attempt.requestedAt ?? "",
+    started_at: attempt.startedAt,
+    // A running attempt has not failed; the field is for callers that judge one.
+    failure_reason: null,
+  });
+}
+
+export function targetStateOf(target: TargetEntry): TargetState {
+  target.stateView ??= frozen({
+    target_id: target.id,
+    tasks: tasksOf(target),
+    running_attempts: frozen([...target.running.keys()]),
+    consecutive_failures: target.consecutiveFailures,
+    last_reset_at: target.lastResetAt,
+    running_details: frozen([...target.running.values()].map(runningDetail)),
+    open_pull_requests: frozen([...target.openPullRequests.values()]),
+  });
+  return target.stateView;
+}
+
+/** DESIGN §8: a target with no events gives zeros and empty maps. */
+export function emptyTargetState(targetId: string): TargetState {
+  return frozen({
+    target_id: targetId,
+    tasks: frozen({}),
+    running_attempts: frozen([]),
+    consecutive_failures: 0,
+    last_reset_at: null,
+    running_details: frozen([]),
+    open_pull_requests: frozen([]),
+  });
+}
+
+function nonZeroStatusCounts(
+  counts: Record<AttemptStatus, number>,
+): Partial<Record<AttemptStatus, number>> {
+  const out: Partial<Record<AttemptStatus, number>> = {};
+  for (const [status, n] of Object.entries(counts) as Array<[AttemptStatus, number]>) {
+    if (n > 0) out[status] = n;
+  }
+  return frozen(out);
+}
+
+export function targetSummaryOf(target: TargetEntry): TargetSummary {
+  if (!target.summaryView) {
+    const state = targetStateOf(target);
+    target.summaryView = frozen({
+      tasks: state.tasks,
+      running_attempts: state.running_attempts,
+      consecutive_failures: target.consecutiveFailures,
+      last_reset_at: target.lastResetAt,
+      attempts_by_status: nonZeroStatusCounts(target.attemptsByStatus),
+      open_prs: frozen([...target.openPullRequests.keys()]),
+      last_event_at: target.lastEventAt,
+      last_tick_at: target.lastTickAt,
+      last_skip_reason: target.lastSkipReason,
+    });
+  }
+  return target.summaryView;
+}
+
+export function summaryOf(model: StateModel): Summary {
+  if (!model.summaryView) {
+    const targets: Record<string, TargetSummary> = {};
+    for (const [targetId, target] of model.targets) targets[targetId] = targetSummaryOf(target);
+    const { nodes_by_type, edges_by_type } = graphCounts(model);
+    model.summaryView = frozen({
+      nodes_by_type,
+      edges_by_type,
+      recent_events: frozen(newestFirst(model.recent)),
+      targets: frozen(targets),
+    });
+  }
+  return model.summaryView;
+}
+
+/** Undefined until an attempt event gave it a status: a PR event alone does not. */
+export function attemptMetaOf(attempt: AttemptEntry | undefined): AttemptMeta | undefined {
+  if (!attempt || attempt.status === null || attempt.taskId === null) return undefined;
+  return {
+    attempt_id: attempt.id,
+    task_id: attempt.taskId,
+    target_id: attempt.target.id,
+    attempt_number: attempt.attemptNumber,
+    status: attempt.status,
+    pr_url: attempt.prUrl,
+    seqs: [...attempt.seqs],
+  };
+}

@@ -1,0 +1,41 @@
+import type { StoredRecord } from "../../events/types.ts";
+import { applyRecord } from "./apply-record.ts";
+import { attemptMetaOf, emptyTargetState, summaryOf, targetStateOf } from "./build-views.ts";
+import { createModel } from "./model.ts";
+import { modelFromSnapshot, snapshotOf } from "./state-snapshot.ts";
+import type { ControlPlaneState } from "./types.ts";
+
+export type { AttemptMeta, ControlPlaneState } from "./types.ts";
+
+export const CONTROL_PLANE_STATE = "control-plane-state";
+
+/**
+ * The projection behind every query of DESIGN §8. Register it with the event store; it sees
+ * each record once, in `seq` order, and answers from counters it keeps, never by rescanning.
+ */
+export function createControlPlaneState(): ControlPlaneState {
+  let model = createModel();
+  return {
+    name: CONTROL_PLANE_STATE,
+    apply(record: StoredRecord): void {
+      applyRecord(model, record);
+    },
+    snapshot(): unknown {
+      return snapshotOf(model);
+    },
+    restore(state: unknown): void {
+      // Built aside and swapped in, so a snapshot that fails half-way leaves the state as it was.
+      model = modelFromSnapshot(state);
+    },
+    summary() {
+      return summaryOf(model);
+    },
+    target(targetId: string) {
+      const target = model.targets.get(targetId);
+      return target ? targetStateOf(target) : emptyTargetState(targetId);
+    },
+    attempt(attemptId: string) {
+      return attemptMetaOf(model.attempts.get(attemptId));
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import type { AttemptStatus } from "../../events/types.ts";
+import type { OpenPullRequest, Summary, TargetState, TargetSummary, TaskState } from "../types.ts";
+import { createRecentEvents, type RecentEvents } from "./recent-events.ts";
+
+/**
+ * One attempt, compactly: no records, only the facts the queries need. There may be hundreds
+ * of thousands of these, so fields that only running attempts need are dropped at the end.
+ */
+export interface AttemptEntry {
+  id: string;
+  target: TargetEntry;
+  /** Null until an event names its task. */
+  taskId: string | null;
+  attemptNumber: number | null;
+  /** Null while only a PR event has named it: it has no lifecycle (and no status) yet. */
+  status: AttemptStatus | null;
+  /** Global first-seen rank: orders attempts whose numbers tie or are unknown. */
+  order: number;
+  /** `timestamp` of its first event; null once it ended (only running attempts need it). */
+  requestedAt: string | null;
+  /** `timestamp` of `attempt.started`; null until then and once it ended. */
+  startedAt: string | null;
+  platformFailure: boolean;
+  prUrl: string | null;
+  seqs: number[];
+}
+
+/** An entry of `tasks`: a task some attempt event or `task.blocked` named. */
+export interface TaskEntry {
+  id: string;
+  attempts: number;
+  platformFailures: number;
+  running: number;
+  /** The attempt whose status is `last_status` (see `ranksAfter`). */
+  last: AttemptEntry | null;
+  blocked: boolean;
+  view: TaskState | null;
+}
+
+export interface TargetEntry {
+  id: string;
+  /** In the order they were first listed, which is the key order of `tasks`. */
+  tasks: Map<string, TaskEntry>;
+  /** Running attempts in the order their first attempt event was applied. */
+  running: Map<string, AttemptEntry>;
+  attemptsByStatus: Record<AttemptStatus, number>;
+  consecutiveFailures: number;
+  lastResetAt: string | null;
+  lastEventAt: string | null;
+  lastTickAt: string | null;
+  lastSkipReason: string | null;
+  openPullRequests: Map<string, OpenPullRequest>;
+  /** Merged or closed: a late or repeated `pr.created` does not reopen them. */
+  endedPullRequests: Set<string>;
+  /** Graph nodes and edges this target's events named (DESIGN §8). */
+  taskNodes: Set<string>;
+  pullRequestNodes: Set<string>;
+  /** `<attempt id>\u0000<pr url>`, one per PRODUCED edge. */
+  producedEdges: Set<string>;
+  tasksView: Record<string, TaskState> | null;
+  stateView: TargetState | null;
+  summaryView: TargetSummary | null;
+}
+
+export interface StateModel {
+  targets: Map<string, TargetEntry>;
+  attempts: Map<string, AttemptEntry>;
+  /** Next first-seen rank. */
+  nextOrder: number;
+  /** Attempts whose task is known: each is one attempt→task DEPENDS_ON edge. */
+  attemptsWithTask: number;
+  taskNodes: number;
+  pullRequestNodes: number;
+  producedEdges: number;
+  recent: RecentEvents;
+  summaryView: Summary | null;
+}
+
+export function createModel(): StateModel {
+  return {
+    targets: new Map(),
+    attempts: new Map(),
+    nextOrder: 0,
+    attemptsWithTask: 0,
+    taskNodes: 0,
+    pullRequestNodes: 0,
+    producedEdges: 0,
+    recent: createRecentEvents(),
+    summaryView: null,
+  };
+}
+
+export function emptyStatusCounts(): Record<AttemptStatus, number> {
+  return { requested: 0, created: 0, running: 0, succeeded: 0, failed: 0 };
+}
+
+export function createTargetEntry(id: string): TargetEntry {
+  return {
+    id,
+    tasks: new Map(),
+    running: new Map(),
+    attemptsByStatus: emptyStatusCounts(),
+    consecutiveFailures: 0,
+    lastResetAt: null,
+    lastEventAt: null,
+    lastTickAt: null,
+    lastSkipReason: null,
+    openPullRequests: new Map(),
+    endedPullRequests: new Set(),
+    taskNodes: new Set(),
+    pullRequestNodes: new Set(),
+    producedEdges: new Set(),
+    tasksView: null,
+    stateView: null,
+    summaryView: null,
+  };
+}
+
+export function targetEntryFor(model: StateModel, targetId: string): TargetEntry {
+  let target = model.targets.get(targetId);
+  if (!target) {
+    target = createTargetEntry(targetId);
+    model.targets.set(targetId, target);
+  }
+  return target;
+}
+
+export function createTaskEntry(id: string): TaskEntry {
+  return {
+    id,
+    attempts: 0,
+    platformFailures: 0,
+    running: 0,
+    last: null,
+    blocked: false,
+    view: null,
+  };
+}
+
+export function taskEntryFor(target: TargetEntry, taskId: string): TaskEntry {
+  let task = target.tasks.get(taskId);
+  if (!task) {
+    task = createTaskEntry(taskId);
+    target.tasks.set(taskId, task);
+    target.tasksView = null;
+  }
+  return task;
+}
+
+/** Drops the cached answers a change to this task makes stale. */
+export function taskChanged(target: TargetEntry, task: TaskEntry): void {
+  task.view = null;
+  target.tasksView = null;
+}
+
+/** Drops the cached answers any record of this target makes stale. */
+export function targetChanged(model: StateModel, target: TargetEntry): void {
+  target.stateView = null;
+  target.summaryView = null;
+  model.summaryView = null;
+}

@@ -1,0 +1,278 @@
+import type { AttemptStatus } from "../../events/types.ts";
+import type { OpenPullRequest, RecentEvent } from "../types.ts";
+import { isRunning, STATUS_OF_EVENT } from "./attempt-status.ts";
+import { ranksAfter } from "./last-attempt.ts";
+import {
+  type AttemptEntry,
+  createModel,
+  createTargetEntry,
+  createTaskEntry,
+  type StateModel,
+  type TargetEntry,
+} from "./model.ts";
+import { newestFirst, pushRecentEvent } from "./recent-events.ts";
+
+// The snapshot keeps the facts that cannot be derived (statuses, orders, the breaker count,
+// PR sets, graph keys) and leaves out what can (per-task counters, status counts, totals):
+// restore derives those the same way apply keeps them, so both give the same state.
+// Attempts are tuples, not objects: there may be hundreds of thousands of them.
+
+export const SNAPSHOT_VERSION = 1;
+
+type AttemptTuple = [
+  id: string,
+  target: number,
+  taskId: string | null,
+  attemptNumber: number | null,
+  status: AttemptStatus | null,
+  order: number,
+  requestedAt: string | null,
+  startedAt: string | null,
+  platformFailure: 0 | 1,
+  prUrl: string | null,
+  seqs: number[],
+];
+
+interface TargetSnapshot {
+  id: string;
+  consecutive_failures: number;
+  last_reset_at: string | null;
+  last_event_at: string | null;
+  last_tick_at: string | null;
+  last_skip_reason: string | null;
+  /** `[task id, blocked]`, in the key order of `tasks`. */
+  tasks: Array<[string, 0 | 1]>;
+  running: string[];
+  open_pull_requests: OpenPullRequest[];
+  ended_pull_requests: string[];
+  task_nodes: string[];
+  pull_request_nodes: string[];
+  produced_edges: string[];
+}
+
+export interface StateSnapshot {
+  version: typeof SNAPSHOT_VERSION;
+  next_order: number;
+  /** Oldest first. */
+  recent: RecentEvent[];
+  targets: TargetSnapshot[];
+  attempts: AttemptTuple[];
+}
+
+export function snapshotOf(model: StateModel): StateSnapshot {
+  const targetIndex = new Map<TargetEntry, number>();
+  const targets: TargetSnapshot[] = [];
+  for (const target of model.targets.values()) {
+    targetIndex.set(target, targets.length);
+    targets.push({
+      id: target.id,
+      consecutive_failures: target.consecutiveFailures,
+      last_reset_at: target.lastResetAt,
+      last_event_at: target.lastEventAt,
+      last_tick_at: target.lastTickAt,
+      last_skip_reason: target.lastSkipReason,
+      tasks: [...target.tasks.values()].map((task) => [task.id, task.blocked ? 1 : 0]),
+      running: [...target.running.keys()],
+      open_pull_requests: [...target.openPullRequests.values()],
+      ended_pull_requests: [...target.endedPullRequests],
+      task_nodes: [...target.taskNodes],
+      pull_request_nodes: [...target.pullRequestNodes],
+      produced_edges: [...target.producedEdges],
+    });
+  }
+  const attempts: AttemptTuple[] = [];
+  for (const a of model.attempts.values()) {
+    attempts.push([
+      a.id,
+      targetIndex.get(a.target)!,
+      a.taskId,
+      a.attemptNumber,
+      a.status,
+      a.order,
+      a.requestedAt,
+      a.startedAt,
+      a.platformFailure ? 1 : 0,
+      a.prUrl,
+      a.seqs,
+    ]);
+  }
+  return {
+    version: SNAPSHOT_VERSION,
+    next_order: model.nextOrder,
+    recent: newestFirst(model.recent).reverse(),
+    targets,
+    attempts,
+  };
+}
+
+class SnapshotError extends Error {
+  override readonly name = "SnapshotError";
+  constructor(problem: string) {
+    super(`control-plane-state snapshot: ${problem}`);
+  }
+}
+
+/** A new model from a snapshot; throws a SnapshotError naming the first problem it finds. */
+export function modelFromSnapshot(value: unknown): StateModel {
+  const snapshot = record(value, "snapshot");
+  if (snapshot.version !== SNAPSHOT_VERSION) {
+    throw new SnapshotError(`version ${String(snapshot.version)} is not ${SNAPSHOT_VERSION}`);
+  }
+  const model = createModel();
+  model.nextOrder = integer(snapshot.next_order, "next_order");
+  for (const [i, event] of list(snapshot.recent, "recent").entries()) {
+    pushRecentEvent(model.recent, Object.freeze(recentEvent(event, `recent[${i}]`)));
+  }
+  const targets = list(snapshot.targets, "targets").map((t, i) =>
+    restoreTarget(model, t, `targets[${i}]`),
+  );
+  for (const [i, tuple] of list(snapshot.attempts, "attempts").entries()) {
+    restoreAttempt(model, targets, tuple, `attempts[${i}]`);
+  }
+  for (const [i, t] of list(snapshot.targets, "targets").entries()) {
+    restoreRunning(model, targets[i]!, record(t, `targets[${i}]`).running, `targets[${i}].running`);
+  }
+  return model;
+}
+
+function restoreTarget(model: StateModel, value: unknown, where: string): TargetEntry {
+  const t = record(value, where);
+  const target = createTargetEntry(text(t.id, `${where}.id`));
+  if (model.targets.has(target.id)) throw new SnapshotError(`${where}.id repeats ${target.id}`);
+  model.targets.set(target.id, target);
+  target.consecutiveFailures = integer(t.consecutive_failures, `${where}.consecutive_failures`);
+  target.lastResetAt = nullableText(t.last_reset_at, `${where}.last_reset_at`);
+  target.lastEventAt = nullableText(t.last_event_at, `${where}.last_event_at`);
+  target.lastTickAt = nullableText(t.last_tick_at, `${where}.last_tick_at`);
+  target.lastSkipReason = nullableText(t.last_skip_reason, `${where}.last_skip_reason`);
+  for (const [i, pair] of list(t.tasks, `${where}.tasks`).entries()) {
+    const [taskId, blocked] = list(pair, `${where}.tasks[${i}]`);
+    const task = createTaskEntry(text(taskId, `${where}.tasks[${i}][0]`));
+    task.blocked = blocked === 1;
+    target.tasks.set(task.id, task);
+  }
+  for (const [i, pr] of list(t.open_pull_requests, `${where}.open_pull_requests`).entries()) {
+    const open = openPullRequest(pr, `${where}.open_pull_requests[${i}]`);
+    target.openPullRequests.set(open.pr_url, Object.freeze(open));
+  }
+  target.endedPullRequests = new Set(texts(t.ended_pull_requests, `${where}.ended_pull_requests`));
+  target.taskNodes = new Set(texts(t.task_nodes, `${where}.task_nodes`));
+  target.pullRequestNodes = new Set(texts(t.pull_request_nodes, `${where}.pull_request_nodes`));
+  target.producedEdges = new Set(texts(t.produced_edges, `${where}.produced_edges`));
+  model.taskNodes += target.taskNodes.size;
+  model.pullRequestNodes += target.pullRequestNodes.size;
+  model.producedEdges += target.producedEdges.size;
+  return target;
+}
+
+function restoreAttempt(
+  model: StateModel,
+  targets: TargetEntry[],
+  value: unknown,
+  where: string,
+): void {
+  const tuple = list(value, where);
+  const target = targets[integer(tuple[1], `${where}[1]`)];
+  if (!target) throw new SnapshotError(`${where}[1] names no target`);
+  const attempt: AttemptEntry = {
+    id: text(tuple[0], `${where}[0]`),
+    target,
+    taskId: nullableText(tuple[2], `${where}[2]`),
+    attemptNumber: tuple[3] === null ? null : integer(tuple[3], `${where}[3]`),
+    status: nullableStatus(tuple[4], `${where}[4]`),
+    order: integer(tuple[5], `${where}[5]`),
+    requestedAt: nullableText(tuple[6], `${where}[6]`),
+    startedAt: nullableText(tuple[7], `${where}[7]`),
+    platformFailure: tuple[8] === 1,
+    prUrl: nullableText(tuple[9], `${where}[9]`),
+    seqs: list(tuple[10], `${where}[10]`).map((seq, i) => integer(seq, `${where}[10][${i}]`)),
+  };
+  if (model.attempts.has(attempt.id)) throw new SnapshotError(`${where}[0] repeats ${attempt.id}`);
+  model.attempts.set(attempt.id, attempt);
+  if (attempt.taskId !== null) model.attemptsWithTask += 1;
+  if (attempt.status === null) return;
+  const task = attempt.taskId === null ? undefined : target.tasks.get(attempt.taskId);
+  if (!task) throw new SnapshotError(`${where}: its task is not among ${target.id}'s tasks`);
+  // The same counters `moveStatus` keeps; the last attempt is the maximum of `ranksAfter`.
+  task.attempts += 1;
+  if (attempt.platformFailure) task.platformFailures += 1;
+  if (isRunning(attempt.status)) task.running += 1;
+  if (task.last === null || ranksAfter(attempt, task.last)) task.last = attempt;
+  target.attemptsByStatus[attempt.status] += 1;
+}
+
+function restoreRunning(model: StateModel, target: TargetEntry, value: unknown, where: string) {
+  for (const [i, attemptId] of texts(value, where).entries()) {
+    const attempt = model.attempts.get(attemptId);
+    if (!attempt || attempt.target !== target || !isRunning(attempt.status)) {
+      throw new SnapshotError(
+        `${where}[${i}] ${attemptId} is not a running attempt of ${target.id}`,
+      );
+    }
+    target.running.set(attemptId, attempt);
+  }
+}
+
+// ---- readers: each throws a SnapshotError naming the field ------------------------------
+
+function record(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SnapshotError(`${where} must be an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function list(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) throw new SnapshotError(`${where} must be a list`);
+  return value;
+}
+
+function text(value: unknown, where: string): string {
+  if (typeof value !== "string") throw new SnapshotError(`${where} must be a string`);
+  return value;
+}
+
+function texts(value: unknown, where: string): string[] {
+  return list(value, where).map((item, i) => text(item, `${where}[${i}]`));
+}
+
+function nullableText(value: unknown, where: string): string | null {
+  return value === null ? null : text(value, where);
+}
+
+function integer(value: unknown, where: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new SnapshotError(`${where} must be a non-negative integer`);
+  }
+  return value;
+}
+
+const STATUSES = new Set<unknown>(Object.values(STATUS_OF_EVENT));
+
+function nullableStatus(value: unknown, where: string): AttemptStatus | null {
+  if (value === null) return null;
+  if (!STATUSES.has(value)) throw new SnapshotError(`${where} must be an attempt status`);
+  return value as AttemptStatus;
+}
+
+function openPullRequest(value: unknown, where: string): OpenPullRequest {
+  const pr = record(value, where);
+  return {
+    pr_url: text(pr.pr_url, `${where}.pr_url`),
+    pr_number: pr.pr_number === null ? null : integer(pr.pr_number, `${where}.pr_number`),
+    task_id: nullableText(pr.task_id, `${where}.task_id`),
+    attempt_id: text(pr.attempt_id, `${where}.attempt_id`),
+  };
+}
+
+function recentEvent(value: unknown, where: string): RecentEvent {
+  const e = record(value, where);
+  return {
+    event_id: text(e.event_id, `${where}.event_id`),
+    timestamp: text(e.timestamp, `${where}.timestamp`),
+    event_type: text(e.event_type, `${where}.event_type`),
+    actor_id: text(e.actor_id, `${where}.actor_id`),
+    target: text(e.target, `${where}.target`),
+    attempt_id: nullableText(e.attempt_id, `${where}.attempt_id`),
+  };
+}

@@ -1,0 +1,57 @@
+// Shared by this folder's tests: stored records as the event store hands them to projections.
+import type { StoredRecord } from "../../events/types.ts";
+import { createControlPlaneState } from "./create-control-plane-state.ts";
+import type { ControlPlaneState } from "./types.ts";
+
+export interface EventSpec {
+  type: string;
+  payload?: Record<string, unknown>;
+  target?: string;
+  /** Default: one second per seq after 2024-05-01T12:00:00Z. */
+  timestamp?: string;
+  actor?: string;
+  eventId?: string;
+}
+
+const BASE = Date.parse("2024-05-01T12:00:00Z");
+
+/** Records numbered from `firstSeq`; hashes are placeholders (projections never read them). */
+export function recordsOf(specs: readonly EventSpec[], firstSeq = 1): StoredRecord[] {
+  return specs.map((spec, i) => {
+    const seq = firstSeq + i;
+    return {
+      seq,
+      received_at: new Date(BASE + seq * 1000).toISOString(),
+      target: spec.target ?? "radix",
+      event: {
+        event_id: spec.eventId ?? `ev-${seq}`,
+        event_type: spec.type,
+        timestamp: spec.timestamp ?? new Date(BASE + seq * 1000).toISOString(),
+        actor_id: spec.actor ?? "test",
+        payload: spec.payload ?? {},
+      },
+      prev_hash: null,
+      hash: "0".repeat(64),
+    };
+  });
+}
+
+export function stateAfter(specs: readonly EventSpec[]): ControlPlaneState {
+  const state = createControlPlaneState();
+  for (const record of recordsOf(specs)) state.apply(record);
+  return state;
+}
+
+/** An attempt event of task `task` on target `radix` unless the payload says otherwise. */
+export function attemptEvent(
+  type: string,
+  attemptId: string,
+  more: Record<string, unknown> & { task?: string; target?: string } = {},
+): EventSpec {
+  const { task = "task-1", target = "radix", ...payload } = more;
+  return {
+    type: `attempt.${type}`,
+    target,
+    payload: { attempt_id: attemptId, task_id: task, target_id: target, ...payload },
+  };
+}
