@@ -163,10 +163,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function detailsFromZod(error: z.ZodError, prefix: PropertyKey[] = []): ValidationDetail[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    // An unknown field is named by its own path, so a 422 points at it like at any other field.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          path: formatPath([...prefix, ...issue.path, key]),
+          message: "unknown field",
+        }))
+      : [{ path: formatPath([...prefix, ...issue.path]), message: issue.message }],
+  );
 }
 
 export function parseEvent(value: unknown): LeviathanEvent {
