@@ -1,0 +1,156 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { attemptIdFor, jobNameFor } from "../../shared/events/ids.ts";
+import { type Doc, parseDocs, validateManifest } from "./manifest-models.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "bin", "leviathan.js");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const childEnv = { ...process.env, ...env };
+  if (!("LEVIATHAN_CONFIG" in env)) delete childEnv.LEVIATHAN_CONFIG;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: childEnv, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") return reject(error);
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe("leviathan render", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "leviathan-render-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("render job --task x --attempt 2 prints that attempt's valid Job", async () => {
+    const run = await leviathan(["render", "job", "--task", "x", "--attempt", "2"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const [job, ...rest] = parseDocs(run.stdout, "stdout");
+    expect(rest).toHaveLength(0);
+    validateManifest(job!);
+    expect(job!.metadata.name).toBe(jobNameFor(attemptIdFor("radix", "x", 2)));
+    const env = Object.fromEntries(
+      job!.spec.template.spec.containers[0].env.map((e: Doc) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({ TASK_ID: "x", ATTEMPT_NUMBER: "2", TARGET_NAME: "radix" });
+  });
+
+  it("render job without options renders sample-task, attempt 1", async () => {
+    const run = await leviathan(["render", "job"]);
+    expect(run.code).toBe(0);
+    const [job] = parseDocs(run.stdout, "stdout");
+    expect(job!.metadata.labels["leviathan.dev/task"]).toBe("sample-task");
+    expect(job!.metadata.name).toBe(jobNameFor(attemptIdFor("radix", "sample-task", 1)));
+  });
+
+  it("render job refuses a bad attempt number or task id with its usage (exit 2)", async () => {
+    for (const args of [
+      ["--attempt", "0"],
+      ["--attempt", "two"],
+      ["--task", "../x"],
+    ]) {
+      const run = await leviathan(["render", "job", ...args]);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr).toContain("Usage: leviathan render job");
+      expect(run.stdout).toBe("");
+    }
+  });
+
+  it("render knative prints every manifest as one valid multi-document stream", async () => {
+    const run = await leviathan(["render", "knative"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const docs = parseDocs(run.stdout, "stdout");
+    expect(docs.map((d) => d.kind)).toEqual([
+      "Namespace",
+      "ServiceAccount",
+      "ServiceAccount",
+      "ServiceAccount",
+      "Role",
+      "RoleBinding",
+      "Role",
+      "RoleBinding",
+      "PersistentVolumeClaim",
+      "ConfigMap",
+      "Deployment",
+      "Service",
+      "Service",
+      "Service",
+      "PingSource",
+    ]);
+    for (const doc of docs) validateManifest(doc);
+  });
+
+  it("render knative --write DIR writes the committed folder", async () => {
+    const out = join(dir, "knative");
+    const run = await leviathan(["render", "knative", "--write", out]);
+    expect(run.code).toBe(0);
+    const written = (await readdir(out)).sort();
+    expect(written).toEqual(
+      (await readdir(join(ROOT, "knative"))).filter((f) => f.endsWith(".yaml")).sort(),
+    );
+    for (const file of written) {
+      expect(await readFile(join(out, file), "utf8"), file).toBe(
+        await readFile(join(ROOT, "knative", file), "utf8"),
+      );
+    }
+  });
+
+  it("follows --config: another target's ConfigMap, schedule, image and namespace", async () => {
+    const seed = await readFile(join(ROOT, "ops/autonomy/dev.yaml"), "utf8");
+    const other = seed
+      .replace("target_id: radix", "target_id: docs-site")
+      .replace('"*/5 * * * *"', '"*/15 * * * *"')
+      .replace("worker_image: leviathan-worker:local", "worker_image: registry.example/lev:1.2")
+      .replace("worker_namespace: leviathan", "worker_namespace: lev-docs");
+    const file = join(dir, "docs-site.yaml");
+    await writeFile(file, other);
+    const run = await leviathan(["render", "knative", "--config", file]);
+    expect(run.code).toBe(0);
+    const docs = parseDocs(run.stdout, "stdout");
+    const configMap = docs.find((d) => d.kind === "ConfigMap")!;
+    expect(Object.keys(configMap.data)).toEqual(["docs-site.yaml"]);
+    expect(configMap.data["docs-site.yaml"]).toContain(
+      "worker_url: http://leviathan-worker.lev-docs.svc.cluster.local",
+    );
+    expect(docs.find((d) => d.kind === "PingSource")!.spec.schedule).toBe("*/15 * * * *");
+    expect(docs.find((d) => d.kind === "Deployment")!.spec.template.spec.containers[0].image).toBe(
+      "registry.example/lev:1.2",
+    );
+    expect(new Set(docs.map((d) => d.metadata.namespace ?? d.metadata.name))).toEqual(
+      new Set(["lev-docs"]),
+    );
+  });
+
+  it("a bad config is an error naming the file and the field (exit 1)", async () => {
+    const file = join(dir, "bad.yaml");
+    await writeFile(file, "target_id: radix\nmax_open_prs: lots\n");
+    for (const sub of ["job", "knative"]) {
+      const run = await leviathan(["render", sub], { LEVIATHAN_CONFIG: file });
+      expect(run.code, sub).toBe(1);
+      expect(run.stderr).toContain(file);
+      expect(run.stderr).toContain("max_open_prs");
+      expect(run.stdout).toBe("");
+    }
+  });
+});
