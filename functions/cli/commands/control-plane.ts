@@ -1,11 +1,19 @@
-import type { Command } from "../command.ts";
+import { runControlPlane } from "../../control-plane/main.ts";
+import { type Command, UsageError } from "../command.ts";
 
-// Placeholder until its issue lands: says so plainly and fails, never pretends to work.
 export const command: Command = {
   usage: "leviathan control-plane",
-  summary: "Not built yet.",
-  async run({ stderr }) {
-    stderr.write("leviathan control-plane: not built yet\n");
-    return 1;
+  summary: "Run the control plane: the event store's HTTP server (DESIGN §8).",
+  help:
+    "Environment:\n" +
+    "  CONTROL_PLANE_TOKEN  bearer token every route but /health requires (required)\n" +
+    "  PORT                 port to listen on (default 8000)\n" +
+    "  LEVIATHAN_DATA_DIR   event store directory (default <LEVIATHAN_HOME>/events;\n" +
+    "                       the Deployment sets /data/events)\n" +
+    "  LEVIATHAN_HOME       default ./.data\n\n" +
+    "Stops on SIGTERM or SIGINT: finishes in-flight requests, closes the store, exits 0.",
+  async run({ positionals, env, stdout, stderr }) {
+    if (positionals.length > 0) throw new UsageError("takes no arguments");
+    return runControlPlane({ env, stdout, stderr });
   },
 };

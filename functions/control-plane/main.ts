@@ -1,0 +1,79 @@
+import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
+import { createLogger } from "../../shared/log/logger.ts";
+import { eventsDirFrom } from "../../shared/store/events-dir.ts";
+import { StoreCorruptError, StoreLockedError } from "../../shared/store/types.ts";
+
+export interface ControlPlaneIo {
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Resolves when the process is asked to stop; default: the first SIGTERM or SIGINT. */
+  stopSignal?: Promise<string>;
+}
+
+const NAME = "leviathan control-plane";
+
+/**
+ * `leviathan control-plane` (DESIGN §8, §9): PORT (default 8000), LEVIATHAN_DATA_DIR (default
+ * <LEVIATHAN_HOME>/events, as `store verify` and local mode use it), CONTROL_PLANE_TOKEN
+ * (required). Runs until SIGTERM/SIGINT, then drains and closes the store: exit 0. Any start-up
+ * problem is one clear line on stderr and exit 1.
+ */
+export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
+  const { env, stdout, stderr } = io;
+  const token = env.CONTROL_PLANE_TOKEN?.trim();
+  if (!token) {
+    stderr.write(`${NAME}: CONTROL_PLANE_TOKEN is not set; refusing to start without a token\n`);
+    return 1;
+  }
+  const port = env.PORT ? Number(env.PORT) : 8000;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    stderr.write(`${NAME}: PORT must be a port number (0-65535)\n`);
+    return 1;
+  }
+  const dataDir = eventsDirFrom(env);
+  const stop = io.stopSignal ?? stopSignal();
+  let running: Awaited<ReturnType<typeof startControlPlane>>;
+  try {
+    running = await startControlPlane({
+      dataDir,
+      token,
+      port,
+      logger: createLogger("control-plane"),
+    });
+  } catch (error) {
+    stderr.write(`${NAME}: ${startFailure(error, dataDir)}\n`);
+    return 1;
+  }
+  stdout.write(`control plane listening on ${running.url} (event store ${dataDir})\n`);
+  const signal = await stop;
+  stderr.write(`${NAME}: ${signal}: finishing in-flight requests and closing the event store\n`);
+  await running.close();
+  return 0;
+}
+
+function startFailure(error: unknown, dataDir: string): string {
+  if (error instanceof StoreLockedError) return `another control plane holds it: ${error.message}`;
+  if (error instanceof StoreCorruptError) {
+    return `the event store in ${dataDir} is corrupt at ${error.file}:${error.line}: ${error.problem}`;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") return `the port is already in use (${(error as Error).message})`;
+  return `could not start: ${(error as Error).message}`;
+}
+
+/** The first SIGTERM or SIGINT; a second one while draining ends the process at once. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const first = (signal: NodeJS.Signals) => {
+      process.off("SIGTERM", first);
+      process.off("SIGINT", first);
+      const again = () => process.exit(130);
+      process.once("SIGTERM", again);
+      process.once("SIGINT", again);
+      resolve(signal);
+    };
+    process.on("SIGTERM", first);
+    process.on("SIGINT", first);
+  });
+}

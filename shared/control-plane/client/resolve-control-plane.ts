@@ -1,0 +1,91 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ControlPlaneConfigError } from "./control-plane-errors.ts";
+
+export interface ControlPlaneLocation {
+  /** Base URL, without a trailing slash. */
+  url: string;
+  token: string;
+  /** Where each came from, for messages (never the token itself). */
+  urlFrom: string;
+  tokenFrom: string;
+}
+
+export const URL_FILE = "control-plane.url";
+export const TOKEN_FILE = "control-plane.token";
+
+/** `LEVIATHAN_HOME`, default `./.data` (DESIGN §2, §11). */
+export function leviathanHome(env: NodeJS.ProcessEnv): string {
+  return env.LEVIATHAN_HOME || "./.data";
+}
+
+/**
+ * DESIGN §2, first found wins. URL: `CONTROL_PLANE_URL`, `<LEVIATHAN_HOME>/control-plane.url`
+ * (local mode writes it), the config's `control_plane_url`. Token: `CONTROL_PLANE_TOKEN`,
+ * `<LEVIATHAN_HOME>/control-plane.token`. Neither found: an error naming every place looked at.
+ */
+export async function resolveControlPlane(
+  env: NodeJS.ProcessEnv,
+  configUrl?: string,
+): Promise<ControlPlaneLocation> {
+  const home = leviathanHome(env);
+  const urlFile = join(home, URL_FILE);
+  const tokenFile = join(home, TOKEN_FILE);
+  const problems: string[] = [];
+
+  let url: string | undefined;
+  let urlFrom = "";
+  if (env.CONTROL_PLANE_URL) [url, urlFrom] = [env.CONTROL_PLANE_URL.trim(), "CONTROL_PLANE_URL"];
+  else {
+    const fromFile = await readTrimmed(urlFile);
+    if (fromFile) [url, urlFrom] = [fromFile, urlFile];
+    else if (configUrl) [url, urlFrom] = [configUrl.trim(), "the config's control_plane_url"];
+  }
+  if (!url) {
+    problems.push(
+      `no control-plane URL: set CONTROL_PLANE_URL, or write it to ${urlFile} (local mode does), ` +
+        "or set control_plane_url in the config",
+    );
+  } else if (!isHttpUrl(url)) {
+    problems.push(
+      `the control-plane URL from ${urlFrom} is not an http(s) URL (without user or password)`,
+    );
+  }
+
+  let token: string | undefined;
+  let tokenFrom = "";
+  if (env.CONTROL_PLANE_TOKEN)
+    [token, tokenFrom] = [env.CONTROL_PLANE_TOKEN.trim(), "CONTROL_PLANE_TOKEN"];
+  else {
+    const fromFile = await readTrimmed(tokenFile);
+    if (fromFile) [token, tokenFrom] = [fromFile, tokenFile];
+  }
+  if (!token) {
+    problems.push(
+      `no control-plane token: set CONTROL_PLANE_TOKEN, or write it to ${tokenFile} (mode 0600; ` +
+        "local mode does)",
+    );
+  }
+  if (problems.length > 0 || !url || !token) throw new ControlPlaneConfigError(problems.join("\n"));
+  return { url: url.replace(/\/+$/, ""), token, urlFrom, tokenFrom };
+}
+
+async function readTrimmed(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, "utf8")).trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ControlPlaneConfigError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return (parsed.protocol === "http:" || parsed.protocol === "https:") && !parsed.username;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { detailsFromZod, targetNameSchema } from "../../events/schema.ts";
+import type { LeviathanEvent } from "../../events/types.ts";
+import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
+import type { ControlPlaneState } from "../state/types.ts";
+import type { AttemptView, EventPage, IngestReply } from "../types.ts";
+import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
+import { HttpError, sendJson, sendText, unprocessable } from "./http-reply.ts";
+import { CONTROL_PLANE_ACTOR, itemsFromBundle } from "./items-from-bundle.ts";
+import { itemsFromCloudEvents } from "./items-from-cloudevents.ts";
+import type { Route } from "./match-route.ts";
+import { bodyKindOf } from "./media-type.ts";
+import { parsePageQuery } from "./parse-page-query.ts";
+import { parseJsonBody } from "./read-body.ts";
+
+export type Health = "starting" | "ok" | "stopping" | "failed";
+
+/** What a handler works with; `store` and `state` are only handed out once the store is open. */
+export interface ControlPlaneServices {
+  store: EventStore;
+  state: ControlPlaneState;
+  metrics: ControlPlaneMetrics;
+  health(): Health;
+  now(): Date;
+}
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The body, within the size limit; only after the token was checked. */
+  readBody(): Promise<Buffer>;
+}
+
+export type Handler = (context: RequestContext, services: ControlPlaneServices) => Promise<void>;
+
+/** DESIGN §8, one row per route. */
+export const CONTROL_PLANE_ROUTES: readonly Route<Handler>[] = [
+  { template: "/health", methods: { GET: health }, public: true },
+  { template: "/healthz", methods: { GET: health }, public: true },
+  { template: "/v1/events/ingest", methods: { POST: ingestBundle } },
+  { template: "/v1/events", methods: { GET: listEvents, POST: ingestCloudEvents } },
+  { template: "/v1/graph/summary", methods: { GET: summary } },
+  { template: "/v1/targets/:target", methods: { GET: target } },
+  { template: "/v1/targets/:target/circuit/reset", methods: { POST: resetCircuit } },
+  { template: "/v1/attempts/:id", methods: { GET: attempt } },
+  { template: "/metrics", methods: { GET: metrics } },
+];
+
+async function health(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  const status = services.health();
+  if (status === "ok") {
+    sendJson(context.res, 200, { status });
+    return;
+  }
+  const detail =
+    status === "starting"
+      ? "the event store is being opened and recovered"
+      : status === "stopping"
+        ? "the control plane is shutting down"
+        : "the event store refuses appends until the control plane is restarted";
+  sendJson(context.res, 503, { status, detail });
+}
+
+async function ingestBundle(
+  context: RequestContext,
+  services: ControlPlaneServices,
+): Promise<void> {
+  const kind = bodyKindOf(context.req.headers["content-type"]);
+  if (kind !== "json") throw new HttpError(415, "expected Content-Type: application/json");
+  const receivedAt = services.now().toISOString();
+  const body = parseJsonBody(await context.readBody());
+  const { bundleId, items } = itemsFromBundle(body, receivedAt);
+  const outcome = await append(services, items);
+  sendJson(context.res, 200, ingestReply(outcome, bundleId));
+}
+
+async function ingestCloudEvents(
+  context: RequestContext,
+  services: ControlPlaneServices,
+): Promise<void> {
+  const kind = bodyKindOf(context.req.headers["content-type"]);
+  if (kind === "unsupported") {
+    throw new HttpError(
+      415,
+      "expected Content-Type: application/json (binary mode), application/cloudevents+json " +
+        "or application/cloudevents-batch+json",
+    );
+  }
+  const receivedAt = services.now().toISOString();
+  const body = await context.readBody();
+  const items = itemsFromCloudEvents(kind, context.req.headers, body, receivedAt);
+  const outcome = await append(services, items);
+  sendJson(context.res, 200, ingestReply(outcome, null));
+}
+
+async function listEvents(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  const { after, limit } = parsePageQuery(context.query);
+  const records = await services.store.readAfter(after, limit);
+  const page: EventPage = { records, next_after: records.at(-1)?.seq ?? after };
+  sendJson(context.res, 200, page);
+}
+
+async function summary(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  sendJson(context.res, 200, services.state.summary());
+}
+
+async function target(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  sendJson(context.res, 200, services.state.target(targetParam(context)));
+}
+
+async function attempt(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  const meta = services.state.attempt(context.params.id ?? "");
+  if (!meta) throw new HttpError(404, "no such attempt");
+  const { seqs, ...fields } = meta;
+  const view: AttemptView = { ...fields, records: await services.store.readSeqs(seqs) };
+  sendJson(context.res, 200, view);
+}
+
+async function resetCircuit(
+  context: RequestContext,
+  services: ControlPlaneServices,
+): Promise<void> {
+  const targetId = targetParam(context);
+  const event: LeviathanEvent = {
+    // Every reset is a new fact, so each gets a fresh id.
+    event_id: `circuit-reset-${randomUUID()}`,
+    event_type: "circuit.reset",
+    timestamp: services.now().toISOString(),
+    actor_id: CONTROL_PLANE_ACTOR,
+    payload: { target_id: targetId },
+  };
+  const outcome = await append(services, [{ target: targetId, event }]);
+  sendJson(context.res, 200, outcome.records[0]);
+}
+
+async function metrics(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  const { registry } = services.metrics;
+  sendText(context.res, 200, await registry.metrics(), registry.contentType);
+}
+
+function targetParam(context: RequestContext): string {
+  const parsed = targetNameSchema.safeParse(context.params.target);
+  if (!parsed.success) throw unprocessable(detailsFromZod(parsed.error, ["target"]));
+  return parsed.data;
+}
+
+/** Appends (resolves after fsync) and counts what was stored and what was a duplicate. */
+async function append(
+  services: ControlPlaneServices,
+  items: readonly AppendItem[],
+): Promise<AppendOutcome> {
+  const outcome = await services.store.append(items);
+  for (const record of outcome.records) {
+    services.metrics.ingested.inc({ event_type: record.event.event_type });
+  }
+  if (outcome.duplicates > 0) services.metrics.duplicates.inc(outcome.duplicates);
+  return outcome;
+}
+
+function ingestReply(outcome: AppendOutcome, bundleId: string | null): IngestReply {
+  return {
+    ingested: outcome.ingested,
+    duplicates: outcome.duplicates,
+    bundle_id: bundleId,
+    status: "ok",
+  };
+}
