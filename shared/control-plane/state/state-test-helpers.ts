@@ -17,24 +17,28 @@ const BASE = Date.parse("2024-05-01T12:00:00Z");
 
 /** Records numbered from `firstSeq`; hashes are placeholders (projections never read them). */
 export function recordsOf(specs: readonly EventSpec[], firstSeq = 1): StoredRecord[] {
-  return specs.map((spec, i) => {
-    const seq = firstSeq + i;
-    return {
-      seq,
-      received_at: new Date(BASE + seq * 1000).toISOString(),
-      target: spec.target ?? "radix",
-      event: {
-        event_id: spec.eventId ?? `ev-${seq}`,
-        event_type: spec.type,
-        timestamp: spec.timestamp ?? new Date(BASE + seq * 1000).toISOString(),
-        actor_id: spec.actor ?? "test",
-        payload: spec.payload ?? {},
-      },
-      prev_hash: null,
-      hash: "0".repeat(64),
-    };
-  });
+  return specs.map((spec, i) => recordOf(spec, firstSeq + i));
 }
+
+export function recordOf(spec: EventSpec, seq: number): StoredRecord {
+  const time = new Date(BASE + seq * 1000).toISOString();
+  return {
+    seq,
+    received_at: time,
+    target: spec.target ?? "radix",
+    event: {
+      event_id: spec.eventId ?? `ev-${seq}`,
+      event_type: spec.type,
+      timestamp: spec.timestamp ?? time,
+      actor_id: spec.actor ?? "test",
+      payload: spec.payload ?? {},
+    },
+    prev_hash: null,
+    hash: PLACEHOLDER_HASH,
+  };
+}
+
+const PLACEHOLDER_HASH = "0".repeat(64);
 
 export function stateAfter(specs: readonly EventSpec[]): ControlPlaneState {
   const state = createControlPlaneState();
