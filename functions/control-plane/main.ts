@@ -42,7 +42,7 @@ export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
       logger: createLogger("control-plane"),
     });
   } catch (error) {
-    stderr.write(`${NAME}: ${startFailure(error, dataDir)}\n`);
+    stderr.write(`${NAME}: ${startFailure(error, dataDir, port)}\n`);
     return 1;
   }
   stdout.write(`control plane listening on ${running.url} (event store ${dataDir})\n`);
@@ -52,13 +52,15 @@ export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
   return 0;
 }
 
-function startFailure(error: unknown, dataDir: string): string {
-  if (error instanceof StoreLockedError) return `another control plane holds it: ${error.message}`;
+function startFailure(error: unknown, dataDir: string, port: number): string {
+  if (error instanceof StoreLockedError) return `cannot start: ${error.message}`;
   if (error instanceof StoreCorruptError) {
     return `the event store in ${dataDir} is corrupt at ${error.file}:${error.line}: ${error.problem}`;
   }
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE") return `the port is already in use (${(error as Error).message})`;
+  if (code === "EADDRINUSE") {
+    return `cannot start: port ${port} is already in use; is another control plane running? (event store ${dataDir})`;
+  }
   return `could not start: ${(error as Error).message}`;
 }
 
