@@ -1,5 +1,8 @@
 import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
+import { silentLogger } from "../../shared/store/store-test-helpers.ts";
+import { StoreFailedError } from "../../shared/store/types.ts";
 import {
   attemptEvent,
   bundle,
@@ -96,5 +99,29 @@ describe("close()", () => {
     expect(page.json.records.map((r: { event: { event_id: string } }) => r.event.event_id)).toEqual(
       [event.event_id],
     );
+  });
+});
+
+describe("a store that refuses appends", () => {
+  it("answers 503 with the reason, and health turns 503 failed so the pod is restarted", async () => {
+    // The real store, with its append failing as it does once it has stopped trusting itself.
+    cp = await startTestControlPlane({
+      openStore: async (options) => {
+        const store = await openNdjsonStore({ ...options, logger: silentLogger });
+        store.append = () =>
+          Promise.reject(new StoreFailedError(`event store ${options.dir} refuses appends`));
+        return store;
+      },
+    });
+    const reply = await call(cp.url, "/v1/events/ingest", {
+      body: bundle([attemptEvent("custom.noted", { attempt_id: "a-f", task_id: "t" })]),
+    });
+    expect(reply.status).toBe(503);
+    expect(reply.json.detail).toMatch(/refuses appends/);
+    const health = await call(cp.url, "/healthz", { auth: null });
+    expect(health.status).toBe(503);
+    expect(health.json.status).toBe("failed");
+    // Reads still work.
+    expect((await call(cp.url, "/v1/graph/summary")).status).toBe(200);
   });
 });
