@@ -128,7 +128,8 @@ describe("CloudEvents serialised by the SDK are stored as the mapped events", ()
     expect(record.event.actor_id).toBe("urn:example:robot");
     expect(record.event.event_type).toBe("custom.noted");
     expect(Date.parse(record.event.timestamp)).toBeGreaterThanOrEqual(before - 1000);
-    expect(record.event.timestamp).toBe(record.received_at);
+    // Filled when the request arrived, so never after the store took the record in.
+    expect(Date.parse(record.event.timestamp)).toBeLessThanOrEqual(Date.parse(record.received_at));
   });
 
   it("a timestamp without a zone is stored as sent", async () => {
