@@ -46,9 +46,12 @@ export async function runGit(args: readonly string[], options: GitCallOptions): 
     options.logger?.debug({ git: command, ok: true, ms: elapsed(started) }, "git command done");
     return out;
   } catch (error) {
-    const failure = signal.aborted
+    const raw = error instanceof Error ? error.message : String(error);
+    // Either limit may fire first: the abort signal, or simple-git's silence timeout.
+    const timedOut = signal.aborted || /block timeout reached/i.test(raw);
+    const failure = timedOut
       ? new GitTimeoutError(command, timeoutMs)
-      : new GitCommandError(command, describe(command, error, options.token));
+      : new GitCommandError(command, describe(command, raw, options.token));
     options.logger?.warn(
       { git: command, ok: false, ms: elapsed(started), error: failure.message },
       "git command failed",
@@ -61,10 +64,8 @@ function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-function describe(command: string, error: unknown, token: string | undefined): string {
-  const raw = error instanceof Error ? error.message : String(error);
+function describe(command: string, raw: string, token: string | undefined): string {
   const text = redact(raw, tokenForms(token)).trim();
-  if (/block timeout reached/i.test(text)) return `git ${command} stopped: no output in time`;
   const lines = text.split("\n").filter((line) => line.trim() !== "");
   // git's last lines say what went wrong; keep the message short enough for an event.
   return `git ${command} failed: ${lines.slice(-8).join("\n").slice(-2000)}`;

@@ -125,22 +125,67 @@ async function runCommand(
   const home = join(scratch, "home");
   await mkdir(home, { mode: 0o700 });
   const taskFile = join(scratch, "task.json");
-  await writeFile(
-    taskFile,
-    `${JSON.stringify({ ...context.task.raw, id: context.task.id }, null, 2)}\n`,
-    {
-      mode: 0o600,
-    },
-  );
+  const taskJson = JSON.stringify({ ...context.task.raw, id: context.task.id }, null, 2);
+  await writeFile(taskFile, `${taskJson}\n`, { mode: 0o600 });
   const env = executorEnvironment({ home, taskFile, passEnv: options.passEnv });
   const secrets = secretValues(options.secrets);
   const started = performance.now();
   context.logger.info({ task_id: context.task.id, program }, "command: started");
-
-  const child = spawn(program, args, {
+  const run = await supervise(program, args, {
     cwd: context.dir,
     env,
-    detached: true, // its own process group, so the whole group can be stopped
+    limitMs: remaining,
+    killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+  });
+  const ms = Math.round(performance.now() - started);
+  const output = run.tail.text(secrets);
+  const { exit, timedOut } = run;
+  if ("error" in exit) {
+    context.logger.warn({ task_id: context.task.id, program, ms }, "command: could not start");
+    throw new AttemptFailure(
+      "executor_failed",
+      "task",
+      redact(`command: could not start ${program}: ${exit.error.message}`, secrets),
+    );
+  }
+  context.logger.info(
+    { task_id: context.task.id, program, ms, ...exit, timed_out: timedOut },
+    "command: finished",
+  );
+  if (timedOut) {
+    throw new AttemptFailure(
+      "timeout",
+      "task",
+      withOutput("command: still running at the attempt's deadline; stopped", output),
+    );
+  }
+  if (exit.code !== 0) {
+    const how =
+      exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    throw new AttemptFailure(
+      "executor_failed",
+      "task",
+      withOutput(`command: ${program} ${how}`, output),
+    );
+  }
+}
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
+
+/**
+ * Runs the program in its own process group and waits for it. At `limitMs` the group gets
+ * SIGTERM, and SIGKILL `killGraceMs` later; when the program exits, whatever is left in its
+ * group gets SIGKILL, so nothing keeps changing the checkout while it is checked.
+ */
+async function supervise(
+  program: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; limitMs: number; killGraceMs: number },
+): Promise<{ exit: Exit; timedOut: boolean; tail: OutputTail }> {
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const tail = new OutputTail(OUTPUT_TAIL_BYTES);
@@ -154,69 +199,25 @@ async function runCommand(
     () => {
       timedOut = true;
       signalGroup(child, "SIGTERM");
-      killTimer = setTimeout(
-        () => signalGroup(child, "SIGKILL"),
-        options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-      );
+      killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), options.killGraceMs);
     },
-    Math.min(remaining, MAX_TIMER_MS),
+    Math.min(options.limitMs, MAX_TIMER_MS),
   );
-
-  const outcome = await new Promise<
-    { code: number | null; signal: string | null } | { error: Error }
-  >((resolve) => {
+  const exit = await new Promise<Exit>((resolve) => {
     child.once("error", (error) => resolve({ error }));
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
   clearTimeout(deadlineTimer);
   clearTimeout(killTimer);
   signalGroup(child, "SIGKILL");
+  // A process that left the group (setsid) may hold the pipes open: do not wait for it forever.
   await Promise.race([
     closed,
     new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
   ]);
   child.stdout?.destroy();
   child.stderr?.destroy();
-
-  const ms = Math.round(performance.now() - started);
-  const output = tail.text(secrets);
-  if ("error" in outcome) {
-    context.logger.warn({ task_id: context.task.id, program, ms }, "command: could not start");
-    throw new AttemptFailure(
-      "executor_failed",
-      "task",
-      redact(`command: could not start ${program}: ${outcome.error.message}`, secrets),
-    );
-  }
-  context.logger.info(
-    {
-      task_id: context.task.id,
-      program,
-      ms,
-      code: outcome.code,
-      signal: outcome.signal,
-      timed_out: timedOut,
-    },
-    "command: finished",
-  );
-  if (timedOut) {
-    throw new AttemptFailure(
-      "timeout",
-      "task",
-      withOutput("command: still running at the attempt's deadline; stopped", output),
-    );
-  }
-  if (outcome.code !== 0) {
-    const how =
-      outcome.code === null
-        ? `was killed by ${outcome.signal}`
-        : `exited with code ${outcome.code}`;
-    throw new AttemptFailure(
-      "executor_failed",
-      "task",
-      withOutput(`command: ${program} ${how}`, output),
-    );
-  }
+  return { exit, timedOut, tail };
 }
 
 function withOutput(summary: string, output: string): string {
