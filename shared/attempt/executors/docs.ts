@@ -22,7 +22,7 @@ export const docsExecutor: Executor = {
       });
     }
     const file = join(dir, path);
-    const existing = await readExisting(file);
+    const existing = await readExisting(file, path);
     const text =
       existing === null
         ? renderTaskDocument(task, 1)
@@ -86,12 +86,12 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
 
-async function readExisting(file: string): Promise<string | null> {
+async function readExisting(file: string, path: string): Promise<string | null> {
   try {
     return await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new AttemptFailure("executor_failed", "task", `docs: cannot read ${file}`);
+    throw new AttemptFailure("executor_failed", "task", `docs: cannot read ${path}`);
   }
 }
 
