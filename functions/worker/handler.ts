@@ -1,0 +1,81 @@
+import type { HttpFunction } from "@google-cloud/functions-framework";
+import { configPathFrom } from "../../shared/config/load-config.ts";
+import {
+  hasBearerToken,
+  tokenDigest,
+} from "../../shared/control-plane/server/check-bearer-token.ts";
+import type { JobRunner } from "../../shared/jobs/types.ts";
+import { createLogger, type Logger, redact } from "../../shared/log/logger.ts";
+import { decodeAttemptRequested } from "../../shared/worker/decode-attempt-cloudevent.ts";
+import { handleAttemptRequest } from "../../shared/worker/handle-attempt-request.ts";
+import { jobRunnerFromEnv } from "../../shared/worker/job-runner-from-env.ts";
+import { BadAttemptRequestError, httpStatusOf } from "../../shared/worker/worker-errors.ts";
+
+export interface WorkerOptions {
+  env: NodeJS.ProcessEnv;
+  /** Default: from `LEVIATHAN_JOB_RUNNER`. */
+  jobs?: (namespace: string) => JobRunner;
+  logger?: Logger;
+}
+
+/**
+ * The worker's HTTP function (DESIGN §4, Worker HTTP): `GET /health`; `POST /` with the bearer
+ * token and a `dev.leviathan.attempt.requested` CloudEvent → 200 `{job_name, created}`, 400,
+ * 401, 404 (no such config), 503 (no job runner). Refuses to start without
+ * `CONTROL_PLANE_TOKEN` or with an unknown `LEVIATHAN_JOB_RUNNER`.
+ */
+export function createWorkerHandler(options: WorkerOptions): HttpFunction {
+  const token = options.env.CONTROL_PLANE_TOKEN?.trim();
+  if (!token)
+    throw new Error("CONTROL_PLANE_TOKEN is not set; the worker refuses to start without a token");
+  const expected = tokenDigest(token);
+  const logger = options.logger ?? createLogger("worker");
+  const jobs = options.jobs ?? jobRunnerFromEnv(options.env, { logger });
+  const configPath = configPathFrom(options.env);
+  const secrets = [token, options.env.GITHUB_TOKEN];
+
+  return async (req, res) => {
+    if (req.path === "/health" || req.path === "/healthz") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.status(405).set("allow", "GET, HEAD").json({ error: "method not allowed" });
+        return;
+      }
+      res.status(200).json({ status: "ok" });
+      return;
+    }
+    if (req.path !== "/") {
+      res.status(404).json({ error: "not found" });
+      return;
+    }
+    if (req.method !== "POST") {
+      res.status(405).set("allow", "POST").json({ error: "method not allowed" });
+      return;
+    }
+    if (!hasBearerToken(req.get("authorization"), expected)) {
+      res
+        .status(401)
+        .set("www-authenticate", "Bearer")
+        .json({ error: "missing or wrong bearer token" });
+      return;
+    }
+    try {
+      // The framework has parsed the body already; the SDK wants it as sent.
+      const body = req.rawBody ? req.rawBody.toString("utf8") : "";
+      const data = decodeAttemptRequested({ headers: req.headers, body });
+      const reply = await handleAttemptRequest(data, { configPath, jobs, logger });
+      res.status(200).json(reply);
+    } catch (error) {
+      const status = httpStatusOf(error);
+      // Messages come from config files, runners and the Kubernetes client: never let a token through.
+      const message = redact((error as Error).message, secrets);
+      if (status === 500) logger.error({ err: message }, "attempt request failed");
+      else logger.warn({ status, err: message }, "attempt request refused");
+      res.status(status).json({
+        error: message,
+        ...(error instanceof BadAttemptRequestError && error.details.length > 0
+          ? { detail: error.details }
+          : {}),
+      });
+    }
+  };
+}

@@ -1,0 +1,160 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobNameFor } from "../../shared/events/ids.ts";
+import type { ProcessJobState } from "../../shared/jobs/process/job-state-file.ts";
+import { attemptRequestedCloudEvent } from "../../shared/scheduler/dispatch-attempt.ts";
+import { attemptRequest } from "../jobs/job-fixtures.ts";
+import { waitFor } from "../jobs/wait-for.ts";
+import { startFakeKubernetes } from "../support/fake-kubernetes.ts";
+import {
+  binary,
+  GITHUB_TOKEN,
+  killJobs,
+  send,
+  serve,
+  structured,
+  TOKEN,
+  writeConfigs,
+} from "./worker-support.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
+const TICK_SOURCE = fileURLToPath(new URL("../../functions/tick/index.ts", import.meta.url));
+
+let dir: string;
+let configPath: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "leviathan-serve-"));
+  configPath = await writeConfigs(dir);
+});
+afterAll(async () => {
+  await killJobs(join(dir, "home"));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, output };
+}
+
+describe("leviathan serve worker", () => {
+  it("serves the worker through the functions framework with the process runner, and stops on SIGTERM", async () => {
+    const home = join(dir, "home");
+    const served = await serve("worker", {
+      CONTROL_PLANE_TOKEN: TOKEN,
+      GITHUB_TOKEN,
+      LEVIATHAN_CONFIG: configPath,
+      LEVIATHAN_HOME: home,
+      LEVIATHAN_JOB_RUNNER: "process",
+    });
+    try {
+      const health = await fetch(`${served.url}health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: "ok" });
+
+      const request = attemptRequest("task-served");
+      const name = jobNameFor(request.attempt_id);
+      const event = attemptRequestedCloudEvent(request);
+      expect(await send(served.url, binary(event))).toEqual({
+        status: 200,
+        body: { job_name: name, created: true },
+      });
+      expect(await send(served.url, structured(event))).toEqual({
+        status: 200,
+        body: { job_name: name, created: false },
+      });
+      expect((await send(served.url, binary(event), null)).status).toBe(401);
+
+      // The default command ran: `leviathan attempt` as a child, recorded under LEVIATHAN_HOME.
+      const state = await waitFor(async () => {
+        const s = JSON.parse(
+          await readFile(join(home, "jobs", `${name}.json`), "utf8"),
+        ) as ProcessJobState;
+        return s.pid ? s : undefined;
+      }, "the attempt process to start");
+      expect(state.attempt_id).toBe(request.attempt_id);
+      expect(existsSync(join(home, "jobs", `${name}.log`))).toBe(true);
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+    expect(served.output()).toContain("SIGTERM");
+    expect(served.output()).not.toContain(TOKEN);
+  });
+
+  it("uses KUBECONFIG by default, and answers 503 once the API server is gone", async () => {
+    const fake = await startFakeKubernetes();
+    const kubeconfig = join(dir, "kubeconfig");
+    await fake.writeKubeconfig(kubeconfig);
+    const served = await serve("worker", {
+      CONTROL_PLANE_TOKEN: TOKEN,
+      LEVIATHAN_CONFIG: configPath,
+      KUBECONFIG: kubeconfig,
+    });
+    try {
+      const request = attemptRequest("task-kube");
+      const reply = await send(served.url, binary(attemptRequestedCloudEvent(request)));
+      expect(reply).toEqual({
+        status: 200,
+        body: { job_name: jobNameFor(request.attempt_id), created: true },
+      });
+      expect(fake.jobNames()).toEqual([jobNameFor(request.attempt_id)]);
+
+      await fake.close();
+      const later = await send(
+        served.url,
+        binary(attemptRequestedCloudEvent(attemptRequest("task-kube", 2))),
+      );
+      expect(later.status).toBe(503);
+      expect(JSON.stringify(later.body)).not.toContain(fake.token);
+    } finally {
+      await served.stop();
+      await fake.close();
+    }
+  });
+
+  it("refuses to start without CONTROL_PLANE_TOKEN or with an unknown job runner", async () => {
+    const noToken = await run(["serve", "worker"], { PORT: "0", LEVIATHAN_CONFIG: configPath });
+    expect(noToken.code).toBe(1);
+    expect(noToken.output).toContain("CONTROL_PLANE_TOKEN is not set");
+
+    const badRunner = await run(["serve", "worker"], {
+      PORT: "0",
+      CONTROL_PLANE_TOKEN: TOKEN,
+      LEVIATHAN_JOB_RUNNER: "docker",
+    });
+    expect(badRunner.code).toBe(1);
+    expect(badRunner.output).toContain("LEVIATHAN_JOB_RUNNER must be one of kubernetes, process");
+  });
+
+  it("names a function it knows, else a usage error", async () => {
+    const result = await run(["serve", "control-plane"], { PORT: "0" });
+    expect(result.code).toBe(2);
+    expect(result.output).toContain("Usage: leviathan serve tick|worker");
+  });
+
+  it.skipIf(existsSync(TICK_SOURCE))("says plainly that the tick does not exist yet", async () => {
+    const result = await run(["serve", "tick"], { PORT: "0", CONTROL_PLANE_TOKEN: TOKEN });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("functions/tick/index.ts does not exist yet");
+  });
+});
