@@ -63,6 +63,34 @@ describe("Kubernetes job runner against the API server", () => {
     expect(fake.jobNames()).toEqual([]);
   });
 
+  it("the fake answers as the API server does: 401, 404 NotFound, 400 on a bad selector, DELETE", async () => {
+    const jobs = `${fake.url}/apis/batch/v1/namespaces/leviathan/jobs`;
+    const auth = { authorization: `Bearer ${fake.token}` };
+    expect((await fetch(jobs)).status).toBe(401);
+    const missing = await fetch(`${jobs}/nope`, { headers: auth });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ kind: "Status", reason: "NotFound", code: 404 });
+    expect(
+      (await fetch(`${jobs}?labelSelector=${encodeURIComponent("a in (b)")}`, { headers: auth }))
+        .status,
+    ).toBe(400);
+
+    const { job } = attemptJob();
+    const elsewhere = await fetch(`${fake.url}/apis/batch/v1/namespaces/other/jobs`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(toJobManifest(job)),
+    });
+    expect(elsewhere.status).toBe(400);
+
+    await runner().submit(job);
+    const deleted = await fetch(`${jobs}/${job.name}`, { method: "DELETE", headers: auth });
+    expect(deleted.status).toBe(200);
+    expect(await deleted.json()).toMatchObject({ kind: "Status", status: "Success" });
+    expect((await fetch(`${jobs}/${job.name}`, { headers: auth })).status).toBe(404);
+    expect(await runner().status(job.name)).toEqual({ name: job.name, phase: "missing" });
+  });
+
   it("a repeat submit is success without a second Job (409 AlreadyExists)", async () => {
     const { job } = attemptJob();
     const jobs = runner();
