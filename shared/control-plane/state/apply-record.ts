@@ -76,13 +76,25 @@ function attemptNamed(
     model.attempts.set(attemptId, attempt);
   }
   if (attempt.target !== target) return null;
-  attempt.seqs.push(record.seq);
+  appendSeq(attempt, record.seq);
   // The first task named wins; each attempt is one attempt→task DEPENDS_ON edge.
   if (attempt.taskId === null && taskId !== null) {
-    attempt.taskId = taskId;
+    // The task entry's copy of the id, so 250k attempts do not each keep their own.
+    attempt.taskId = target.tasks.get(taskId)?.id ?? taskId;
     model.attemptsWithTask += 1;
   }
   return attempt;
+}
+
+/**
+ * A pushed array keeps room for about 16 more elements; with 250k attempts of ~5 records each
+ * that spare room would be most of the state. Short lists are copied (`concat` allocates the
+ * exact size; a spread, like a push, does not)
+ * instead: bounded work. Only an unusually long one grows by pushing.
+ */
+function appendSeq(attempt: AttemptEntry, seq: number): void {
+  if (attempt.seqs.length < 16) attempt.seqs = attempt.seqs.concat(seq);
+  else attempt.seqs.push(seq);
 }
 
 function applyAttemptEvent(
@@ -181,10 +193,10 @@ function applyPullRequestCreated(
   const attempt = attemptNamed(model, target, record, attemptId, taskId);
   if (!attempt) return;
   if (taskId !== null) nameTask(model, target, taskId);
-  namePullRequest(model, target, prUrl);
-  nameProduced(model, target, attemptId, prUrl);
+  const pr = namePullRequest(model, target, prUrl);
+  nameProduced(model, pr, attempt.id);
   attempt.prUrl ??= prUrl;
-  recordPullRequestOpened(target, {
+  recordPullRequestOpened(target, pr, {
     pr_url: prUrl,
     pr_number: positiveIntegerField(payload, "pr_number"),
     task_id: taskId ?? attempt.taskId,
@@ -204,10 +216,10 @@ function applyPullRequestEnded(
   const taskId = textField(payload, "task_id");
   const attempt =
     attemptId === null ? null : attemptNamed(model, target, record, attemptId, taskId);
-  if (attempt) nameProduced(model, target, attempt.id, prUrl);
   if (taskId !== null) nameTask(model, target, taskId);
-  namePullRequest(model, target, prUrl);
-  recordPullRequestEnded(target, prUrl);
+  const pr = namePullRequest(model, target, prUrl);
+  if (attempt) nameProduced(model, pr, attempt.id);
+  recordPullRequestEnded(target, pr, prUrl);
 }
 
 function applyTaskBlocked(

@@ -25,6 +25,13 @@ export interface AttemptEntry {
   seqs: number[];
 }
 
+export interface PullRequestEntry {
+  /** Merged or closed: a late or repeated `pr.created` does not reopen it. */
+  ended: boolean;
+  /** Attempts that produced it, one PRODUCED edge each; almost always exactly one. */
+  producers: string[];
+}
+
 /** An entry of `tasks`: a task some attempt event or `task.blocked` named. */
 export interface TaskEntry {
   id: string;
@@ -49,14 +56,12 @@ export interface TargetEntry {
   lastEventAt: string | null;
   lastTickAt: string | null;
   lastSkipReason: string | null;
+  /** Only the open ones, in the order they opened: what the queries list. */
   openPullRequests: Map<string, OpenPullRequest>;
-  /** Merged or closed: a late or repeated `pr.created` does not reopen them. */
-  endedPullRequests: Set<string>;
-  /** Graph nodes and edges this target's events named (DESIGN §8). */
+  /** Every PR URL any event of this target named: the graph's PullRequest nodes. */
+  pullRequests: Map<string, PullRequestEntry>;
+  /** Task ids any event of this target named: the graph's Task nodes. */
   taskNodes: Set<string>;
-  pullRequestNodes: Set<string>;
-  /** `<attempt id>\u0000<pr url>`, one per PRODUCED edge. */
-  producedEdges: Set<string>;
   tasksView: Record<string, TaskState> | null;
   stateView: TargetState | null;
   summaryView: TargetSummary | null;
@@ -106,10 +111,8 @@ export function createTargetEntry(id: string): TargetEntry {
     lastTickAt: null,
     lastSkipReason: null,
     openPullRequests: new Map(),
-    endedPullRequests: new Set(),
+    pullRequests: new Map(),
     taskNodes: new Set(),
-    pullRequestNodes: new Set(),
-    producedEdges: new Set(),
     tasksView: null,
     stateView: null,
     summaryView: null,

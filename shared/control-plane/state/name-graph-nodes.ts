@@ -1,7 +1,7 @@
-import type { StateModel, TargetEntry } from "./model.ts";
+import type { PullRequestEntry, StateModel, TargetEntry } from "./model.ts";
 
-// The summary's graph (DESIGN §8) is only counted, never built: each node and edge is a key
-// in a set, and the totals move when a key is first added.
+// The summary's graph (DESIGN §8) is only counted, never built: the totals move when a task,
+// PR or attempt→PR pair is first named.
 
 /** A Task node (and its task→target DEPENDS_ON edge), once per target and task id. */
 export function nameTask(model: StateModel, target: TargetEntry, taskId: string): void {
@@ -11,25 +11,24 @@ export function nameTask(model: StateModel, target: TargetEntry, taskId: string)
 }
 
 /** A PullRequest node, once per target and PR URL. */
-export function namePullRequest(model: StateModel, target: TargetEntry, prUrl: string): void {
-  if (target.pullRequestNodes.has(prUrl)) return;
-  target.pullRequestNodes.add(prUrl);
-  model.pullRequestNodes += 1;
-}
-
-export function producedEdgeKey(attemptId: string, prUrl: string): string {
-  return `${attemptId}\u0000${prUrl}`;
+export function namePullRequest(
+  model: StateModel,
+  target: TargetEntry,
+  prUrl: string,
+): PullRequestEntry {
+  let pr = target.pullRequests.get(prUrl);
+  if (!pr) {
+    pr = { ended: false, producers: [] };
+    target.pullRequests.set(prUrl, pr);
+    model.pullRequestNodes += 1;
+  }
+  return pr;
 }
 
 /** A PRODUCED edge, once per attempt and PR. */
-export function nameProduced(
-  model: StateModel,
-  target: TargetEntry,
-  attemptId: string,
-  prUrl: string,
-): void {
-  const key = producedEdgeKey(attemptId, prUrl);
-  if (target.producedEdges.has(key)) return;
-  target.producedEdges.add(key);
+export function nameProduced(model: StateModel, pr: PullRequestEntry, attemptId: string): void {
+  if (pr.producers.includes(attemptId)) return;
+  // Copied to its exact size: a pushed array keeps room for ~16 more (see `appendSeq`).
+  pr.producers = pr.producers.concat(attemptId);
   model.producedEdges += 1;
 }

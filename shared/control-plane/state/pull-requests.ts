@@ -1,12 +1,16 @@
 import type { OpenPullRequest } from "../types.ts";
-import type { TargetEntry } from "./model.ts";
+import type { PullRequestEntry, TargetEntry } from "./model.ts";
 
 /**
  * A `pr.created` opens its PR unless a `pr.merged` or `pr.closed` for the same URL was already
  * recorded: a merged PR stays merged, even when a retried post of its creation arrives late.
  */
-export function recordPullRequestOpened(target: TargetEntry, pr: OpenPullRequest): void {
-  if (target.endedPullRequests.has(pr.pr_url)) return;
+export function recordPullRequestOpened(
+  target: TargetEntry,
+  entry: PullRequestEntry,
+  pr: OpenPullRequest,
+): void {
+  if (entry.ended) return;
   const known = target.openPullRequests.get(pr.pr_url);
   if (!known) {
     target.openPullRequests.set(pr.pr_url, Object.freeze({ ...pr }));
@@ -26,7 +30,11 @@ export function recordPullRequestOpened(target: TargetEntry, pr: OpenPullRequest
 }
 
 /** `pr.merged` / `pr.closed`: the PR is no longer open, for good. */
-export function recordPullRequestEnded(target: TargetEntry, prUrl: string): void {
+export function recordPullRequestEnded(
+  target: TargetEntry,
+  entry: PullRequestEntry,
+  prUrl: string,
+): void {
+  entry.ended = true;
   target.openPullRequests.delete(prUrl);
-  target.endedPullRequests.add(prUrl);
 }

@@ -44,10 +44,9 @@ interface TargetSnapshot {
   tasks: Array<[string, 0 | 1]>;
   running: string[];
   open_pull_requests: OpenPullRequest[];
-  ended_pull_requests: string[];
+  /** `[pr url, ended, attempt ids that produced it]`, every PR named. */
+  pull_requests: Array<[string, 0 | 1, string[]]>;
   task_nodes: string[];
-  pull_request_nodes: string[];
-  produced_edges: string[];
 }
 
 export interface StateSnapshot {
@@ -74,10 +73,12 @@ export function snapshotOf(model: StateModel): StateSnapshot {
       tasks: [...target.tasks.values()].map((task) => [task.id, task.blocked ? 1 : 0]),
       running: [...target.running.keys()],
       open_pull_requests: [...target.openPullRequests.values()],
-      ended_pull_requests: [...target.endedPullRequests],
+      pull_requests: [...target.pullRequests].map(([url, pr]) => [
+        url,
+        pr.ended ? 1 : 0,
+        pr.producers,
+      ]),
       task_nodes: [...target.taskNodes],
-      pull_request_nodes: [...target.pullRequestNodes],
-      produced_edges: [...target.producedEdges],
     });
   }
   const attempts: AttemptTuple[] = [];
@@ -155,13 +156,18 @@ function restoreTarget(model: StateModel, value: unknown, where: string): Target
     const open = openPullRequest(pr, `${where}.open_pull_requests[${i}]`);
     target.openPullRequests.set(open.pr_url, Object.freeze(open));
   }
-  target.endedPullRequests = new Set(texts(t.ended_pull_requests, `${where}.ended_pull_requests`));
+  for (const [i, triple] of list(t.pull_requests, `${where}.pull_requests`).entries()) {
+    const [url, ended, producers] = list(triple, `${where}.pull_requests[${i}]`);
+    const pr = {
+      ended: ended === 1,
+      producers: texts(producers, `${where}.pull_requests[${i}][2]`),
+    };
+    target.pullRequests.set(text(url, `${where}.pull_requests[${i}][0]`), pr);
+    model.producedEdges += pr.producers.length;
+  }
   target.taskNodes = new Set(texts(t.task_nodes, `${where}.task_nodes`));
-  target.pullRequestNodes = new Set(texts(t.pull_request_nodes, `${where}.pull_request_nodes`));
-  target.producedEdges = new Set(texts(t.produced_edges, `${where}.produced_edges`));
   model.taskNodes += target.taskNodes.size;
-  model.pullRequestNodes += target.pullRequestNodes.size;
-  model.producedEdges += target.producedEdges.size;
+  model.pullRequestNodes += target.pullRequests.size;
   return target;
 }
 
@@ -177,7 +183,7 @@ function restoreAttempt(
   const attempt: AttemptEntry = {
     id: text(tuple[0], `${where}[0]`),
     target,
-    taskId: nullableText(tuple[2], `${where}[2]`),
+    taskId: null,
     attemptNumber: tuple[3] === null ? null : integer(tuple[3], `${where}[3]`),
     status: nullableStatus(tuple[4], `${where}[4]`),
     order: integer(tuple[5], `${where}[5]`),
@@ -187,6 +193,9 @@ function restoreAttempt(
     prUrl: nullableText(tuple[9], `${where}[9]`),
     seqs: list(tuple[10], `${where}[10]`).map((seq, i) => integer(seq, `${where}[10][${i}]`)),
   };
+  const taskId = nullableText(tuple[2], `${where}[2]`);
+  // Shared with the task entry, as apply shares it.
+  attempt.taskId = taskId === null ? null : (target.tasks.get(taskId)?.id ?? taskId);
   if (model.attempts.has(attempt.id)) throw new SnapshotError(`${where}[0] repeats ${attempt.id}`);
   model.attempts.set(attempt.id, attempt);
   if (attempt.taskId !== null) model.attemptsWithTask += 1;

@@ -181,7 +181,8 @@ export function* syntheticEvents(options: SyntheticOptions): Generator<EventSpec
       });
     } else if (options.chaos && roll < 0.08) {
       yield stamp(chaosEvent());
-    } else if (roll < 0.12 && openPrs.length > 0) {
+    } else if (openPrs.length > 2 * options.targets || (roll < 0.12 && openPrs.length > 0)) {
+      // About two open PRs a target at most, as max_open_prs keeps a real one.
       yield stamp(endPullRequest());
     } else if (live.length < options.live && (roll < 0.35 || live.length === 0)) {
       yield stamp(startAttempt());
