@@ -1,7 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 /** Author and committer of every commit the attempt makes. */
 export const LEVIATHAN_GIT_IDENTITY = {
   name: "Leviathan",
@@ -22,14 +18,6 @@ export const GIT_SAFETY_CONFIG: readonly string[] = [
   "maintenance.auto=false",
   "http.followRedirects=false",
 ];
-
-let emptyHome: string | undefined;
-
-/** An empty HOME, so no `~/.gitconfig` (or XDG config) of the machine takes part. */
-function emptyHomeDir(): string {
-  emptyHome ??= mkdtempSync(join(tmpdir(), "leviathan-git-home-"));
-  return emptyHome;
-}
 
 /** `Authorization: Basic base64(x-access-token:<token>)`, as GitHub and the local forge accept. */
 export function authorizationHeader(token: string): string {
@@ -54,7 +42,9 @@ export function tokenForms(token: string | undefined): string[] {
 export function gitEnvironment(token?: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: emptyHomeDir(),
+    // No `~/.gitconfig` or XDG config of the machine takes part: under /dev/null nothing can
+    // exist (git ignores the ENOTDIR), and nothing needs creating or cleaning up.
+    HOME: "/dev/null",
     LANG: "C",
     LC_ALL: "C",
     GIT_TERMINAL_PROMPT: "0",
