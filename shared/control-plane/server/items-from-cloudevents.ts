@@ -135,6 +135,14 @@ function attributeProblems(event: Record<string, unknown>, prefix: string): Vali
       problems.push({ path: at(name), message: `${name} must be a non-empty string` });
     }
   }
+  // The spec's optional string attributes: present means a non-empty string (fuzzing found
+  // `"subject": 7` stored as if it were absent).
+  for (const name of ["subject", "dataschema"]) {
+    const value = event[name];
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      problems.push({ path: at(name), message: `${name} must be a non-empty string` });
+    }
+  }
   if (event.data_base64 !== undefined) {
     problems.push({
       path: at("data_base64"),
