@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
 import { attemptEvent, recordsOf } from "./state-test-helpers.ts";
 
-describe("answers are cached, frozen and never change under a caller", () => {
+describe("answers are cached and shared", () => {
   const records = recordsOf([
     attemptEvent("requested", "a"),
     attemptEvent("requested", "b", { target: "other" }),
@@ -28,16 +28,37 @@ describe("answers are cached, frozen and never change under a caller", () => {
     expect(state.target("radix").tasks["task-1"]?.last_status).toBe("running");
   });
 
-  it("leaves an answer already handed out as it was", () => {
+  it("keeps one tasks map per target and rewrites only the tasks that changed", () => {
     const state = createControlPlaneState();
-    state.apply(records[0]!);
+    for (const record of recordsOf([
+      attemptEvent("requested", "a1", { task: "t1" }),
+      attemptEvent("requested", "a2", { task: "t2" }),
+    ])) {
+      state.apply(record);
+    }
     const before = state.target("radix");
-    const summaryBefore = state.summary();
-    state.apply(records[2]!);
-    expect(before.tasks["task-1"]?.last_status).toBe("requested");
-    expect(before.running_details[0]?.status).toBe("requested");
-    expect(summaryBefore.recent_events).toHaveLength(1);
-    expect(summaryBefore.targets.radix?.attempts_by_status).toEqual({ requested: 1 });
+    const t1 = before.tasks.t1;
+    const t2 = before.tasks.t2;
+    for (const record of recordsOf(
+      [
+        attemptEvent("started", "a2", { task: "t2" }),
+        attemptEvent("requested", "a0", { task: "t0" }),
+      ],
+      3,
+    )) {
+      state.apply(record);
+    }
+    const after = state.target("radix");
+    expect(after).not.toBe(before);
+    expect(after.tasks).toBe(before.tasks);
+    expect(after.tasks.t1).toBe(t1);
+    expect(after.tasks.t2).not.toBe(t2);
+    expect(after.tasks.t2?.last_status).toBe("running");
+    // A new task comes after the ones listed before it.
+    expect(Object.keys(after.tasks)).toEqual(["t1", "t2", "t0"]);
+    expect(state.summary().targets.radix?.tasks).toBe(after.tasks);
+    // Everything else in an answer is its own: the earlier answer still lists what it saw.
+    expect(before.running_details.map((d) => d.status)).toEqual(["requested", "requested"]);
   });
 
   it("throws on an attempt to change a shared answer", () => {

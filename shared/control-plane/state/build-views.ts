@@ -5,32 +5,34 @@ import type { AttemptEntry, StateModel, TargetEntry, TaskEntry } from "./model.t
 import { newestFirst } from "./recent-events.ts";
 import type { AttemptMeta } from "./types.ts";
 
-// Answers are built from counters, cached, and dropped when a record changes what they show
-// (see `taskChanged` / `targetChanged`), so a query costs the size of its answer, never the
-// length of history. They are frozen because the same objects are handed to every caller.
+// Answers are built from counters and cached until a record changes what they show (see
+// `targetChanged`); a target's `tasks` map is kept and only its changed entries rewritten (see
+// `taskChanged`). So a query costs what changed since the last one (plus the running attempts
+// and open PRs it lists), never the length of history or the number of tasks. Every part but
+// that shared map is frozen, because the same objects are handed to every caller.
 
 /** Frozen at run time, typed as the contract's plain (mutable) shapes callers expect. */
 function frozen<T extends object>(value: T): T {
   return Object.freeze(value) as T;
 }
 
-export function taskStateOf(task: TaskEntry): TaskState {
-  task.view ??= frozen({
+function taskStateOf(task: TaskEntry): TaskState {
+  return frozen({
     attempts: task.attempts,
     charged_attempts: task.attempts - task.platformFailures,
     running: task.running > 0,
     last_status: task.last?.status ?? null,
     blocked: task.blocked,
   });
-  return task.view;
 }
 
+/** The target's shared `tasks` map, with the entries of the tasks that changed rewritten. */
 export function tasksOf(target: TargetEntry): Record<string, TaskState> {
-  if (!target.tasksView) {
-    const tasks: Record<string, TaskState> = {};
-    for (const [taskId, task] of target.tasks) tasks[taskId] = taskStateOf(task);
-    target.tasksView = frozen(tasks);
+  for (const task of target.staleTasks) {
+    target.tasksView[task.id] = taskStateOf(task);
+    task.stale = false;
   }
+  target.staleTasks.length = 0;
   return target.tasksView;
 }
 

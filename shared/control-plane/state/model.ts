@@ -41,7 +41,8 @@ export interface TaskEntry {
   /** The attempt whose status is `last_status` (see `ranksAfter`). */
   last: AttemptEntry | null;
   blocked: boolean;
-  view: TaskState | null;
+  /** Changed since its entry in the target's `tasksView` was last written. */
+  stale: boolean;
 }
 
 export interface TargetEntry {
@@ -62,7 +63,13 @@ export interface TargetEntry {
   pullRequests: Map<string, PullRequestEntry>;
   /** Task ids any event of this target named: the graph's Task nodes. */
   taskNodes: Set<string>;
-  tasksView: Record<string, TaskState> | null;
+  /**
+   * The `tasks` map every answer about this target shares. Kept, not rebuilt: a query rewrites
+   * only the entries of `staleTasks`, so its cost is what changed, not the number of tasks.
+   */
+  tasksView: Record<string, TaskState>;
+  /** Tasks changed since the last query, in the order they first changed (new ones included). */
+  staleTasks: TaskEntry[];
   stateView: TargetState | null;
   summaryView: TargetSummary | null;
 }
@@ -113,7 +120,8 @@ export function createTargetEntry(id: string): TargetEntry {
     openPullRequests: new Map(),
     pullRequests: new Map(),
     taskNodes: new Set(),
-    tasksView: null,
+    tasksView: {},
+    staleTasks: [],
     stateView: null,
     summaryView: null,
   };
@@ -136,7 +144,7 @@ export function createTaskEntry(id: string): TaskEntry {
     running: 0,
     last: null,
     blocked: false,
-    view: null,
+    stale: false,
   };
 }
 
@@ -145,15 +153,17 @@ export function taskEntryFor(target: TargetEntry, taskId: string): TaskEntry {
   if (!task) {
     task = createTaskEntry(taskId);
     target.tasks.set(taskId, task);
-    target.tasksView = null;
+    // Listed from the next query on, after the tasks listed before it.
+    taskChanged(target, task);
   }
   return task;
 }
 
 /** Drops the cached answers a change to this task makes stale. */
 export function taskChanged(target: TargetEntry, task: TaskEntry): void {
-  task.view = null;
-  target.tasksView = null;
+  if (task.stale) return;
+  task.stale = true;
+  target.staleTasks.push(task);
 }
 
 /** Drops the cached answers any record of this target makes stale. */

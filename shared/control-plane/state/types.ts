@@ -15,8 +15,12 @@ export interface AttemptMeta {
 }
 
 /**
- * The control plane's query state (DESIGN §8), kept up to date record by record. Answers are
- * cached and frozen: read them, serialise them, copy them, but do not change them.
+ * The control plane's query state (DESIGN §8), kept up to date record by record.
+ *
+ * Answers are shared and describe the state when they were asked: serialise or copy one before
+ * the next record is applied (the server replies synchronously, so it does). Never change one:
+ * most parts are frozen, and a target's `tasks` map is the state's own, updated in place by
+ * later queries, which is what keeps a query's cost to what changed since the last one.
  */
 export interface ControlPlaneState extends Projection {
   /** `GET /v1/graph/summary`. */
