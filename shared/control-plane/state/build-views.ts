@@ -16,6 +16,23 @@ function frozen<T extends object>(value: T): T {
   return Object.freeze(value) as T;
 }
 
+/**
+ * Sets an own property whatever the key: task ids come from events, and `__proto__` is a valid
+ * one (letters and underscores) that a plain assignment would turn into a prototype change.
+ */
+function setEntry<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") {
+    Object.defineProperty(record, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    record[key] = value;
+  }
+}
+
 function taskStateOf(task: TaskEntry): TaskState {
   return frozen({
     attempts: task.attempts,
@@ -29,7 +46,7 @@ function taskStateOf(task: TaskEntry): TaskState {
 /** The target's shared `tasks` map, with the entries of the tasks that changed rewritten. */
 export function tasksOf(target: TargetEntry): Record<string, TaskState> {
   for (const task of target.staleTasks) {
-    target.tasksView[task.id] = taskStateOf(task);
+    setEntry(target.tasksView, task.id, taskStateOf(task));
     task.stale = false;
   }
   target.staleTasks.length = 0;
@@ -106,7 +123,9 @@ export function targetSummaryOf(target: TargetEntry): TargetSummary {
 export function summaryOf(model: StateModel): Summary {
   if (!model.summaryView) {
     const targets: Record<string, TargetSummary> = {};
-    for (const [targetId, target] of model.targets) targets[targetId] = targetSummaryOf(target);
+    for (const [targetId, target] of model.targets) {
+      setEntry(targets, targetId, targetSummaryOf(target));
+    }
     const { nodes_by_type, edges_by_type } = graphCounts(model);
     model.summaryView = frozen({
       nodes_by_type,

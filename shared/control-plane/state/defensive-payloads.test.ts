@@ -54,6 +54,25 @@ describe("a payload field of the wrong type is ignored, never a crash", () => {
     expect(state.summary().nodes_by_type).toEqual({ Target: 1 });
   });
 
+  it("lists a task whose id is __proto__ as a task, not as a prototype", () => {
+    const state = stateAfter([
+      attemptEvent("requested", "a", { task: "__proto__" }),
+      { type: "task.blocked", payload: { task_id: "__proto__" } },
+    ]);
+    const tasks = state.target("radix").tasks;
+    expect(Object.getPrototypeOf(tasks)).toBe(Object.prototype);
+    expect(Object.keys(tasks)).toEqual(["__proto__"]);
+    expect(Object.getOwnPropertyDescriptor(tasks, "__proto__")?.value).toMatchObject({
+      attempts: 1,
+      blocked: true,
+    });
+    expect(JSON.parse(JSON.stringify(tasks))).toEqual(
+      JSON.parse(
+        '{"__proto__":{"attempts":1,"charged_attempts":1,"running":true,"last_status":"requested","blocked":true}}',
+      ),
+    );
+  });
+
   it("ignores task.blocked without a string task_id, and a circuit.reset payload", () => {
     const state = stateAfter([
       attemptEvent("failed", "a"),
