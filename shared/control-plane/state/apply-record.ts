@@ -88,9 +88,9 @@ function attemptNamed(
 
 /**
  * A pushed array keeps room for about 16 more elements; with 250k attempts of ~5 records each
- * that spare room would be most of the state. Short lists are copied (`concat` allocates the
- * exact size; a spread, like a push, does not)
- * instead: bounded work. Only an unusually long one grows by pushing.
+ * that spare room would be most of the state. So a short list is copied instead (`concat`
+ * allocates the exact size; a spread, like a push, does not): bounded work. Only an unusually
+ * long one grows by pushing.
  */
 function appendSeq(attempt: AttemptEntry, seq: number): void {
   if (attempt.seqs.length < 16) attempt.seqs = attempt.seqs.concat(seq);

@@ -53,6 +53,7 @@ export function tasksOf(target: TargetEntry): Record<string, TaskState> {
   return target.tasksView;
 }
 
+/** The fallbacks never apply: a running attempt has a task, a status and its first time. */
 function runningDetail(attempt: AttemptEntry): AttemptSummary {
   return frozen({
     attempt_id: attempt.id,

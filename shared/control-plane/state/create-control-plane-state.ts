@@ -20,6 +20,7 @@ export function createControlPlaneState(): ControlPlaneState {
     apply(record: StoredRecord): void {
       applyRecord(model, record);
     },
+    // Serialised by the store at once; it shares arrays with the state that later applies change.
     snapshot(): unknown {
       return snapshotOf(model);
     },

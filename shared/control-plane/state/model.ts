@@ -159,7 +159,7 @@ export function taskEntryFor(target: TargetEntry, taskId: string): TaskEntry {
   return task;
 }
 
-/** Drops the cached answers a change to this task makes stale. */
+/** Marks the task's entry in `tasks` to be rewritten by the next query (once, in order). */
 export function taskChanged(target: TargetEntry, task: TaskEntry): void {
   if (task.stale) return;
   task.stale = true;

@@ -117,6 +117,14 @@ describe("restore refuses a snapshot it cannot use, and keeps its state", () => 
       }),
       /attempt-nobody is not a running attempt/,
     ],
+    [
+      "running attempts left out of the list",
+      (s) => ({
+        ...s,
+        targets: (s.targets as Array<Record<string, unknown>>).map((t) => ({ ...t, running: [] })),
+      }),
+      /lists 0 of target-\d+'s running attempts, not all/,
+    ],
   ];
   it.each(cases)("%s", (_name, corrupt, message) => {
     const state = replay(records.slice(0, 50));
