@@ -1,0 +1,340 @@
+// The control plane at a large history (issue 3 §4): ingest rate with 1,000,000 events stored
+// beside an empty store, summary and target query latency beside a full rescan, cold start to
+// /health beside a bare Node server, and resident memory. Scales the history down (and says so)
+// when the disk is short, and in quick mode.
+import { mkdir, open, readdir, statfs } from "node:fs/promises";
+import { Agent } from "node:http";
+import { join } from "node:path";
+import { createControlPlaneState } from "../../shared/control-plane/state/create-control-plane-state.ts";
+import { syntheticEvents } from "../../shared/control-plane/state/synthetic-stream.ts";
+import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
+import { silentLogger } from "../../shared/store/store-test-helpers.ts";
+import type { AppendItem } from "../../shared/store/types.ts";
+import {
+  type ControlPlaneChild,
+  residentBytes,
+  startControlPlaneChild,
+} from "../support/control-plane-child.ts";
+import { httpRequest } from "../support/http-request.ts";
+import {
+  type BenchSection,
+  count,
+  median,
+  megabytes,
+  ms,
+  perSecond,
+  quantile,
+} from "./bench-report.ts";
+import type { BenchContext } from "./ingest-bench.ts";
+import { ingestThroughServer } from "./ingest-bench.ts";
+import { BENCH_TOKEN, bundleBodies } from "./ingest-load.ts";
+
+const FULL_HISTORY = 1_000_000;
+const QUICK_HISTORY = 100_000;
+/** A stored ~1 KB event with its record envelope, measured: about 1.2-1.3 KB. */
+const BYTES_PER_RECORD = 1_300;
+const QUERY_TARGET = "target-3";
+const AUTH = { authorization: `Bearer ${BENCH_TOKEN}` };
+
+export interface HistoryPlan {
+  events: number;
+  notes: string[];
+}
+
+/** How much history fits: the goal's 1,000,000 (100,000 in quick mode) if 3× its size is free. */
+export async function planHistory(context: BenchContext): Promise<HistoryPlan> {
+  const wanted = context.quick ? QUICK_HISTORY : FULL_HISTORY;
+  const fs = await statfs(context.workDir);
+  const free = fs.bavail * fs.bsize;
+  const notes = [
+    `free disk at ${context.workDir}: ${(free / 1024 ** 3).toFixed(1)} GiB; ${count(wanted)} events need ~${(
+      (wanted * BYTES_PER_RECORD) / 1024 ** 3
+    ).toFixed(2)} GiB (3× that is required)`,
+  ];
+  let events = wanted;
+  if (free < 3 * wanted * BYTES_PER_RECORD) {
+    events = Math.max(10_000, Math.floor(free / 3 / BYTES_PER_RECORD / 10_000) * 10_000);
+    notes.push(
+      `SCALED DOWN: not enough free disk for ${count(wanted)} events; using ${count(events)}`,
+    );
+  }
+  if (context.quick) {
+    notes.push(
+      `quick mode: a history of ${count(events)} events; the goals are stated for 1,000,000`,
+    );
+  }
+  return { events, notes };
+}
+
+/**
+ * Fills a store straight through the store API in large appends: a plausible stream (20
+ * targets, interleaved attempts, PRs, skips) padded to ~1 KB an event, with the query state
+ * registered so the snapshot written at close lets the control plane start without a rescan.
+ */
+async function prefill(dir: string, events: number): Promise<{ seconds: number; bytes: number }> {
+  const store = await openNdjsonStore({
+    dir,
+    projections: [createControlPlaneState()],
+    logger: silentLogger,
+    // One snapshot at close instead of one every 100,000 records.
+    snapshotEveryRecords: Number.MAX_SAFE_INTEGER,
+  });
+  const started = performance.now();
+  const pad = "p".repeat(720);
+  let batch: AppendItem[] = [];
+  let i = 0;
+  for (const spec of syntheticEvents({ seed: 42, events, targets: 20, live: 50, chaos: false })) {
+    i++;
+    batch.push({
+      target: spec.target ?? "radix",
+      event: {
+        event_id: `history-${i}`,
+        event_type: spec.type,
+        timestamp: spec.timestamp ?? "2024-05-01T00:00:00Z",
+        actor_id: spec.actor ?? "synthetic",
+        payload: { ...spec.payload, pad },
+      },
+    });
+    if (batch.length === 10_000) {
+      await store.append(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await store.append(batch);
+  const bytes = store.stats().bytes;
+  await store.close();
+  return { seconds: (performance.now() - started) / 1000, bytes };
+}
+
+/** Reads and parses every line of every segment: what answering a query by rescanning costs. */
+async function fullRescan(dir: string): Promise<{ seconds: number; records: number }> {
+  const started = performance.now();
+  let records = 0;
+  const names = (await readdir(dir)).filter((n) => /^segment-\d{20}\.ndjson$/.test(n)).sort();
+  const chunk = Buffer.allocUnsafe(8 * 1024 * 1024);
+  for (const name of names) {
+    const handle = await open(join(dir, name), "r");
+    try {
+      let rest = "";
+      for (;;) {
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        const lines = (rest + chunk.toString("utf8", 0, bytesRead)).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) {
+          JSON.parse(line);
+          records++;
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return { seconds: (performance.now() - started) / 1000, records };
+}
+
+/** Milliseconds from spawn to the first 200 from /health (or, for a bare server, from /). */
+async function coldStart(
+  start: () => Promise<ControlPlaneChild>,
+  path: string,
+): Promise<{ ms: number; child: ControlPlaneChild }> {
+  const child = await start();
+  const reply = await httpRequest(`${child.url}${path}`);
+  if (reply.status !== 200) throw new Error(`${path} answered ${reply.status} once ready`);
+  return { ms: performance.now() - child.spawnedAt, child };
+}
+
+const BARE_SERVER = `
+const http = require("node:http");
+const server = http.createServer((req, res) => res.end("ok"));
+server.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + server.address().port));
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+async function medianColdStart(
+  times: number,
+  start: () => Promise<ControlPlaneChild>,
+  path: string,
+): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const { ms: elapsed, child } = await coldStart(start, path);
+    samples.push(elapsed);
+    await child.kill("SIGTERM");
+  }
+  return median(samples);
+}
+
+async function latencies(url: string, path: string, samples: number): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < samples + 50; i++) {
+      const started = performance.now();
+      const reply = await httpRequest(`${url}${path}`, { headers: AUTH, agent });
+      const elapsed = performance.now() - started;
+      if (reply.status !== 200) throw new Error(`${path} answered ${reply.status}`);
+      // The first 50 warm the connection and the JIT.
+      if (i >= 50) times.push(elapsed);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return times;
+}
+
+function latencyText(samples: number[]): string {
+  return `p50 ${ms(quantile(samples, 0.5), 2)}, p99 ${ms(quantile(samples, 0.99), 2)}`;
+}
+
+export async function benchHistory(context: BenchContext): Promise<BenchSection[]> {
+  const plan = await planHistory(context);
+  const bigDir = join(context.workDir, "history");
+  await mkdir(bigDir, { recursive: true });
+  const filled = await prefill(bigDir, plan.events);
+  const history = count(plan.events);
+  const prefillNote = `pre-filled ${history} events (${megabytes(filled.bytes)} of segments) through the store API in ${filled.seconds.toFixed(1)} s`;
+  const cli = (dataDir: string) => () =>
+    startControlPlaneChild({ dataDir, token: BENCH_TOKEN, readyTimeoutMs: 5 * 60_000 });
+  const bare = (args: string[]) => () =>
+    startControlPlaneChild({ dataDir: context.workDir, token: BENCH_TOKEN, args });
+
+  // Cold start and memory: the real `node bin/leviathan.js control-plane`.
+  const starts = context.quick ? 3 : 5;
+  const bareMs = await medianColdStart(starts, bare(["-e", BARE_SERVER]), "/");
+  const bareTsxMs = await medianColdStart(
+    starts,
+    bare(["--import", "tsx", "-e", BARE_SERVER]),
+    "/",
+  );
+  let emptyIndex = 0;
+  const emptyMs = await medianColdStart(
+    starts,
+    async () => {
+      const dir = join(context.workDir, `cold-empty-${emptyIndex++}`);
+      await mkdir(dir);
+      return cli(dir)();
+    },
+    "/health",
+  );
+  // The last of these starts stays up for the memory and query figures.
+  const bigSamples: number[] = [];
+  let last = await coldStart(cli(bigDir), "/health");
+  for (let i = 1; i < starts; i++) {
+    bigSamples.push(last.ms);
+    await last.child.kill("SIGTERM");
+    last = await coldStart(cli(bigDir), "/health");
+  }
+  bigSamples.push(last.ms);
+  const bigStart = median(bigSamples);
+  const rssAfterStart = (await residentBytes(last.child.pid)) ?? Number.NaN;
+
+  // Queries against that same child.
+  const samples = context.quick ? 300 : 2_000;
+  const summary = await latencies(last.child.url, "/v1/graph/summary", samples);
+  const target = await latencies(last.child.url, `/v1/targets/${QUERY_TARGET}`, samples);
+  const health = await latencies(last.child.url, "/health", samples);
+  const summaryBytes = (await httpRequest(`${last.child.url}/v1/graph/summary`, { headers: AUTH }))
+    .body.length;
+  const rssAfterQueries = (await residentBytes(last.child.pid)) ?? Number.NaN;
+  await last.child.kill("SIGTERM");
+  const rescan = await fullRescan(bigDir);
+
+  // Ingest at history beside an empty store: alternated, best of two each.
+  const ingestEvents = context.quick ? 30_000 : 150_000;
+  const rates = { empty: [] as number[], big: [] as number[] };
+  for (let rep = 0; rep < 2; rep++) {
+    const emptyDir = join(context.workDir, `history-empty-${rep}`);
+    await mkdir(emptyDir);
+    for (const [which, dir] of [
+      ["empty", emptyDir],
+      ["big", bigDir],
+    ] as const) {
+      const run = `at-history-${which}-${rep}`;
+      const result = await ingestThroughServer(dir, run, bundleBodies(run, ingestEvents, 100));
+      rates[which].push(result.events / result.seconds);
+    }
+  }
+  const emptyRate = Math.max(...rates.empty);
+  const bigRate = Math.max(...rates.big);
+  const p99 = (s: number[]) => quantile(s, 0.99);
+
+  return [
+    {
+      title: `Ingest with ${history} events already stored`,
+      notes: [
+        ...plan.notes,
+        prefillNote,
+        `${count(ingestEvents)} events per run, bundles of 100, 32 clients; empty and full store alternated twice, best of each`,
+      ],
+      rows: [
+        {
+          measure: `ingest, ${history} stored`,
+          figure: `${perSecond(bigRate, 1)} (${((bigRate / emptyRate) * 100).toFixed(0)}% of empty)`,
+          baseline: `empty store: ${perSecond(emptyRate, 1)}`,
+          goal: "within 10% of the empty store",
+          met: bigRate >= emptyRate * 0.9,
+        },
+      ],
+    },
+    {
+      title: `Queries over HTTP at ${history} events`,
+      notes: [
+        `${count(samples)} sequential requests each on one keep-alive connection after 50 warm-up; summary is ${(summaryBytes / 1024).toFixed(0)} KB`,
+        `full rescan: read and JSON.parse all ${count(rescan.records)} lines in this process`,
+      ],
+      rows: [
+        {
+          measure: "GET /v1/graph/summary",
+          figure: latencyText(summary),
+          baseline: `full rescan ${(rescan.seconds * 1000).toFixed(0)} ms`,
+          goal: "p99 < 5 ms",
+          met: p99(summary) < 5,
+        },
+        {
+          measure: `GET /v1/targets/${QUERY_TARGET}`,
+          figure: latencyText(target),
+          baseline: `full rescan ${(rescan.seconds * 1000).toFixed(0)} ms`,
+          goal: "p99 < 5 ms",
+          met: p99(target) < 5,
+        },
+        {
+          measure: "GET /health (the HTTP floor)",
+          figure: latencyText(health),
+          baseline: "-",
+          goal: "-",
+        },
+      ],
+    },
+    {
+      title: "Cold start and memory of `node bin/leviathan.js control-plane`",
+      notes: [
+        `spawn to the first /health 200, median of ${starts}; the CLI runs the TypeScript sources through tsx (no dist/ build)`,
+        "baseline: a bare node:http server child, spawn to its first reply (also behind the tsx loader)",
+      ],
+      rows: [
+        {
+          measure: "cold start, empty store",
+          figure: ms(emptyMs, 0),
+          baseline: `bare node ${ms(bareMs, 0)}; with tsx ${ms(bareTsxMs, 0)}`,
+          goal: "< 500 ms",
+          met: emptyMs < 500,
+        },
+        {
+          measure: `cold start, ${history} events`,
+          figure: ms(bigStart, 0),
+          baseline: `bare node ${ms(bareMs, 0)}; with tsx ${ms(bareTsxMs, 0)}`,
+          goal: "< 3,000 ms",
+          met: bigStart < 3_000,
+        },
+        {
+          measure: `RSS (VmRSS) at ${history} events`,
+          figure: `${megabytes(rssAfterStart)} after start, ${megabytes(rssAfterQueries)} after queries`,
+          baseline: "-",
+          goal: "< 300 MB",
+          met: Math.max(rssAfterStart, rssAfterQueries) < 300 * 1024 * 1024,
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,67 @@
+// `npm run bench` (= node --import tsx test/bench/run.ts [--quick]): the figures of issue 3 §4 and
+// issue 4, each beside a baseline measured in the same run, with its goal and whether it was
+// met. Not part of `npm test`; it never fails on a figure. Data goes to a temp dir, removed after.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type BenchSection,
+  formatTable,
+  loadText,
+  machineLine,
+  printSection,
+} from "./bench-report.ts";
+import { benchHistory } from "./history-bench.ts";
+import { type BenchContext, benchBatchIngest, benchSingleIngest } from "./ingest-bench.ts";
+import { benchSchedulerDecide } from "./scheduler-decide.ts";
+
+const quick = process.argv.includes("--quick");
+const workDir = await mkdtemp(join(tmpdir(), "leviathan-bench-"));
+const context: BenchContext = { quick, workDir };
+const removeWorkDir = () => rm(workDir, { recursive: true, force: true });
+// Interrupted: children die with us (their stdio pipes close); the data must go too.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void removeWorkDir().finally(() => process.exit(130));
+  });
+}
+
+console.log(`# Leviathan benchmarks (${quick ? "quick" : "full"} mode)`);
+console.log(machineLine());
+console.log(`data: ${workDir} (removed at the end)`);
+
+const started = performance.now();
+const sections: BenchSection[] = [];
+const steps: Array<[string, () => Promise<BenchSection | BenchSection[]> | BenchSection]> = [
+  ["batch ingest", () => benchBatchIngest(context)],
+  ["single-event ingest", () => benchSingleIngest(context)],
+  ["history", () => benchHistory(context)],
+  ["scheduler", () => benchSchedulerDecide()],
+];
+let failed = false;
+try {
+  for (const [name, step] of steps) {
+    const t0 = performance.now();
+    try {
+      const result = await step();
+      for (const section of Array.isArray(result) ? result : [result]) {
+        printSection(section);
+        sections.push(section);
+      }
+    } catch (error) {
+      failed = true;
+      console.error(`\n${name}: could not be measured: ${(error as Error).stack ?? error}`);
+    }
+    console.log(`   (${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+} finally {
+  await removeWorkDir();
+}
+
+console.log(
+  `\n## Goals (${quick ? "quick" : "full"} mode, ${((performance.now() - started) / 1000).toFixed(0)} s in all)`,
+);
+console.log(formatTable(sections.flatMap((s) => s.rows.filter((r) => r.met !== undefined))));
+console.log(`at the end: ${loadText()}`);
+// A figure that misses its goal is information, not a failure; a benchmark that crashed is.
+process.exitCode = failed ? 1 : 0;
