@@ -20,7 +20,10 @@ import type { Decision } from "./types.ts";
 /** What the tick needs from the control plane; the HTTP client satisfies it. */
 export interface TickControlPlane {
   getTarget(targetId: string): Promise<TargetState>;
-  postEvents(targetId: string, events: LeviathanEvent[]): Promise<unknown>;
+  postEvents(
+    targetId: string,
+    events: LeviathanEvent[],
+  ): Promise<{ ingested: number; duplicates: number }>;
 }
 
 export interface TickDependencies {
@@ -121,12 +124,22 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
     now,
   });
   const events = [...failed, ...closures, ...plan.events];
-  await record([...closures, ...plan.events]);
+  const requested = plan.events.find((e) => e.event_type === "attempt.requested");
+  await record([...closures, ...plan.events.filter((e) => e !== requested)]);
   let dispatched = false;
-  if (plan.decision.action === "dispatch" && !dryRun) {
-    const requested = plan.events.find((e) => e.event_type === "attempt.requested");
-    await deps.dispatch(requested!.payload as unknown as AttemptRequest);
-    dispatched = true;
+  if (requested && !dryRun) {
+    // Recorded alone, so the reply says whether this tick was first: a redelivered ping or a
+    // concurrent tick maps onto the same attempt id, finds it already stored and sends nothing.
+    const reply = await deps.controlPlane.postEvents(config.target_id, [requested]);
+    if (reply.ingested === 1) {
+      await deps.dispatch(requested.payload as unknown as AttemptRequest);
+      dispatched = true;
+    } else {
+      log.info(
+        { attempt: requested.payload.attempt_id },
+        "attempt already requested by another tick",
+      );
+    }
   }
   const forgeRequests = forge?.requestCount ?? 0;
   log.info({ decision: plan.decision, forgeRequests, dispatched }, "tick decided");

@@ -1,0 +1,61 @@
+import type { AutonomyConfig } from "../config/schema.ts";
+import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
+import { resolveControlPlane } from "../control-plane/client/resolve-control-plane.ts";
+import type { Forge } from "../forge/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { jobRunnerFromEnv } from "../worker/job-runner-from-env.ts";
+import { dispatchAttempt } from "./dispatch-attempt.ts";
+import type { TickDependencies } from "./run-tick.ts";
+
+export type ForgeFactory = (config: AutonomyConfig, token: string, logger: Logger) => Forge;
+
+export class TickSetupError extends Error {
+  override readonly name = "TickSetupError";
+}
+
+/**
+ * The tick's collaborators from the environment: the control plane as DESIGN §2 finds it, the
+ * forge with `GITHUB_TOKEN`, the job runner of `LEVIATHAN_JOB_RUNNER` (for reconciliation), and
+ * dispatch to `K_SINK`, else the config's `worker_url`, with the control-plane token.
+ */
+export async function tickDependenciesFromEnv(
+  env: NodeJS.ProcessEnv,
+  config: AutonomyConfig,
+  options: { logger: Logger; createForge: ForgeFactory },
+): Promise<TickDependencies> {
+  const location = await resolveControlPlane(env, config.control_plane_url);
+  const controlPlane = new ControlPlaneClient({
+    url: location.url,
+    token: location.token,
+    logger: options.logger,
+  });
+  const githubToken = env.GITHUB_TOKEN?.trim();
+  const sink = env.K_SINK?.trim() || config.worker_url;
+  let jobs: TickDependencies["jobs"];
+  try {
+    jobs = jobRunnerFromEnv(env, { logger: options.logger })(config.worker_namespace);
+  } catch (error) {
+    options.logger.warn(
+      { err: (error as Error).message },
+      "no job runner: reconciling by deadline only",
+    );
+  }
+  return {
+    controlPlane,
+    forge: () => {
+      if (!githubToken)
+        throw new TickSetupError("GITHUB_TOKEN is not set: the tick cannot ask the forge");
+      return options.createForge(config, githubToken, options.logger);
+    },
+    ...(jobs ? { jobs } : {}),
+    dispatch: async (request) => {
+      if (!sink) {
+        throw new TickSetupError(
+          "no worker to dispatch to: set worker_url in the config, or K_SINK",
+        );
+      }
+      return dispatchAttempt(request, { sink, token: location.token, logger: options.logger });
+    },
+    logger: options.logger,
+  };
+}
