@@ -64,11 +64,15 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (error) {
-    process.stderr.write(`leviathan ${name}: ${(error as Error).message}\nUsage: ${command.usage}\n`);
+    process.stderr.write(
+      `leviathan ${name}: ${(error as Error).message}\nUsage: ${command.usage}\n`,
+    );
     return 2;
   }
   if (parsed.values.help) {
-    process.stdout.write(`Usage: ${command.usage}\n\n${command.summary}\n${command.help ? `\n${command.help}\n` : ""}`);
+    process.stdout.write(
+      `Usage: ${command.usage}\n\n${command.summary}\n${command.help ? `\n${command.help}\n` : ""}`,
+    );
     return 0;
   }
   if (typeof parsed.values.config === "string") process.env.LEVIATHAN_CONFIG = parsed.values.config;

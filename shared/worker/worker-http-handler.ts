@@ -1,15 +1,12 @@
 import type { HttpFunction } from "@google-cloud/functions-framework";
-import { configPathFrom } from "../../shared/config/load-config.ts";
-import {
-  hasBearerToken,
-  tokenDigest,
-} from "../../shared/control-plane/server/check-bearer-token.ts";
-import type { JobRunner } from "../../shared/jobs/types.ts";
-import { createLogger, type Logger, redact } from "../../shared/log/logger.ts";
-import { decodeAttemptRequested } from "../../shared/worker/decode-attempt-cloudevent.ts";
-import { handleAttemptRequest } from "../../shared/worker/handle-attempt-request.ts";
-import { jobRunnerFromEnv } from "../../shared/worker/job-runner-from-env.ts";
-import { BadAttemptRequestError, httpStatusOf } from "../../shared/worker/worker-errors.ts";
+import { configPathFrom } from "../config/load-config.ts";
+import { hasBearerToken, tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import type { JobRunner } from "../jobs/types.ts";
+import { createLogger, type Logger, redact } from "../log/logger.ts";
+import { decodeAttemptRequested } from "./decode-attempt-cloudevent.ts";
+import { handleAttemptRequest } from "./handle-attempt-request.ts";
+import { jobRunnerFromEnv } from "./job-runner-from-env.ts";
+import { BadAttemptRequestError, httpStatusOf } from "./worker-errors.ts";
 
 export interface WorkerOptions {
   env: NodeJS.ProcessEnv;

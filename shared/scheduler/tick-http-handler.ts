@@ -1,19 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { HttpFunction, Request } from "@google-cloud/functions-framework";
 import { HTTP } from "cloudevents";
-import {
-  hasBearerToken,
-  tokenDigest,
-} from "../../shared/control-plane/server/check-bearer-token.ts";
-import { TARGET_NAME_PATTERN } from "../../shared/events/schema.ts";
-import { createLogger, type Logger, redact } from "../../shared/log/logger.ts";
-import type { ForgeFactory } from "../../shared/scheduler/tick-dependencies.ts";
+import { hasBearerToken, tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import { TARGET_NAME_PATTERN } from "../events/schema.ts";
+import { createLogger, type Logger, redact } from "../log/logger.ts";
+import type { ForgeFactory } from "./tick-dependencies.ts";
 import {
   TargetNotFoundError,
   type TickTargetOptions,
   TickUnavailableError,
   tickTarget,
-} from "../../shared/scheduler/tick-target.ts";
+} from "./tick-target.ts";
 
 export const PING_TYPE = "dev.knative.sources.ping";
 
