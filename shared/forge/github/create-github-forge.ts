@@ -1,0 +1,187 @@
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import { Octokit } from "@octokit/rest";
+import type { Logger } from "../../log/logger.ts";
+import { redact } from "../../log/logger.ts";
+import type { CreatePullRequest, Forge } from "../types.ts";
+import { createCountingFetch } from "./counting-fetch.ts";
+import {
+  isNotFound,
+  isUnprocessable,
+  PullRequestRejectedError,
+  toForgeUnavailable,
+} from "./forge-errors.ts";
+import { shouldWaitForRateLimit } from "./rate-limit-policy.ts";
+import { toPullRequest } from "./to-pull-request.ts";
+
+export interface GitHubForgeOptions {
+  /** https://api.github.com, https://host/api/v3 (GitHub Enterprise) or the local forge. */
+  apiUrl: string;
+  owner: string;
+  repo: string;
+  token: string;
+  /** Per HTTP request; default 15 s. */
+  timeoutMs?: number;
+  /** Retries of a request after a 5xx, a network error, a timeout or a rate limit; default 3. */
+  retries?: number;
+  /** Never wait longer for one rate limit (then ForgeUnavailableError); default 60. */
+  maxRateLimitWaitSeconds?: number;
+  /** First backoff after a 5xx; the n-th retry waits n² times this. Default 1 s (Octokit's). */
+  retryBaseDelayMs?: number;
+  logger?: Logger;
+  userAgent?: string;
+}
+
+const ForgeOctokit = Octokit.plugin(throttling, retry);
+
+/** Statuses retrying cannot fix; 429 is left to the throttling plugin, which honours its advice. */
+const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
+
+/**
+ * The `Forge` on GitHub's REST API through Octokit: rate limits honoured (bounded waits),
+ * 5xx and network errors retried with backoff, a deadline per request, every request counted.
+ * Any failure a caller cannot act on is a `ForgeUnavailableError` without the token in it.
+ */
+export function createGitHubForge(options: GitHubForgeOptions): Forge {
+  const { owner, repo, token, logger } = options;
+  const retries = options.retries ?? 3;
+  const network = createCountingFetch({
+    timeoutMs: options.timeoutMs ?? 15_000,
+    ...(logger ? { logger } : {}),
+  });
+  const rateLimits = { retries, maxWaitSeconds: options.maxRateLimitWaitSeconds ?? 60 };
+  const baseUrl = options.apiUrl.replace(/\/+$/, "");
+  const octokit = new ForgeOctokit({
+    auth: token,
+    baseUrl,
+    userAgent: options.userAgent ?? "leviathan",
+    request: { fetch: network.fetch },
+    log: octokitLog(logger, token),
+    throttle: {
+      // Pace writes per API host, not across every forge in the process.
+      id: baseUrl,
+      onRateLimit: (after, request, _octokit, count) =>
+        shouldWaitForRateLimit(rateLimits, "primary", after, count, request, logger),
+      onSecondaryRateLimit: (after, request, _octokit, count) =>
+        shouldWaitForRateLimit(rateLimits, "secondary", after, count, request, logger),
+    },
+    retry: {
+      retries,
+      doNotRetry: DO_NOT_RETRY,
+      retryAfterBaseValue: options.retryBaseDelayMs ?? 1_000,
+    },
+  });
+
+  async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const before = network.count;
+    try {
+      return await run();
+    } catch (error) {
+      // A refusal is an answer the attempt acts on, not an outage.
+      if (error instanceof PullRequestRejectedError) throw error;
+      throw toForgeUnavailable(error, { what, requests: network.count - before, token });
+    }
+  }
+
+  const repository = `${owner}/${repo}`;
+  return {
+    listOpenPullRequests: () =>
+      call(`listing the open PRs of ${repository}`, async () => {
+        const pulls = await octokit.paginate(octokit.rest.pulls.list, {
+          owner,
+          repo,
+          state: "open",
+          per_page: 100,
+        });
+        return expectList(pulls).map(toPullRequest);
+      }),
+
+    getPullRequest: (number) =>
+      call(`reading PR #${number} of ${repository}`, async () => {
+        const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+        return toPullRequest(data);
+      }),
+
+    findOpenPullRequest: (head) =>
+      call(`finding the open PR for ${head} in ${repository}`, async () => {
+        const pulls = await octokit.paginate(octokit.rest.pulls.list, {
+          owner,
+          repo,
+          state: "open",
+          head: `${owner}:${head}`,
+          per_page: 100,
+        });
+        // Filtered again here: a forge that ignores `head` must not hand back another PR.
+        const found = expectList(pulls)
+          .map(toPullRequest)
+          .find((pull) => pull.head_ref === head && pull.state === "open");
+        return found ?? null;
+      }),
+
+    createPullRequest: (input: CreatePullRequest) => {
+      const what = `creating a PR from ${input.head} into ${input.base} in ${repository}`;
+      return call(what, async () => {
+        try {
+          const { data } = await octokit.rest.pulls.create({ owner, repo, ...input });
+          return toPullRequest(data);
+        } catch (error) {
+          if (!isUnprocessable(error)) throw error;
+          const message = redact(`${what}: refused (HTTP 422): ${error.message}`, [token]);
+          throw new PullRequestRejectedError(message, /already exists/i.test(error.message));
+        }
+      });
+    },
+
+    readFile: (path, ref) =>
+      call(`reading ${path} at ${ref} of ${repository}`, async () => {
+        try {
+          return await readText(path, ref);
+        } catch (error) {
+          if (isNotFound(error)) return null;
+          throw error;
+        }
+      }),
+
+    get requestCount() {
+      return network.count;
+    },
+  };
+
+  /** The contents API: base64 in JSON up to 1 MB; larger files only through the raw media type. */
+  async function readText(path: string, ref: string): Promise<string | null> {
+    const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+    if (Array.isArray(data) || typeof data !== "object" || data === null) return null;
+    if (data.type !== "file") return null;
+    if ("encoding" in data && data.encoding === "base64" && typeof data.content === "string") {
+      return Buffer.from(data.content, "base64").toString("utf8");
+    }
+    const raw = await octokit.rest.repos.getContent({
+      owner,
+      repo,
+      path,
+      ref,
+      mediaType: { format: "raw" },
+    });
+    const body: unknown = raw.data;
+    if (typeof body === "string") return body;
+    if (body instanceof ArrayBuffer) return Buffer.from(body).toString("utf8");
+    throw new Error(`unexpected raw reply for ${path}`);
+  }
+}
+
+/** Octokit's types promise a list; a forge's reply (or a cut-short body) may not be one. */
+function expectList<T>(value: T[]): T[] {
+  if (!Array.isArray(value)) throw new Error("the forge answered with something other than a list");
+  return value;
+}
+
+/** Octokit's own warnings (deprecations, limit-handler errors) into our log, token removed. */
+function octokitLog(logger: Logger | undefined, token: string) {
+  const write =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (message: string, ...rest: unknown[]) => {
+      const extra = rest.length ? ` ${rest.map((item) => String(item)).join(" ")}` : "";
+      logger?.[level](redact(`octokit: ${message}${extra}`, [token]));
+    };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}

@@ -1,0 +1,23 @@
+import { type AutonomyConfig, parseRepoUrl } from "../../config/schema.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { Forge } from "../types.ts";
+import { createGitHubForge } from "./create-github-forge.ts";
+
+/**
+ * The target's forge (DESIGN §4): owner and repository from `target_repo_url`, the API at
+ * `github_api_url` (api.github.com, GitHub Enterprise or the local forge).
+ */
+export function forgeFromConfig(config: AutonomyConfig, token: string, logger: Logger): Forge {
+  const coordinates = parseRepoUrl(config.target_repo_url);
+  // The config schema already refused such a URL; this guards configs built in code.
+  if ("error" in coordinates) {
+    throw new Error(`target_repo_url ${coordinates.error}`);
+  }
+  return createGitHubForge({
+    apiUrl: config.github_api_url,
+    owner: coordinates.owner,
+    repo: coordinates.repo,
+    token,
+    logger,
+  });
+}
