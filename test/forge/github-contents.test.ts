@@ -48,6 +48,21 @@ describe("GitHub forge: readFile through the contents API", () => {
     expect(assertRepliesMatchGitHub(fake)).toBe(4);
   });
 
+  it("a folder at the path is no file (null); a reply that is not contents is unavailability", async () => {
+    const { fake, forge } = await setup();
+    fake.inject({ status: 200, body: [] }, { when: (request) => request.path.endsWith("/docs") });
+    expect(await forge.readFile("docs", "main")).toBeNull();
+    fake.inject({
+      status: 200,
+      body: "<html>maintenance</html>",
+      headers: { "content-type": "text/html" },
+    });
+    await expect(forge.readFile(".leviathan/backlog.yaml", "main")).rejects.toMatchObject({
+      name: "ForgeUnavailableError",
+      message: expect.stringMatching(/something other than contents/),
+    });
+  });
+
   it("reads a file over 1 MB, which GitHub sends only through the raw media type", async () => {
     const { fake, forge } = await setup();
     const large = `${"# a long backlog line\n".repeat(60_000)}end\n`;

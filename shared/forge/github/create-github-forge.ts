@@ -72,6 +72,7 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     },
   });
 
+  /** One forge operation; the request count in its error assumes calls are not interleaved. */
   async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
     const before = network.count;
     try {
@@ -150,7 +151,11 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
   /** The contents API: base64 in JSON up to 1 MB; larger files only through the raw media type. */
   async function readText(path: string, ref: string): Promise<string | null> {
     const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
-    if (Array.isArray(data) || typeof data !== "object" || data === null) return null;
+    // A folder (a list) or a submodule there: no file of that name to read.
+    if (Array.isArray(data)) return null;
+    if (typeof data !== "object" || data === null) {
+      throw new Error(`the forge answered with something other than contents for ${path}`);
+    }
     if (data.type !== "file") return null;
     if ("encoding" in data && data.encoding === "base64" && typeof data.content === "string") {
       return Buffer.from(data.content, "base64").toString("utf8");
