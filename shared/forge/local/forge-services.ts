@@ -1,0 +1,34 @@
+import type { Logger } from "../../log/logger.ts";
+import { notFound } from "./forge-errors.ts";
+import type { ForgeUrls } from "./github-objects.ts";
+import type { GitTarget } from "./read-repository.ts";
+import type { RepositoryStore } from "./repository-store.ts";
+import type { RepositoryState } from "./types.ts";
+
+/** What the routes and the merge share: the disk, the URLs, the clock, git's time limit. */
+export interface ForgeServices {
+  store: RepositoryStore;
+  urls: ForgeUrls;
+  gitTimeoutMs: number;
+  logger?: Logger;
+  now(): Date;
+}
+
+export function gitTarget(services: ForgeServices, owner: string, repo: string): GitTarget {
+  return {
+    gitDir: services.store.gitDir(owner, repo),
+    timeoutMs: services.gitTimeoutMs,
+    ...(services.logger ? { logger: services.logger } : {}),
+  };
+}
+
+/** The repository's state, or GitHub's 404. */
+export async function requireRepository(
+  services: ForgeServices,
+  owner: string,
+  repo: string,
+): Promise<RepositoryState> {
+  const state = await services.store.read(owner, repo);
+  if (!state) throw notFound();
+  return state;
+}

@@ -1,0 +1,93 @@
+import { type ForgeServices, gitTarget } from "./forge-services.ts";
+import { pullRequestHtmlUrl } from "./github-objects.ts";
+import { pullRequestTips } from "./pull-request-tips.ts";
+import { changeStats, listBranches } from "./read-repository.ts";
+import type { StoredPullRequest } from "./types.ts";
+
+/**
+ * The pages behind `html_url`s: local mode prints PR URLs and a person opens them. Plain
+ * HTML, every value escaped; undefined when there is no such repository or PR.
+ */
+export async function pullRequestPage(
+  services: ForgeServices,
+  owner: string,
+  repo: string,
+  number: number,
+): Promise<string | undefined> {
+  const state = await services.store.read(owner, repo);
+  const pull = state?.pulls.find((candidate) => candidate.number === number);
+  if (!state || !pull) return undefined;
+  const target = gitTarget(services, owner, repo);
+  const tips = pullRequestTips(pull, await listBranches(target));
+  const stats = await changeStats(target, tips.baseSha, tips.headSha).catch(() => undefined);
+  const rows = (stats?.files ?? [])
+    .map(
+      (file) =>
+        `<tr><td><code>${escapeHtml(file.path)}</code></td><td class="add">+${file.additions}</td><td class="del">-${file.deletions}</td></tr>`,
+    )
+    .join("\n");
+  const summary = stats
+    ? `${stats.commits} commit(s), ${stats.changedFiles} file(s) changed, +${stats.additions} -${stats.deletions}`
+    : "the commits of this pull request are no longer in the repository";
+  return page(
+    `${pull.title} · #${pull.number} · ${owner}/${repo}`,
+    `<p><a href="/${escapeHtml(owner)}/${escapeHtml(repo)}">${escapeHtml(owner)}/${escapeHtml(repo)}</a></p>
+<h1>${escapeHtml(pull.title)} <span class="number">#${pull.number}</span></h1>
+<p><span class="state ${describeState(pull)}">${describeState(pull)}</span>
+<code>${escapeHtml(pull.head_ref)}</code> → <code>${escapeHtml(pull.base_ref)}</code>
+· opened ${escapeHtml(pull.created_at)}${pull.merged_at ? ` · merged ${escapeHtml(pull.merged_at)} as <code>${escapeHtml(pull.merge_commit_sha ?? "")}</code>` : ""}</p>
+<pre class="body">${escapeHtml(pull.body ?? "")}</pre>
+<h2>Changes</h2>
+<p>${summary}</p>
+<table>${rows}</table>`,
+  );
+}
+
+export async function repositoryPage(
+  services: ForgeServices,
+  owner: string,
+  repo: string,
+): Promise<string | undefined> {
+  const state = await services.store.read(owner, repo);
+  if (!state) return undefined;
+  const items = [...state.pulls]
+    .reverse()
+    .map(
+      (pull) =>
+        `<li><a href="${escapeHtml(pullRequestHtmlUrl(services.urls, owner, repo, pull.number))}">#${pull.number} ${escapeHtml(pull.title)}</a> <span class="state ${describeState(pull)}">${describeState(pull)}</span> <code>${escapeHtml(pull.head_ref)}</code></li>`,
+    )
+    .join("\n");
+  return page(
+    `${owner}/${repo}`,
+    `<h1>${escapeHtml(owner)}/${escapeHtml(repo)}</h1>
+<p>Default branch <code>${escapeHtml(state.default_branch)}</code>. Clone:
+<code>${escapeHtml(`${services.urls.webUrl}/${owner}/${repo}.git`)}</code> (with the forge's token)</p>
+<h2>Pull requests</h2>
+<ul>${items || "<li>none yet</li>"}</ul>`,
+  );
+}
+
+function describeState(pull: StoredPullRequest): "open" | "merged" | "closed" {
+  if (pull.merged_at !== null) return "merged";
+  return pull.state;
+}
+
+function page(title: string, content: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+.state{padding:.1rem .5rem;border-radius:1rem;color:#fff;background:#57606a}
+.open{background:#1a7f37}.merged{background:#8250df}.number{color:#57606a;font-weight:normal}
+pre.body{white-space:pre-wrap;background:#f6f8fa;padding:1rem}.add{color:#1a7f37}.del{color:#cf222e}
+td{padding:.1rem .75rem}</style></head>
+<body>${content}</body></html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (char) =>
+      ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char] ?? char,
+  );
+}

@@ -1,0 +1,39 @@
+import { type ForgeServices, gitTarget } from "./forge-services.ts";
+import { pullRequestObject } from "./github-objects.ts";
+import { mergeTree } from "./merge-pull-request.ts";
+import { pullRequestTips } from "./pull-request-tips.ts";
+import { type ChangeStats, changeStats } from "./read-repository.ts";
+import type { RepositoryState, StoredPullRequest } from "./types.ts";
+
+const NO_CHANGES: ChangeStats = {
+  commits: 0,
+  additions: 0,
+  deletions: 0,
+  changedFiles: 0,
+  files: [],
+};
+
+/**
+ * The full `pull-request` object: counts from git (`base...head`), and for an open PR whether
+ * it merges cleanly, worked out as the merge itself would (GitHub computes the same lazily).
+ */
+export async function fullPullRequest(
+  services: ForgeServices,
+  state: RepositoryState,
+  pull: StoredPullRequest,
+  branches: ReadonlyMap<string, string>,
+) {
+  const target = gitTarget(services, state.owner, state.name);
+  const tips = pullRequestTips(pull, branches);
+  const [stats, mergeable] = await Promise.all([
+    // A closed PR's commits may be gone (its branch deleted and collected): show no counts then.
+    changeStats(target, tips.baseSha, tips.headSha).catch(() => NO_CHANGES),
+    pull.state === "open"
+      ? mergeTree(target, tips.baseSha, tips.headSha).then(
+          (tree) => tree !== undefined,
+          () => null,
+        )
+      : Promise.resolve(null),
+  ]);
+  return pullRequestObject(services.urls, state, pull, tips, stats, mergeable);
+}

@@ -1,0 +1,93 @@
+import { notFound } from "./forge-errors.ts";
+import { gitTarget, requireRepository } from "./forge-services.ts";
+import { type ContentEntry, contentObject, wrapBase64 } from "./github-objects.ts";
+import { listTree, readBlob, resolveCommit, type TreeEntry } from "./read-repository.ts";
+import type { RestContext, RestReply } from "./rest-context.ts";
+
+const SYMLINK_MODE = "120000";
+/** GitHub inlines content up to 1 MB; a larger file has `encoding: "none"` and empty content. */
+export const INLINE_CONTENT_LIMIT = 1024 * 1024;
+
+/**
+ * `GET /repos/{owner}/{repo}/contents/{path}?ref=`: a file as base64 `content`, a directory as
+ * the list of its entries, a symlink with its `target`; `ref` is a branch, tag or sha (default:
+ * the default branch). Read from the bare repository with `ls-tree` and `cat-file`, never a
+ * checkout. With `Accept: application/vnd.github.raw` a file comes back as its bytes (the only
+ * way to read one over 1 MB, as on GitHub).
+ */
+export async function readContents(context: RestContext): Promise<RestReply> {
+  const { owner = "", repo = "" } = context.params;
+  const path = normalisePath(context.params.path ?? "");
+  const state = await requireRepository(context.services, owner, repo);
+  const ref = context.query.get("ref") || state.default_branch;
+  const target = gitTarget(context.services, owner, repo);
+  const commit = await resolveCommit(target, ref);
+  if (!commit) throw notFound();
+  const urls = context.services.urls;
+
+  if (path === "") return directory(await listTree(target, commit, "", true));
+  const [entry] = await listTree(target, commit, path, false);
+  if (!entry || entry.path !== path) throw notFound();
+  if (entry.type === "tree") return directory(await listTree(target, commit, path, true));
+  // A submodule has no content to give; GitHub's shape for it needs its remote URL.
+  if (entry.type !== "blob") throw notFound();
+
+  const bytes = await readBlob(target, entry.sha);
+  if (entry.mode === SYMLINK_MODE) {
+    const object = contentObject(urls, state, ref, describe(entry));
+    return { status: 200, body: { ...object, target: bytes.toString("utf8") } };
+  }
+  if (wantsRaw(context.headers.accept)) {
+    return {
+      status: 200,
+      body: undefined,
+      raw: { bytes, contentType: "application/vnd.github.raw; charset=utf-8" },
+    };
+  }
+  const object = contentObject(urls, state, ref, describe(entry));
+  const inline = bytes.length <= INLINE_CONTENT_LIMIT;
+  return {
+    status: 200,
+    body: {
+      ...object,
+      content: inline ? wrapBase64(bytes) : "",
+      encoding: inline ? "base64" : "none",
+    },
+  };
+
+  function directory(entries: TreeEntry[]): RestReply {
+    return {
+      status: 200,
+      body: entries.map((child) => contentObject(urls, state, ref, describe(child))),
+    };
+  }
+}
+
+function describe(entry: TreeEntry): ContentEntry {
+  const type =
+    entry.type === "tree"
+      ? "dir"
+      : entry.type === "commit"
+        ? "submodule"
+        : entry.mode === SYMLINK_MODE
+          ? "symlink"
+          : "file";
+  return { type, path: entry.path, sha: entry.sha, size: entry.size };
+}
+
+/** A repository path from the URL: no `.`/`..` or empty segments, no leading or trailing `/`. */
+function normalisePath(raw: string): string {
+  const trimmed = raw.replace(/^\/+|\/+$/g, "");
+  if (trimmed === "") return "";
+  const segments = trimmed.split("/");
+  if (
+    segments.some((part) => part === "" || part === "." || part === ".." || part.includes("\0"))
+  ) {
+    throw notFound();
+  }
+  return segments.join("/");
+}
+
+function wantsRaw(accept: string | undefined): boolean {
+  return /application\/vnd\.github(?:\.v3)?\.raw/i.test(accept ?? "");
+}

@@ -1,0 +1,106 @@
+import { spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "../../log/logger.ts";
+
+export const DEFAULT_FORGE_GIT_TIMEOUT_MS = 120_000;
+
+/** Author and committer of the commits the forge itself makes (merges, first commits). */
+export const FORGE_GIT_IDENTITY = { name: "Leviathan Forge", email: "forge@leviathan.local" };
+
+export interface ForgeGitOptions {
+  /** The bare repository (`--git-dir`). */
+  gitDir: string;
+  /** Added to the base environment (e.g. `GIT_INDEX_FILE`, `GIT_WORK_TREE`). */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Exit codes that are answers, not failures (`merge-tree` says 1 for a conflict). */
+  okExitCodes?: readonly number[];
+}
+
+export interface ForgeGitResult {
+  stdout: Buffer;
+  exitCode: number;
+}
+
+export class ForgeGitError extends Error {
+  override readonly name = "ForgeGitError";
+}
+
+/**
+ * The environment of every git process the forge starts: no user or system config takes part,
+ * nothing prompts, and output is in the C locale so it can be parsed.
+ */
+export function forgeGitEnvironment(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: "/dev/null",
+    LANG: "C",
+    LC_ALL: "C",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_AUTHOR_NAME: FORGE_GIT_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: FORGE_GIT_IDENTITY.email,
+    GIT_COMMITTER_NAME: FORGE_GIT_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: FORGE_GIT_IDENTITY.email,
+    ...extra,
+  };
+}
+
+/**
+ * One plumbing command on a bare repository, with a hard time limit. stdout stays bytes, so
+ * file contents read with `cat-file` arrive unchanged. (The attempt's `runGit` serves a clone
+ * on the client side and returns text; the forge needs bytes and its own environment.)
+ */
+export function forgeGit(
+  args: readonly string[],
+  options: ForgeGitOptions,
+): Promise<ForgeGitResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_FORGE_GIT_TIMEOUT_MS;
+  const started = performance.now();
+  const command = args[0] ?? "git";
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", ["--git-dir", options.gitDir, ...args], {
+      env: forgeGitEnvironment(options.env),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    timer.unref();
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(new ForgeGitError(`git ${command} could not start: ${error.message}`));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const ms = Math.round(performance.now() - started);
+      const exitCode = code ?? -1;
+      const ok = !timedOut && (exitCode === 0 || (options.okExitCodes ?? []).includes(exitCode));
+      options.logger?.debug({ git: command, exitCode, ms, ok }, "forge git command done");
+      if (ok) {
+        resolve({ stdout: Buffer.concat(out), exitCode });
+        return;
+      }
+      const reason = timedOut
+        ? `timed out after ${timeoutMs} ms`
+        : `exited ${exitCode}: ${Buffer.concat(err).toString("utf8").trim().slice(-1000)}`;
+      reject(new ForgeGitError(`git ${command} ${reason}`));
+    });
+  });
+}
+
+/** stdout as text without the final newline. */
+export async function forgeGitText(
+  args: readonly string[],
+  options: ForgeGitOptions,
+): Promise<string> {
+  const { stdout } = await forgeGit(args, options);
+  return stdout.toString("utf8").replace(/\n$/, "");
+}

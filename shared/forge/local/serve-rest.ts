@@ -1,0 +1,109 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { TokenCheck } from "./check-forge-token.ts";
+import { badCredentials, DOCUMENTATION_URL, ForgeHttpError, notFound } from "./forge-errors.ts";
+import type { ForgeServices } from "./forge-services.ts";
+import type { RateLimit } from "./rate-limit.ts";
+import { readJsonBody } from "./read-json-body.ts";
+import type { RestReply } from "./rest-context.ts";
+import { REST_ROUTES } from "./rest-routes.ts";
+
+/** Where the REST API lives on the forge's origin, as on GitHub Enterprise. */
+export const API_PREFIX = "/api/v3";
+
+export interface RestServer {
+  services: ForgeServices;
+  tokens: TokenCheck;
+  rateLimit: RateLimit;
+}
+
+/**
+ * One REST request: the token first (nothing is read before it), then the route, then the
+ * handler; every reply — errors included — carries GitHub's headers and error shape.
+ */
+export async function serveRest(
+  server: RestServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  search: string,
+): Promise<void> {
+  const headers = { ...server.rateLimit.take(), ...githubHeaders() };
+  try {
+    if (!server.tokens.rest(req.headers.authorization)) throw badCredentials();
+    const path = pathname.slice(API_PREFIX.length) || "/";
+    const match = matchRoute(req.method ?? "GET", path);
+    if (!match) throw notFound();
+    const reply = await match.route.handler({
+      services: server.services,
+      params: match.params,
+      query: new URLSearchParams(search),
+      headers: req.headers,
+      url: `${server.services.urls.apiUrl}${path}`,
+      body: () => readJsonBody(req, res),
+    });
+    send(res, reply, headers);
+  } catch (error) {
+    if (!(error instanceof ForgeHttpError)) {
+      server.services.logger?.error(
+        { err: error instanceof Error ? error.message : String(error), path: pathname },
+        "forge REST request failed",
+      );
+    }
+    const failure =
+      error instanceof ForgeHttpError ? error : new ForgeHttpError(500, "Server Error");
+    // A body we never read is not drained: the connection goes after the reply instead.
+    if (!req.complete) res.setHeader("connection", "close");
+    send(res, { status: failure.status, body: failure.body }, headers);
+  }
+}
+
+/** The body of a reply made up by a fault: GitHub's error shape unless the fault gives one. */
+export function faultBody(status: number): { message: string; documentation_url: string } {
+  return { message: STATUS_CODES[status] ?? "Error", documentation_url: DOCUMENTATION_URL };
+}
+
+export function githubHeaders(): Record<string, string> {
+  return {
+    "x-github-media-type": "github.v3; format=json",
+    "x-github-api-version-selected": "2022-11-28",
+    "x-github-request-id": randomUUID(),
+    "cache-control": "no-store",
+  };
+}
+
+function send(res: ServerResponse, reply: RestReply, headers: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const bytes = reply.raw?.bytes ?? Buffer.from(JSON.stringify(reply.body));
+  res.writeHead(reply.status, {
+    ...headers,
+    ...reply.headers,
+    "content-type": reply.raw?.contentType ?? "application/json; charset=utf-8",
+    "content-length": bytes.length,
+  });
+  res.end(bytes);
+}
+
+function matchRoute(method: string, path: string) {
+  for (const route of REST_ROUTES) {
+    if (route.method !== method) continue;
+    const found = route.pattern.exec(path);
+    if (!found) continue;
+    const params: Record<string, string> = {};
+    try {
+      route.names.forEach((name, index) => {
+        const raw = found[index + 1];
+        // The contents path keeps its slashes; each segment is decoded on its own.
+        if (raw !== undefined) params[name] = raw.split("/").map(decodeURIComponent).join("/");
+      });
+    } catch {
+      return undefined;
+    }
+    return { route, params };
+  }
+  return undefined;
+}

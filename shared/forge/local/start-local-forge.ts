@@ -1,0 +1,229 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { createTokenCheck } from "./check-forge-token.ts";
+import { createFaultInjector, type FaultRule } from "./fault-injector.ts";
+import type { ForgeServices } from "./forge-services.ts";
+import { serveGitHttp } from "./git-http-backend.ts";
+import { pullRequestPage, repositoryPage } from "./html-pages.ts";
+import { mergePullRequest } from "./merge-pull-request.ts";
+import { createRateLimit } from "./rate-limit.ts";
+import { createRepositoryStore } from "./repository-store.ts";
+import { DEFAULT_FORGE_GIT_TIMEOUT_MS } from "./run-forge-git.ts";
+import { API_PREFIX, faultBody, githubHeaders, type RestServer, serveRest } from "./serve-rest.ts";
+import type { ForgeRequest, LocalForge, LocalForgeOptions } from "./types.ts";
+
+/** Requests kept for `LocalForge.requests`; older ones are dropped. */
+const MAX_REQUEST_LOG = 10_000;
+/** How long close() lets in-flight requests finish before cutting connections. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+const GIT_PATH = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/;
+const PULL_PAGE = /^\/([^/]+)\/([^/]+)\/pull\/([1-9][0-9]{0,9})$/;
+const REPO_PAGE = /^\/([^/]+)\/([^/]+)$/;
+
+/**
+ * A GitHub-compatible forge on loopback (DESIGN §11): git smart HTTP through `git
+ * http-backend` at `/<owner>/<repo>.git`, the REST routes Leviathan uses under `/api/v3`,
+ * and HTML pages at PRs' `html_url`s. Git and REST need the token; repositories and PR state
+ * live under `root` and survive restarts.
+ */
+export async function startLocalForge(options: LocalForgeOptions): Promise<LocalForge> {
+  const tokens = createTokenCheck(options.token);
+  const logger = options.logger;
+  const gitTimeoutMs = options.gitTimeoutMs ?? DEFAULT_FORGE_GIT_TIMEOUT_MS;
+  const store = createRepositoryStore({
+    root: options.root,
+    timeoutMs: gitTimeoutMs,
+    ...(logger ? { logger } : {}),
+  });
+  const faults = createFaultInjector();
+  const requests: ForgeRequest[] = [];
+  // The URLs are known once the port is; the services object is completed then.
+  const urls = { apiUrl: "", webUrl: "" };
+  const services: ForgeServices = {
+    store,
+    urls,
+    gitTimeoutMs,
+    ...(logger ? { logger } : {}),
+    now: () => new Date(),
+  };
+  const rest: RestServer = { services, tokens, rateLimit: createRateLimit() };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const method = req.method ?? "GET";
+    const path = req.url ?? "/";
+    res.on("close", () => {
+      const status = res.writableFinished ? res.statusCode : 499;
+      requests.push({ method, path, status });
+      if (requests.length > MAX_REQUEST_LOG) requests.splice(0, requests.length - MAX_REQUEST_LOG);
+      const ms = Math.round(performance.now() - started);
+      logger?.debug({ method, path, status, ms }, "forge request");
+    });
+    dispatch(req, res, method, path).catch((error: unknown) => {
+      logger?.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        "forge failed",
+      );
+      if (!res.headersSent) sendText(res, 500, "internal error\n");
+      else res.destroy();
+    });
+  };
+
+  async function dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    target: string,
+  ): Promise<void> {
+    const queryAt = target.indexOf("?");
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+    const search = queryAt === -1 ? "" : target.slice(queryAt + 1);
+    const isApi = pathname === API_PREFIX || pathname.startsWith(`${API_PREFIX}/`);
+
+    const fault = faults.take(method, target);
+    if (fault) {
+      replyWithFault(req, res, fault, isApi);
+      return;
+    }
+    if (isApi) {
+      await serveRest(rest, req, res, pathname, search);
+      return;
+    }
+    const git = GIT_PATH.exec(pathname);
+    if (git) {
+      await serveGit(req, res, git[1]!, git[2]!, git[3]!, search);
+      return;
+    }
+    const pull = PULL_PAGE.exec(pathname);
+    const repo = REPO_PAGE.exec(pathname);
+    const html = pull
+      ? await pullRequestPage(services, pull[1]!, pull[2]!, Number(pull[3]))
+      : repo
+        ? await repositoryPage(services, repo[1]!, repo[2]!)
+        : undefined;
+    if (html === undefined) sendText(res, 404, "Not Found\n");
+    else sendText(res, 200, html, "text/html; charset=utf-8");
+  }
+
+  async function serveGit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    owner: string,
+    repo: string,
+    rest: string,
+    search: string,
+  ): Promise<void> {
+    const user = tokens.git(req.headers.authorization);
+    if (user === undefined) {
+      // Nothing of an unauthenticated body is read; the connection goes after the reply.
+      if (!req.complete) res.setHeader("connection", "close");
+      res.setHeader("www-authenticate", 'Basic realm="leviathan-forge"');
+      sendText(res, 401, "Authentication required\n");
+      return;
+    }
+    if (!(await store.read(owner, repo))) {
+      if (!req.complete) res.setHeader("connection", "close");
+      sendText(res, 404, "Repository not found\n");
+      return;
+    }
+    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
+    await serveGitHttp({
+      req,
+      res,
+      projectRoot: store.reposDir,
+      pathInfo: `/${owner}/${repo}.git${rest}`,
+      query: search,
+      remoteUser: user,
+      timeoutMs: gitTimeoutMs,
+      ...(logger ? { logger } : {}),
+    });
+  }
+
+  function replyWithFault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fault: FaultRule,
+    isApi: boolean,
+  ): void {
+    logger?.debug({ method: req.method, path: req.url, status: fault.status }, "injected fault");
+    if (fault.reset) {
+      req.socket.destroy();
+      return;
+    }
+    const body =
+      typeof fault.body === "string"
+        ? fault.body
+        : JSON.stringify(fault.body === undefined ? faultBody(fault.status) : fault.body);
+    if (!req.complete) res.setHeader("connection", "close");
+    res.writeHead(fault.status, {
+      ...(isApi ? { ...rest.rateLimit.take(), ...githubHeaders() } : {}),
+      "content-type":
+        typeof fault.body === "string"
+          ? "text/plain; charset=utf-8"
+          : "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      ...fault.headers,
+    });
+    res.end(body);
+  }
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, handle);
+  // Answering `Expect: 100-continue` ourselves keeps a body unsent until the token is checked.
+  server.on("checkContinue", handle);
+  await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? "127.0.0.1";
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  urls.webUrl = url;
+  urls.apiUrl = `${url}${API_PREFIX}`;
+  logger?.info({ url, apiUrl: urls.apiUrl, root: options.root }, "local forge listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    apiUrl: urls.apiUrl,
+    url,
+    gitUrl: (owner, repo) => `${url}/${owner}/${repo}.git`,
+    createRepository: (owner, repo, createOptions = {}) => store.create(owner, repo, createOptions),
+    mergePullRequest: async (owner, repo, number) => {
+      await mergePullRequest(services, owner, repo, number);
+    },
+    faults,
+    get requests() {
+      return requests;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  type = "text/plain; charset=utf-8",
+) {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

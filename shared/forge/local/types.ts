@@ -1,0 +1,84 @@
+import type { Logger } from "../../log/logger.ts";
+import type { FaultInjector } from "./fault-injector.ts";
+
+export interface LocalForgeOptions {
+  /** Bare repositories and PR state live here and survive restarts. */
+  root: string;
+  /** The one token every git and REST request must carry. */
+  token: string;
+  /** Default 127.0.0.1: the forge serves loopback only. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  logger?: Logger;
+  /** How long one `git http-backend` or plumbing command may run; default 120 s. */
+  gitTimeoutMs?: number;
+}
+
+export interface CreateRepositoryOptions {
+  /** This folder's files become the first commit (its `.gitignore` is honoured). */
+  fromDir?: string;
+  /** Default `main`. */
+  defaultBranch?: string;
+}
+
+/** One answered request, for tests and local mode's output. */
+export interface ForgeRequest {
+  method: string;
+  /** The request target as received: path and query. */
+  path: string;
+  status: number;
+}
+
+export interface LocalForge {
+  /** The REST base (`github_api_url`), e.g. `http://127.0.0.1:PORT/api/v3`. */
+  readonly apiUrl: string;
+  /** The loopback origin, e.g. `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT/<owner>/<repo>.git`, what `target_repo_url` is set to. */
+  gitUrl(owner: string, repo: string): string;
+  /** Idempotent: an existing repository is left as it is (`created: false`). */
+  createRepository(
+    owner: string,
+    repo: string,
+    options?: CreateRepositoryOptions,
+  ): Promise<{ created: boolean }>;
+  /** Merges as `PUT /repos/{owner}/{repo}/pulls/{n}/merge` does; throws `ForgeHttpError`. */
+  mergePullRequest(owner: string, repo: string, number: number): Promise<void>;
+  /** In-process only: never reachable over HTTP. */
+  readonly faults: FaultInjector;
+  /** The most recent requests (at most 10,000), oldest first. */
+  readonly requests: ReadonlyArray<ForgeRequest>;
+  close(): Promise<void>;
+}
+
+/** A pull request as the forge keeps it on disk. */
+export interface StoredPullRequest {
+  number: number;
+  title: string;
+  body: string | null;
+  state: "open" | "closed";
+  head_ref: string;
+  /** The head's commit when last seen (live from the branch while the PR is open). */
+  head_sha: string;
+  base_ref: string;
+  base_sha: string;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  merged_at: string | null;
+  merge_commit_sha: string | null;
+}
+
+/** Everything the forge keeps about one repository besides its git objects. */
+export interface RepositoryState {
+  version: 1;
+  id: number;
+  owner: string;
+  name: string;
+  default_branch: string;
+  created_at: string;
+  /** The number the next PR gets (GitHub shares numbers with issues; here only PRs use them). */
+  next_number: number;
+  pulls: StoredPullRequest[];
+}
