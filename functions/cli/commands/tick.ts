@@ -1,11 +1,43 @@
+import { randomUUID } from "node:crypto";
+import { forgeFromConfig } from "../../../shared/forge/github/forge-from-config.ts";
+import { createLogger } from "../../../shared/log/logger.ts";
+import { describeDecision } from "../../../shared/scheduler/describe-decision.ts";
+import { tickTarget } from "../../../shared/scheduler/tick-target.ts";
 import type { Command } from "../command.ts";
 
-// Placeholder until its issue lands: says so plainly and fails, never pretends to work.
 export const command: Command = {
-  usage: "leviathan tick [--dry-run] [--json]",
-  summary: "Not built yet.",
-  async run({ stderr }) {
-    stderr.write("leviathan tick [--dry-run] [--json]: not built yet\n");
-    return 1;
+  usage: "leviathan tick [--dry-run] [--json] [--target NAME]",
+  summary: "Run one scheduler tick for the configured target and print its decision.",
+  help:
+    "Applies every guardrail of DESIGN §4 from recorded state, records the decision in the\n" +
+    "control plane and, on a dispatch, sends the attempt request to the worker.\n\n" +
+    "Options:\n" +
+    "  --dry-run       evaluate everything, write nothing anywhere (no event, Job, branch or PR)\n" +
+    "  --json          print only the decision, one JSON line, on stdout (logs go to stderr)\n" +
+    "  --target NAME   use <NAME>.yaml beside the config, as a ping naming a target does\n\n" +
+    "Environment: LEVIATHAN_CONFIG, GITHUB_TOKEN, CONTROL_PLANE_URL / CONTROL_PLANE_TOKEN (or the\n" +
+    "files local mode writes under LEVIATHAN_HOME), K_SINK, LEVIATHAN_JOB_RUNNER.\n" +
+    "Exit 0 for any decision; non-zero only for errors.",
+  options: {
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+    target: { type: "string" },
+  },
+  async run({ values, env, stdout }) {
+    const logger = createLogger("tick", values.json ? {} : { level: env.LOG_LEVEL ?? "warn" });
+    const outcome = await tickTarget({
+      env,
+      ...(typeof values.target === "string" ? { target: values.target } : {}),
+      tickId: `cli-${randomUUID()}`,
+      dryRun: values["dry-run"] === true,
+      logger,
+      createForge: forgeFromConfig,
+    });
+    if (values.json) {
+      stdout.write(`${JSON.stringify(outcome.decision)}\n`);
+    } else {
+      stdout.write(`${describeDecision(outcome)}\n`);
+    }
+    return 0;
   },
 };
