@@ -1,0 +1,224 @@
+// The tick as `leviathan tick` and the tick function run it (tickTarget): a real control plane,
+// the GitHub REST fake whose every reply is checked against GitHub's published description,
+// and a real HTTP worker endpoint that records what it receives.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
+import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
+import { tickTarget } from "../../shared/scheduler/tick-target.ts";
+import { filesOf, silentLogger } from "../../shared/store/store-test-helpers.ts";
+import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
+import {
+  assertRepliesMatchGitHub,
+  type GitHubFake,
+  startGitHubFake,
+} from "../support/github-fake.ts";
+
+const BACKLOG = `# the target's backlog
+tasks:
+  - id: docs-1
+    title: Write the guide
+    ready: true
+    allowed_paths: [docs/guide.md]
+`;
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+let cp: TestControlPlane;
+let fake: GitHubFake;
+let worker: Server;
+let received: Received[];
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let githubToken: string;
+
+async function startWorker(): Promise<string> {
+  worker = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ job_name: "worker-x", created: true }));
+    });
+  });
+  await new Promise<void>((resolve) => worker.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(worker.address() as AddressInfo).port}/`;
+}
+
+beforeEach(async () => {
+  received = [];
+  githubToken = `test-token-${randomBytes(8).toString("hex")}`;
+  cp = await startTestControlPlane();
+  fake = await startGitHubFake({
+    owner: "acme",
+    repo: "radix",
+    token: githubToken,
+    basePath: "/api/v3",
+  });
+  fake.files.set("main:.leviathan/backlog.yaml", BACKLOG);
+  const workerUrl = await startWorker();
+  dir = await mkdtemp(join(tmpdir(), "leviathan-tick-"));
+  const seed = await readFile("ops/autonomy/dev.yaml", "utf8");
+  await writeFile(
+    join(dir, "dev.yaml"),
+    seed.replace(
+      "https://github.com/iangreen74/radix.git",
+      "https://github.example/acme/radix.git",
+    ) + `github_api_url: ${fake.apiUrl}\nworker_url: ${workerUrl}\n`,
+  );
+  env = {
+    LEVIATHAN_CONFIG: join(dir, "dev.yaml"),
+    GITHUB_TOKEN: githubToken,
+    CONTROL_PLANE_URL: cp.url,
+    CONTROL_PLANE_TOKEN: TOKEN,
+    LEVIATHAN_HOME: dir,
+  };
+});
+
+afterEach(async () => {
+  assertRepliesMatchGitHub(fake);
+  await new Promise<void>((resolve) => worker.close(() => resolve()));
+  await fake.close();
+  await cp.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const tick = (tickId: string, dryRun = false) =>
+  tickTarget({
+    env,
+    tickId,
+    dryRun,
+    logger: silentLogger,
+    // forgeFromConfig as production builds it, with short retry pauses to keep the suite fast.
+    createForge: (config, token, logger) =>
+      createGitHubForge({
+        apiUrl: config.github_api_url,
+        owner: "acme",
+        repo: "radix",
+        token,
+        logger,
+        retryBaseDelayMs: 10,
+      }),
+    // Reconciliation through a job runner is covered elsewhere; here only deadlines apply.
+    dependencies: (deps) => ({ ...deps, jobs: undefined }),
+  });
+
+async function storedTypes(): Promise<string[]> {
+  const client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
+  return (await client.getEvents(0, 1000)).records.map((r) => r.event.event_type);
+}
+
+function addPulls(count: number, head: (n: number) => string): void {
+  for (let n = 1; n <= count; n++) {
+    fake.pulls.push({
+      number: n,
+      title: `PR ${n}`,
+      body: null,
+      head: head(n),
+      base: "main",
+      state: "open",
+    });
+  }
+}
+
+describe("tick against the GitHub fake and a real control plane", () => {
+  it("counts only agent/ PRs, across more than 100 of them, and dispatches in binary mode with the token", async () => {
+    addPulls(150, (n) => `feature/${n}`);
+    const outcome = await tick("ping-1");
+    expect(outcome.decision).toMatchObject({
+      action: "dispatch",
+      task_id: "docs-1",
+      attempt_number: 1,
+    });
+    expect(outcome.forgeRequests).toBe(3); // two pages of PRs, one backlog read
+    expect(received).toHaveLength(1);
+    const [request] = received;
+    expect(request!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(request!.headers["ce-type"]).toBe("dev.leviathan.attempt.requested");
+    expect(request!.headers["ce-id"]).toBe(
+      `${(outcome.decision as { attempt_id: string }).attempt_id}.attempt.requested`,
+    );
+    expect(JSON.parse(request!.body)).toMatchObject({
+      task_id: "docs-1",
+      attempt_number: 1,
+      config: "dev.yaml",
+    });
+    expect(await storedTypes()).toEqual(["attempt.requested"]);
+    expect(assertRepliesMatchGitHub(fake)).toBe(3);
+  });
+
+  it("skips with max_open_prs when an agent PR is open beyond the first page", async () => {
+    addPulls(120, (n) => (n === 117 ? "agent/backlog-propose-attempt-x-00000000" : `feature/${n}`));
+    const outcome = await tick("ping-2");
+    expect(outcome.decision).toEqual({
+      action: "skip",
+      reason: "max_open_prs",
+      details: expect.anything(),
+    });
+    expect(received).toEqual([]);
+    expect(await storedTypes()).toEqual(["scheduler.skipped"]);
+  });
+
+  it("fails safe when the forge keeps failing: forge_unavailable, nothing dispatched", async () => {
+    fake.inject({ status: 503, body: { message: "Service Unavailable" } }, { times: 100 });
+    const outcome = await tick("ping-3");
+    expect(outcome.decision).toMatchObject({ action: "skip", reason: "forge_unavailable" });
+    expect(received).toEqual([]);
+    expect(await storedTypes()).toEqual(["scheduler.skipped"]);
+  });
+
+  it("waits out a rate limit, then decides", async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 1;
+    fake.inject(
+      {
+        status: 403,
+        headers: {
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": String(reset),
+          "x-ratelimit-limit": "5000",
+        },
+        body: {
+          message: "API rate limit exceeded",
+          documentation_url: "https://docs.github.com/rest",
+        },
+      },
+      { times: 1 },
+    );
+    const outcome = await tick("ping-4");
+    expect(outcome.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
+  });
+
+  it("records an invalid backlog's reason with its line and schedules nothing", async () => {
+    fake.files.set(
+      "main:.leviathan/backlog.yaml",
+      "tasks:\n  - id: a\n    title: A\n  - id: a\n    title: again\n",
+    );
+    const outcome = await tick("ping-5");
+    expect(outcome.decision).toMatchObject({ action: "skip", reason: "backlog_invalid" });
+    const client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
+    const [skip] = (await client.getEvents(0, 10)).records;
+    expect(skip?.event.payload.reason).toBe("backlog_invalid");
+    expect(JSON.stringify(skip?.event.payload)).toMatch(/line/);
+    expect(received).toEqual([]);
+  });
+
+  it("makes zero writes in a dry run: no event, no dispatch, only reads of the forge", async () => {
+    const before = await filesOf(cp.dir);
+    const outcome = await tick("ping-6", true);
+    expect(outcome.decision.action).toBe("dispatch");
+    expect(received).toEqual([]);
+    expect(fake.exchanges.every((e) => e.method === "GET")).toBe(true);
+    expect(await filesOf(cp.dir)).toEqual(before);
+  });
+});
