@@ -24,7 +24,6 @@ import {
 } from "./worker-support.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
-const TICK_SOURCE = fileURLToPath(new URL("../../functions/tick/index.ts", import.meta.url));
 
 let dir: string;
 let configPath: string;
@@ -150,11 +149,5 @@ describe("leviathan serve worker", () => {
     const result = await run(["serve", "control-plane"], { PORT: "0" });
     expect(result.code).toBe(2);
     expect(result.output).toContain("Usage: leviathan serve tick|worker");
-  });
-
-  it.skipIf(existsSync(TICK_SOURCE))("says plainly that the tick does not exist yet", async () => {
-    const result = await run(["serve", "tick"], { PORT: "0", CONTROL_PLANE_TOKEN: TOKEN });
-    expect(result.code).toBe(1);
-    expect(result.output).toContain("functions/tick/index.ts does not exist yet");
   });
 });
