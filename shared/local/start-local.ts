@@ -1,0 +1,281 @@
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CronExpressionParser } from "cron-parser";
+import { stringify } from "yaml";
+import { LOCAL_CONFIG_PATH, loadConfig } from "../config/load-config.ts";
+import { type AutonomyConfig, parseRepoUrl } from "../config/schema.ts";
+import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
+import { forgeFromConfig } from "../forge/github/forge-from-config.ts";
+import { startLocalForge } from "../forge/local/start-local-forge.ts";
+import {
+  createProcessJobRunner,
+  type ProcessJobRunner,
+} from "../jobs/process/process-job-runner.ts";
+import { createLogger, type Logger } from "../log/logger.ts";
+import { describeDecision } from "../scheduler/describe-decision.ts";
+import { createTickHandler } from "../scheduler/tick-http-handler.ts";
+import { tickTarget } from "../scheduler/tick-target.ts";
+import { createWorkerHandler } from "../worker/worker-http-handler.ts";
+import {
+  ensureSecret,
+  forgeTokenPath,
+  type LocalHome,
+  prepareHome,
+  tokenPath,
+  writeAtomically,
+  writeControlPlaneUrl,
+} from "./local-home.ts";
+import { createReporter, type Reporter } from "./reporter.ts";
+import { type ServedFunction, serveFunction } from "./serve-function.ts";
+import { superviseControlPlane } from "./supervise-control-plane.ts";
+import { type AttemptResult, watchAttempt } from "./watch-attempt.ts";
+
+const DEMO_TARGET = fileURLToPath(new URL("../../ops/demo-target/", import.meta.url));
+
+export interface LocalOptions {
+  env: NodeJS.ProcessEnv;
+  once: boolean;
+  json: boolean;
+  out: NodeJS.WritableStream;
+  /** Resolves when the user asks to stop (Ctrl-C); default: the first SIGINT or SIGTERM. */
+  stop?: Promise<unknown>;
+}
+
+/**
+ * `leviathan start` (DESIGN §11): the control plane as a supervised child, a local forge holding
+ * the demo target (unless a config and GITHUB_TOKEN point at a real forge), the worker with the
+ * process job runner and the tick on free ports, then a tick at once and on `schedule_cron`.
+ * Returns the exit code: with `--once`, 0 after a successful attempt or a skip, 1 if it failed.
+ */
+export async function runLocal(options: LocalOptions): Promise<number> {
+  const { env } = options;
+  const report = createReporter(options.out, options.json);
+  const logger = createLogger("local", { level: env.LOG_LEVEL ?? "warn" });
+  const home = await prepareHome(env.LEVIATHAN_HOME || ".data");
+  const configPath = env.LEVIATHAN_CONFIG || LOCAL_CONFIG_PATH;
+  const loaded = await loadConfig(configPath);
+  const useGitHub = Boolean(env.LEVIATHAN_CONFIG && env.GITHUB_TOKEN);
+  const cleanup: Array<() => Promise<void>> = [];
+  let stopping = false;
+  const stop = options.stop ?? stopSignal();
+  void stop.then(() => {
+    stopping = true;
+  });
+
+  try {
+    const token = await ensureSecret(tokenPath(home));
+    let config: AutonomyConfig = { ...loaded.config, workspace_dir: home.workspace };
+    const effectivePath = join(home.config, loaded.name);
+    const writeConfig = () => writeAtomically(effectivePath, stringify(config), 0o600);
+
+    report.say("start", `leviathan local mode — everything under ${home.root}`, {
+      home: home.root,
+    });
+    const controlPlane = await superviseControlPlane({
+      eventsDir: home.events,
+      token,
+      port: env.PORT ? Number(env.PORT) : 8000,
+      logger,
+      onListening: async (url) => {
+        config = { ...config, control_plane_url: url };
+        await writeControlPlaneUrl(home, url);
+        await writeConfig();
+      },
+    });
+    cleanup.push(() => controlPlane.stop());
+    void controlPlane.failed.then((error) => {
+      report.say("error", `control plane: ${error.message}`);
+      stopping = true;
+    });
+    report.say("service", `control plane  ${controlPlane.url}  (events in ${home.events})`, {
+      service: "control-plane",
+      url: controlPlane.url,
+    });
+
+    let githubToken: string;
+    if (useGitHub) {
+      githubToken = env.GITHUB_TOKEN!;
+      report.say("service", `forge          ${config.github_api_url} (${config.target_repo_url})`, {
+        service: "forge",
+        url: config.github_api_url,
+      });
+    } else {
+      githubToken = await ensureSecret(forgeTokenPath(home));
+      const forge = await startLocalForge({ root: home.forge, token: githubToken, logger });
+      cleanup.push(() => forge.close());
+      const coordinates = parseRepoUrl(config.target_repo_url);
+      if ("error" in coordinates) throw new Error(`target_repo_url ${coordinates.error}`);
+      const created = await forge.createRepository(coordinates.owner, coordinates.repo, {
+        fromDir: DEMO_TARGET,
+        defaultBranch: config.target_branch,
+      });
+      config = {
+        ...config,
+        target_repo_url: forge.gitUrl(coordinates.owner, coordinates.repo),
+        github_api_url: forge.apiUrl,
+      };
+      report.say(
+        "service",
+        `forge          ${forge.gitUrl(coordinates.owner, coordinates.repo)}${created.created ? " (demo target copied in)" : ""}`,
+        { service: "forge", url: forge.apiUrl },
+      );
+    }
+
+    const runner = createProcessJobRunner({
+      home: home.root,
+      secrets: { GITHUB_TOKEN: githubToken, CONTROL_PLANE_TOKEN: token },
+      logger,
+    });
+    cleanup.unshift(() => runner.stopAll());
+    const functionEnv = localEnv(env, home, effectivePath, token, githubToken);
+    const worker = await serveFunction(
+      "worker",
+      createWorkerHandler({ env: functionEnv, jobs: () => runner, logger }),
+    );
+    cleanup.unshift(() => worker.close());
+    config = { ...config, worker_url: worker.url };
+    await writeConfig();
+    const dependencies = (
+      d: Parameters<NonNullable<Parameters<typeof tickTarget>[0]["dependencies"]>>[0],
+    ) => ({
+      ...d,
+      jobs: runner,
+    });
+    const tick: ServedFunction = await serveFunction(
+      "tick",
+      createTickHandler({ env: functionEnv, createForge: forgeFromConfig, logger, dependencies }),
+    );
+    cleanup.unshift(() => tick.close());
+    report.say(
+      "service",
+      `worker         ${worker.url}  (attempts run as child processes; logs in ${home.jobs})`,
+      {
+        service: "worker",
+        url: worker.url,
+      },
+    );
+    report.say("service", `tick           ${tick.url}`, { service: "tick", url: tick.url });
+    report.say(
+      "service",
+      `summary        ${controlPlane.url}/v1/graph/summary  (or: npx leviathan summary)`,
+      { service: "summary", url: `${controlPlane.url}/v1/graph/summary` },
+    );
+
+    const client = () => new ControlPlaneClient({ url: controlPlane.url, token, logger });
+    const runOneTick = () =>
+      tickOnce({
+        env: functionEnv,
+        config,
+        logger,
+        report,
+        runner,
+        client,
+        dependencies,
+        stopped: () => stopping,
+      });
+
+    if (options.once) {
+      const result = await runOneTick();
+      return result === undefined || result.status === "succeeded" ? 0 : 1;
+    }
+    const cron = CronExpressionParser.parse(config.schedule_cron);
+    while (!stopping) {
+      await runOneTick().catch((error: Error) =>
+        report.say("error", `tick failed: ${error.message}`),
+      );
+      const next = cron.next().toDate();
+      report.say(
+        "schedule",
+        `next tick at ${next.toISOString().slice(11, 19)} (${config.schedule_cron}); Ctrl-C stops`,
+      );
+      await Promise.race([sleepUntil(next), stop]);
+    }
+    return 0;
+  } finally {
+    report.say("stop", "stopping: attempts, worker, tick, forge, control plane");
+    for (const step of cleanup) await step().catch(() => {});
+  }
+}
+
+async function tickOnce(input: {
+  env: NodeJS.ProcessEnv;
+  config: AutonomyConfig;
+  logger: Logger;
+  report: Reporter;
+  runner: ProcessJobRunner;
+  client: () => ControlPlaneClient;
+  dependencies: NonNullable<Parameters<typeof tickTarget>[0]["dependencies"]>;
+  stopped: () => boolean;
+}): Promise<AttemptResult | undefined> {
+  const outcome = await tickTarget({
+    env: input.env,
+    tickId: `local-${new Date().toISOString()}`,
+    logger: input.logger,
+    createForge: forgeFromConfig,
+    dependencies: input.dependencies,
+  });
+  input.report.say("tick", `tick: ${describeDecision(outcome)}`, { decision: outcome.decision });
+  if (outcome.decision.action !== "dispatch" || !outcome.dispatched) return undefined;
+  const result = await watchAttempt({
+    attemptId: outcome.decision.attempt_id,
+    controlPlane: input.client,
+    jobs: input.runner,
+    reporter: input.report,
+    deadlineSeconds: input.config.attempt_timeout_seconds,
+    stopped: input.stopped,
+  });
+  if (result.status === "succeeded") {
+    input.report.say("result", `PR: ${result.pr_url}`, {
+      pr_url: result.pr_url,
+      seconds: result.seconds,
+    });
+  } else {
+    input.report.say(
+      "result",
+      `attempt failed: ${result.reason}${result.summary ? ` — ${result.summary}` : ""}`,
+      {
+        reason: result.reason,
+      },
+    );
+  }
+  return result;
+}
+
+/** The environment the local tick and worker see: this home's files, never the caller's URLs. */
+function localEnv(
+  env: NodeJS.ProcessEnv,
+  home: LocalHome,
+  configPath: string,
+  token: string,
+  githubToken: string,
+): NodeJS.ProcessEnv {
+  const local: NodeJS.ProcessEnv = { ...env };
+  delete local.CONTROL_PLANE_URL;
+  delete local.K_SINK;
+  return {
+    ...local,
+    LEVIATHAN_HOME: home.root,
+    LEVIATHAN_CONFIG: resolve(configPath),
+    LEVIATHAN_JOB_RUNNER: "process",
+    CONTROL_PLANE_TOKEN: token,
+    GITHUB_TOKEN: githubToken,
+  };
+}
+
+function sleepUntil(when: Date): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(resolve, Math.max(0, when.getTime() - Date.now())).unref?.(),
+  );
+}
+
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const first = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", first);
+      process.off("SIGTERM", first);
+      resolve(signal);
+    };
+    process.on("SIGINT", first);
+    process.on("SIGTERM", first);
+  });
+}
