@@ -194,10 +194,17 @@ export async function benchHistory(context: BenchContext): Promise<BenchSection[
   const filled = await prefill(bigDir, plan.events);
   const history = count(plan.events);
   const prefillNote = `pre-filled ${history} events (${megabytes(filled.bytes)} of segments) through the store API in ${filled.seconds.toFixed(1)} s`;
+  // Children live as long as the slowest phase may take (the guard's default is two minutes).
+  const lifetimeMs = 30 * 60_000;
   const cli = (dataDir: string) => () =>
-    startControlPlaneChild({ dataDir, token: BENCH_TOKEN, readyTimeoutMs: 5 * 60_000 });
+    startControlPlaneChild({
+      dataDir,
+      token: BENCH_TOKEN,
+      readyTimeoutMs: 5 * 60_000,
+      lifetimeMs,
+    });
   const bare = (args: string[]) => () =>
-    startControlPlaneChild({ dataDir: context.workDir, token: BENCH_TOKEN, args });
+    startControlPlaneChild({ dataDir: context.workDir, token: BENCH_TOKEN, args, lifetimeMs });
 
   // Cold start and memory: the real `node bin/leviathan.js control-plane`.
   const starts = context.quick ? 3 : 5;
@@ -230,12 +237,19 @@ export async function benchHistory(context: BenchContext): Promise<BenchSection[
   const rssAfterStart = (await residentBytes(last.child.pid)) ?? Number.NaN;
 
   // Queries against that same child.
-  const samples = context.quick ? 300 : 2_000;
+  const samples = context.quick ? 300 : 1_000;
   const summary = await latencies(last.child.url, "/v1/graph/summary", samples);
   const target = await latencies(last.child.url, `/v1/targets/${QUERY_TARGET}`, samples);
   const health = await latencies(last.child.url, "/health", samples);
-  const summaryBytes = (await httpRequest(`${last.child.url}/v1/graph/summary`, { headers: AUTH }))
-    .body.length;
+  const summaryReply = await httpRequest(`${last.child.url}/v1/graph/summary`, { headers: AUTH });
+  const targetReply = await httpRequest(`${last.child.url}/v1/targets/${QUERY_TARGET}`, {
+    headers: AUTH,
+  });
+  const graph = (JSON.parse(summaryReply.body.toString()) as { nodes_by_type: object })
+    .nodes_by_type;
+  const targetTasks = Object.keys(
+    (JSON.parse(targetReply.body.toString()) as { tasks: object }).tasks,
+  ).length;
   const rssAfterQueries = (await residentBytes(last.child.pid)) ?? Number.NaN;
   await last.child.kill("SIGTERM");
   const rescan = await fullRescan(bigDir);
@@ -266,6 +280,7 @@ export async function benchHistory(context: BenchContext): Promise<BenchSection[
         ...plan.notes,
         prefillNote,
         `${count(ingestEvents)} events per run, bundles of 100, 32 clients; empty and full store alternated twice, best of each`,
+        `every run (events/s): empty ${rates.empty.map((r) => count(Math.round(r))).join(", ")}; with history ${rates.big.map((r) => count(Math.round(r))).join(", ")}`,
       ],
       rows: [
         {
@@ -280,7 +295,8 @@ export async function benchHistory(context: BenchContext): Promise<BenchSection[
     {
       title: `Queries over HTTP at ${history} events`,
       notes: [
-        `${count(samples)} sequential requests each on one keep-alive connection after 50 warm-up; summary is ${(summaryBytes / 1024).toFixed(0)} KB`,
+        `${count(samples)} sequential requests each on one keep-alive connection after 50 warm-up`,
+        `graph at this history: ${JSON.stringify(graph)}; the summary reply is ${(summaryReply.body.length / 1024).toFixed(0)} KB, ${QUERY_TARGET}'s (${count(targetTasks)} tasks) ${(targetReply.body.length / 1024).toFixed(0)} KB`,
         `full rescan: read and JSON.parse all ${count(rescan.records)} lines in this process`,
       ],
       rows: [

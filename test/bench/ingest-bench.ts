@@ -46,6 +46,17 @@ export async function ingestThroughServer(
       fsyncs: after.count - before.count,
       fsyncSeconds: after.seconds - before.seconds,
     };
+  } catch (error) {
+    // Say whether the server died and what it said last: a bare ECONNRESET explains nothing.
+    const exit = await Promise.race([
+      server.exited,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000).unref()),
+    ]);
+    const state = exit ? `the server exited (${JSON.stringify(exit)})` : "the server is still up";
+    throw new Error(
+      `${run} (${fsyncMode}) failed: ${(error as Error).message}; ${state}; its stderr ends: ${server.stderr().slice(-3_000)}`,
+      { cause: error },
+    );
   } finally {
     await server.kill("SIGTERM");
   }
