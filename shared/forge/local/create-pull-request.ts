@@ -44,7 +44,8 @@ export async function createPullRequest(context: RestContext): Promise<RestReply
         message: `A pull request already exists for ${owner}:${headRef}.`,
       });
     }
-    if (await isAncestor(target, headSha, baseSha)) {
+    const key = `${target.gitDir}\0ancestor\0${headSha}\0${baseSha}`;
+    if (await services.memo.remember(key, () => isAncestor(target, headSha, baseSha))) {
       throw validationFailed({
         resource: "PullRequest",
         code: "custom",

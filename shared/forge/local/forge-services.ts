@@ -1,4 +1,5 @@
 import type { Logger } from "../../log/logger.ts";
+import type { CommitMemo } from "./commit-memo.ts";
 import { notFound } from "./forge-errors.ts";
 import type { ForgeUrls } from "./github-objects.ts";
 import type { GitTarget } from "./read-repository.ts";
@@ -10,6 +11,8 @@ export interface ForgeServices {
   store: RepositoryStore;
   urls: ForgeUrls;
   gitTimeoutMs: number;
+  /** Answers that depend on commit ids only, kept once worked out. */
+  memo: CommitMemo;
   logger?: Logger;
   now(): Date;
 }

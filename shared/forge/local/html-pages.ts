@@ -1,7 +1,8 @@
 import { type ForgeServices, gitTarget } from "./forge-services.ts";
 import { pullRequestHtmlUrl } from "./github-objects.ts";
+import { pullRequestStats } from "./pull-request-reply.ts";
 import { pullRequestTips } from "./pull-request-tips.ts";
-import { changeStats, listBranches } from "./read-repository.ts";
+import { listBranches } from "./read-repository.ts";
 import type { StoredPullRequest } from "./types.ts";
 
 /**
@@ -19,7 +20,9 @@ export async function pullRequestPage(
   if (!state || !pull) return undefined;
   const target = gitTarget(services, owner, repo);
   const tips = pullRequestTips(pull, await listBranches(target));
-  const stats = await changeStats(target, tips.baseSha, tips.headSha).catch(() => undefined);
+  const stats = await pullRequestStats(services, target, tips.baseSha, tips.headSha).catch(
+    () => undefined,
+  );
   const rows = (stats?.files ?? [])
     .map(
       (file) =>

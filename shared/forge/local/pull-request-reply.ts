@@ -2,7 +2,7 @@ import { type ForgeServices, gitTarget } from "./forge-services.ts";
 import { pullRequestObject } from "./github-objects.ts";
 import { mergeTree } from "./merge-pull-request.ts";
 import { pullRequestTips } from "./pull-request-tips.ts";
-import { type ChangeStats, changeStats } from "./read-repository.ts";
+import { type ChangeStats, changeStats, type GitTarget } from "./read-repository.ts";
 import type { RepositoryState, StoredPullRequest } from "./types.ts";
 
 const NO_CHANGES: ChangeStats = {
@@ -27,13 +27,29 @@ export async function fullPullRequest(
   const tips = pullRequestTips(pull, branches);
   const [stats, mergeable] = await Promise.all([
     // A closed PR's commits may be gone (its branch deleted and collected): show no counts then.
-    changeStats(target, tips.baseSha, tips.headSha).catch(() => NO_CHANGES),
+    pullRequestStats(services, target, tips.baseSha, tips.headSha).catch(() => NO_CHANGES),
     pull.state === "open"
-      ? mergeTree(target, tips.baseSha, tips.headSha).then(
-          (tree) => tree !== undefined,
-          () => null,
-        )
+      ? services.memo
+          .remember(`${target.gitDir}\0merge\0${tips.baseSha}\0${tips.headSha}`, () =>
+            mergeTree(target, tips.baseSha, tips.headSha),
+          )
+          .then(
+            (tree) => tree !== undefined,
+            () => null,
+          )
       : Promise.resolve(null),
   ]);
   return pullRequestObject(services.urls, state, pull, tips, stats, mergeable);
+}
+
+/** What a PR changes between two commits, worked out once per pair. */
+export function pullRequestStats(
+  services: ForgeServices,
+  target: GitTarget,
+  base: string,
+  head: string,
+): Promise<ChangeStats> {
+  return services.memo.remember(`${target.gitDir}\0stats\0${base}\0${head}`, () =>
+    changeStats(target, base, head),
+  );
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { createTokenCheck } from "./check-forge-token.ts";
+import { createCommitMemo } from "./commit-memo.ts";
 import { createFaultInjector, type FaultRule } from "./fault-injector.ts";
 import type { ForgeServices } from "./forge-services.ts";
 import { serveGitHttp } from "./git-http-backend.ts";
@@ -45,6 +46,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     store,
     urls,
     gitTimeoutMs,
+    memo: createCommitMemo(),
     ...(logger ? { logger } : {}),
     now: () => new Date(),
   };
