@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import type { BacklogTask } from "../backlog/types.ts";
 import type { ExecutorName } from "../config/schema.ts";
 import type { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
-import type { LeviathanEvent } from "../events/types.ts";
+import type { FailureReason, LeviathanEvent } from "../events/types.ts";
 import type { Forge } from "../forge/types.ts";
 import { cloneShallow, DEFAULT_CLONE_TIMEOUT_MS } from "../git/clone-shallow.ts";
 import { commitPaths } from "../git/commit-paths.ts";
@@ -227,7 +227,7 @@ async function makeAndPublish(
       timeoutMs: clock.limit("clone", limits.cloneMs),
       logger,
     }).catch((error: unknown) => {
-      throw toAttemptFailure(error, "clone_failed", secrets);
+      throw clock.blame(error, "clone_failed", secrets);
     }),
   );
 
@@ -300,7 +300,7 @@ async function makeAndPublish(
       });
       return sha;
     } catch (error) {
-      throw toAttemptFailure(error, "push_failed", secrets);
+      throw clock.blame(error, "push_failed", secrets);
     }
   });
 
@@ -323,6 +323,8 @@ async function makeAndPublish(
       timeoutMs: clock.limit("pull request", limits.forgeMs),
       secrets,
       logger,
+    }).catch((error: unknown) => {
+      throw clock.blame(error, "pr_failed", secrets);
     }),
   );
   return {
@@ -421,6 +423,17 @@ export class AttemptClock {
   /** `stepMs` cut to the time left; `timeout` when none is left. */
   limit(step: string, stepMs: number): number {
     return Math.max(1, Math.min(stepMs, this.ensureTimeLeft(step)));
+  }
+
+  /**
+   * A step's error as its failure: `timeout` when the attempt's deadline has passed (the step
+   * was cut short by it, not by the forge), else `reason`.
+   */
+  blame(error: unknown, reason: FailureReason, secrets: readonly string[]): AttemptFailure {
+    const failure = toAttemptFailure(error, reason, secrets);
+    if (failure.reason === "timeout" || Date.now() < this.deadline.getTime()) return failure;
+    const message = redact(messageOf(error), secrets);
+    return attemptFailure("timeout", `the attempt's deadline passed: ${message}`);
   }
 
   /** The milliseconds left; `timeout` when none are. */
