@@ -319,7 +319,12 @@ async function makeAndPublish(
   const { pullRequest, reused } = await step(run, "pull request", () =>
     openPullRequest({
       forge: deps.forge,
-      request: { title, body: redact(body, secrets), head: branch, base: env.targetBranch },
+      request: {
+        title: redact(title, secrets),
+        body: redact(body, secrets),
+        head: branch,
+        base: env.targetBranch,
+      },
       timeoutMs: clock.limit("pull request", limits.forgeMs),
       secrets,
       logger,

@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:f
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shellScript } from "./executor-fixtures.ts";
-import { removeTempDirs } from "./git-fixtures.ts";
+import { eventually, shellScript } from "./executor-fixtures.ts";
+import { removeTempDirs, tempDir } from "./git-fixtures.ts";
 import {
   eventsOf,
   exists,
@@ -197,6 +197,42 @@ describe("nothing to commit", () => {
       expect(await pullRequests(own)).toHaveLength(1);
       const records = (await eventsOf(own, attemptId)).map((record) => record.event.event_type);
       expect(records.at(-1)).toBe("attempt.failed");
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe("the control plane lost mid-attempt", () => {
+  it("the PR is opened but its events cannot be recorded: unreported, not success", async () => {
+    const own = await startHarness();
+    try {
+      const attemptId = "attempt-task-2-0000b008";
+      const signals = tempDir("leviathan-signals-");
+      const started = join(signals, "started");
+      const go = join(signals, "go");
+      // The executor says it runs, then waits (bounded) until the test has stopped the control plane.
+      const script = shellScript(
+        `touch '${started}'\ni=0\nwhile [ ! -e '${go}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\nprintf 'guide\\n' > docs/guide.md`,
+      );
+      const running = runOnce(own, {
+        TASK_ID: "task-2",
+        ATTEMPT_ID: attemptId,
+        LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([script]),
+      });
+      expect(await eventually(() => exists(started), 30_000)).toBe(true);
+      await own.controlPlane.close();
+      writeFileSync(go, "");
+      const { result } = await running;
+
+      expect(result).toMatchObject({
+        ok: false,
+        outcome: "unreported",
+        branch: `agent/command-${attemptId}`,
+      });
+      if (result.ok || result.outcome !== "unreported") throw new Error("unreachable");
+      const pulls = await pullRequests(own);
+      expect(pulls.map((pull) => pull.html_url)).toEqual([result.pr_url]);
     } finally {
       await own.close();
     }
