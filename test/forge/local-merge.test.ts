@@ -78,6 +78,9 @@ describe("local forge: merging pull requests", () => {
     expect(html).toContain("Add a");
     expect(html).toContain('class="state merged"');
     expect(html).toContain("docs/a.md");
+    const repoPage = await (await fetch(`${test.forge.url}/${OWNER}/${REPO}`)).text();
+    expect(repoPage).toContain(`href="${pull.html_url}"`);
+    expect((await fetch(`${test.forge.url}/${OWNER}/${REPO}/pull/9`)).status).toBe(404);
   });
 
   it("merges in-process by the same path, on top of whatever the base has become", async () => {

@@ -212,6 +212,20 @@ describe("local forge REST: pull requests", () => {
     expect(list.map((pull) => pull.number)).toEqual([1]);
   });
 
+  it("opens one PR when several requests for the same head race", async () => {
+    test = await startTestForge();
+    const clone = await cloneRepo(test);
+    await pushBranch(test, clone, "agent/race", { "docs/race.md": "r\n" });
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        api(test!, "POST", PULLS, { body: { title: "Race", head: "agent/race", base: "main" } }),
+      ),
+    );
+    expect(replies.map((reply) => reply.status).sort()).toEqual([201, 422, 422, 422, 422, 422]);
+    const list = (await api(test, "GET", `${PULLS}?state=all`)).body as Pull[];
+    expect(list.map((pull) => pull.number)).toEqual([1]);
+  });
+
   it("edits, closes and reopens a PR; the state filter follows", async () => {
     test = await startTestForge();
     const clone = await cloneRepo(test);

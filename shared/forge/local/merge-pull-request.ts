@@ -9,7 +9,8 @@ export interface MergeRequest {
   commit_message?: string;
   /** The head the caller expects; another one is a 409. */
   sha?: string;
-  merge_method?: "merge" | "squash" | "rebase";
+  /** `merge` (default), `squash` or `rebase` (refused, as a repository may refuse it). */
+  merge_method?: string;
 }
 
 export interface MergeResult {

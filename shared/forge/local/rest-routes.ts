@@ -1,5 +1,6 @@
+import { optionalString } from "./body-fields.ts";
 import { createPullRequest } from "./create-pull-request.ts";
-import { notFound, validationFailed } from "./forge-errors.ts";
+import { notFound } from "./forge-errors.ts";
 import { gitTarget, requireRepository } from "./forge-services.ts";
 import { repositoryObject } from "./github-objects.ts";
 import { listPullRequests } from "./list-pull-requests.ts";
@@ -79,14 +80,14 @@ async function mergeRoute(context: RestContext): Promise<RestReply> {
   const number = pullNumber(context.params.pull_number);
   const body = await context.body();
   const request: MergeRequest = {};
-  for (const field of ["commit_title", "commit_message", "sha", "merge_method"] as const) {
-    const value = body[field];
-    if (value === undefined) continue;
-    if (typeof value !== "string") {
-      throw validationFailed({ resource: "PullRequest", field, code: "invalid" });
-    }
-    (request as Record<string, string>)[field] = value;
-  }
+  const title = optionalString(body, "commit_title");
+  const message = optionalString(body, "commit_message");
+  const sha = optionalString(body, "sha");
+  const method = optionalString(body, "merge_method");
+  if (title !== undefined) request.commit_title = title;
+  if (message !== undefined) request.commit_message = message;
+  if (sha !== undefined) request.sha = sha;
+  if (method !== undefined) request.merge_method = method;
   const result = await mergePullRequest(context.services, owner, repo, number, request);
   return { status: 200, body: result };
 }
