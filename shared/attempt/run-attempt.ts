@@ -152,9 +152,14 @@ export async function runAttempt(
       branch = name;
     });
   } catch (error) {
+    // Every step names its own failure; anything else went wrong while making the change.
     const failure = toAttemptFailure(error, "executor_failed", secrets);
     logger.error(
-      { reason: failure.reason, failure_kind: failure.failureKind, error: failure.summary },
+      {
+        reason: failure.reason,
+        failure_kind: failure.failureKind,
+        error: redact(failure.summary, secrets),
+      },
       `attempt failed: ${failure.reason}`,
     );
     const failed = event("attempt.failed", {
