@@ -137,8 +137,7 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
       ],
       rows: [
         {
-          measure:
-            "attempt clone → push (clone, read, execute, write-back, invariants, commit, push)",
+          measure: "attempt: start of clone → end of push (all between counted)",
           figure: ms(git, 0),
           baseline: `plain git by shell: ${ms(shell, 0)}`,
           goal: "overhead ≤ 20%",
