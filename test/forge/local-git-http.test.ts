@@ -1,9 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { splitCgiHeaders } from "../../shared/forge/local/git-http-backend.ts";
+import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import {
   basicHeader,
   cloneRepo,
@@ -205,6 +208,61 @@ describe("local forge: git over smart HTTP", () => {
     expect(bytes.includes(Buffer.from("PACK"))).toBe(true);
   });
 });
+
+describe("local forge: git's time limit", () => {
+  it("stops git http-backend and the git it started once the limit passes", async () => {
+    const scratch = await mkdtemp(join(tmpdir(), "forge-timeout-"));
+    const forge = await startLocalForge({ root: scratch, token: "limit-token", gitTimeoutMs: 300 });
+    try {
+      await forge.createRepository(OWNER, REPO);
+      const url = new URL(`${forge.gitUrl(OWNER, REPO)}/git-receive-pack`);
+      // A push whose body never finishes: git waits on its stdin until the limit stops it.
+      const outcome = await new Promise<string>((resolve) => {
+        const req = request(
+          url,
+          {
+            method: "POST",
+            headers: {
+              authorization: basicHeader("limit-token").slice("Authorization: ".length),
+              "content-type": "application/x-git-receive-pack-request",
+              "content-length": "100000",
+            },
+            timeout: 30_000,
+          },
+          (res) => {
+            res.on("data", () => undefined);
+            res.on("end", () => resolve(`ended ${res.statusCode}`));
+            res.on("error", () => resolve(`cut ${res.statusCode}`));
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("no reply")));
+        req.on("error", (error) => resolve(`error ${error.message}`));
+        req.write("0000");
+      });
+      // git sends its headers before it reads the body: the cut connection is the signal then;
+      // had it said nothing yet, the reply would be a 504.
+      expect(outcome).toMatch(/^(ended 504|cut 200|error socket hang up)$/);
+      expect(outcome).not.toBe("error no reply");
+      expect([499, 504]).toContain(forge.requests.at(-1)?.status);
+      // Nothing git started is left running in the repository.
+      expect(await processesIn(scratch)).toEqual([]);
+    } finally {
+      await forge.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Processes whose working directory is under `dir` (git runs inside the bare repository). */
+async function processesIn(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => "");
+    if (cwd.startsWith(dir)) found.push(pid);
+  }
+  return found;
+}
 
 describe("CGI reply head", () => {
   it("reads the Status line and headers, CRLF or LF, and keeps the body bytes after them", () => {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../../log/logger.ts";
+import { killProcessGroup } from "./kill-process-group.ts";
 import { forgeGitEnvironment } from "./run-forge-git.ts";
 
 export interface GitHttpRequest {
@@ -61,23 +62,28 @@ export function serveGitHttp(options: GitHttpRequest): Promise<GitHttpOutcome> {
   if (typeof protocol === "string") env.HTTP_GIT_PROTOCOL = protocol;
 
   return new Promise((resolve) => {
-    const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    // Its own process group, so the time limit also stops the upload-pack/receive-pack it runs.
+    const child = spawn("git", ["http-backend"], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     let timedOut = false;
     let headerBytes: Buffer | undefined = Buffer.alloc(0);
     let status = 0;
     const stderr: Buffer[] = [];
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      killProcessGroup(child);
     }, options.timeoutMs);
     timer.unref();
 
     req.pipe(child.stdin);
     // The child may exit before reading the whole body (an error reply): that is not ours to raise.
     child.stdin.on("error", () => undefined);
-    req.on("error", () => child.kill("SIGKILL"));
+    req.on("error", () => killProcessGroup(child));
     res.on("close", () => {
-      if (!res.writableFinished) child.kill("SIGKILL");
+      if (!res.writableFinished) killProcessGroup(child);
     });
     child.stderr.on("data", (chunk: Buffer) => {
       if (stderr.length < 64) stderr.push(chunk);
@@ -94,7 +100,7 @@ export function serveGitHttp(options: GitHttpRequest): Promise<GitHttpOutcome> {
       headerBytes = Buffer.concat([headerBytes, chunk]);
       const parsed = splitCgiHeaders(headerBytes);
       if (!parsed) {
-        if (headerBytes.length > MAX_HEADER_BYTES) child.kill("SIGKILL");
+        if (headerBytes.length > MAX_HEADER_BYTES) killProcessGroup(child);
         return;
       }
       headerBytes = undefined;

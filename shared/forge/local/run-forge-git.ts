@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../../log/logger.ts";
+import { killProcessGroup } from "./kill-process-group.ts";
 
 export const DEFAULT_FORGE_GIT_TIMEOUT_MS = 120_000;
 
@@ -63,13 +64,14 @@ export function forgeGit(
     const child = spawn("git", ["--git-dir", options.gitDir, ...args], {
       env: forgeGitEnvironment(options.env),
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      killProcessGroup(child);
     }, timeoutMs);
     timer.unref();
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));

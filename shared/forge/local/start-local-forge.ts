@@ -171,7 +171,11 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     res.end(body);
   }
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, handle);
+  // A push may stream for as long as git is allowed to run; nothing else takes that long.
+  const server = createServer(
+    { requestTimeout: gitTimeoutMs + 30_000, headersTimeout: 30_000 },
+    handle,
+  );
   // Answering `Expect: 100-continue` ourselves keeps a body unsent until the token is checked.
   server.on("checkContinue", handle);
   await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
