@@ -56,12 +56,17 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     const started = performance.now();
     const method = req.method ?? "GET";
     const path = req.url ?? "/";
-    res.on("close", () => {
-      const status = res.writableFinished ? res.statusCode : 499;
+    const record = (status: number) => {
       requests.push({ method, path, status });
       if (requests.length > MAX_REQUEST_LOG) requests.splice(0, requests.length - MAX_REQUEST_LOG);
       const ms = Math.round(performance.now() - started);
       logger?.debug({ method, path, status, ms }, "forge request");
+    };
+    // On finish, a reply is in the log before its client can have read all of it; a reply cut
+    // short (the client left, or git was stopped) is logged as 499 when the connection closes.
+    res.once("finish", () => record(res.statusCode));
+    res.once("close", () => {
+      if (!res.writableFinished) record(499);
     });
     dispatch(req, res, method, path).catch((error: unknown) => {
       logger?.error(
