@@ -28,6 +28,12 @@ export interface GitHubForgeOptions {
   maxRateLimitWaitSeconds?: number;
   /** First backoff after a 5xx; the n-th retry waits n² times this. Default 1 s (Octokit's). */
   retryBaseDelayMs?: number;
+  /**
+   * How long one second of a rate-limit wait lasts, in ms; default 1000 (tests shrink it). The
+   * throttling plugin reads a secondary limit without `retry-after`, or with `retry-after: 0`,
+   * as its 60 s fallback, which `maxRateLimitWaitSeconds` still bounds.
+   */
+  rateLimitSecondMs?: number;
   logger?: Logger;
   userAgent?: string;
 }
@@ -60,6 +66,7 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     throttle: {
       // Pace writes per API host, not across every forge in the process.
       id: baseUrl,
+      retryAfterBaseValue: options.rateLimitSecondMs ?? 1_000,
       onRateLimit: (after, request, _octokit, count) =>
         shouldWaitForRateLimit(rateLimits, "primary", after, count, request, logger),
       onSecondaryRateLimit: (after, request, _octokit, count) =>

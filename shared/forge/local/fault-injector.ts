@@ -15,6 +15,12 @@ export interface FaultRule {
   times: number;
   /** Cut the connection instead of replying (a network failure). */
   reset?: boolean;
+  /**
+   * Hold the request this long first (a slow forge, for client deadlines). With `status: 0`
+   * the real reply follows the delay; otherwise the fault's. The wait ends early when the
+   * client goes away, and then nothing is done.
+   */
+  delayMs?: number;
 }
 
 export interface FaultHandle {
@@ -42,6 +48,9 @@ export function createFaultInjector(): FaultInjector {
     add(rule) {
       if (!Number.isInteger(rule.times) || rule.times < 1) {
         throw new Error("a fault needs times ≥ 1");
+      }
+      if (rule.delayMs !== undefined && !(rule.delayMs >= 0)) {
+        throw new Error("a fault's delayMs must be ≥ 0");
       }
       // A global or sticky pattern would carry `lastIndex` from one request to the next.
       const path = new RegExp(rule.path.source, rule.path.flags.replace(/[gy]/g, ""));

@@ -90,7 +90,8 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     const isApi = pathname === API_PREFIX || pathname.startsWith(`${API_PREFIX}/`);
 
     const fault = faults.take(method, target);
-    if (fault) {
+    if (fault?.delayMs !== undefined && !(await holdRequest(res, fault.delayMs))) return;
+    if (fault && (fault.status !== 0 || fault.reset)) {
       replyWithFault(req, res, fault, isApi);
       return;
     }
@@ -217,6 +218,25 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       return closing;
     },
   };
+}
+
+/**
+ * Waits `ms` for a delay fault; false when the client went away meanwhile (nothing more to do).
+ * A closing server cuts the connection after its grace period, which ends the wait too.
+ */
+function holdRequest(res: ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      res.off("close", onClose);
+      resolve(true);
+    }, ms);
+    timer.unref();
+    function onClose(): void {
+      clearTimeout(timer);
+      resolve(false);
+    }
+    res.once("close", onClose);
+  });
 }
 
 function sendText(
