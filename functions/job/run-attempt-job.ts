@@ -35,10 +35,15 @@ export async function runAttemptJob(
     return 1;
   }
   const logger = options.logger ?? createLogger("attempt");
+  // A control-plane restart (a Recreate rollout, a crash) takes seconds: the attempt keeps its
+  // events through one by retrying for about 20 s on average before it gives up.
   const controlPlane = new ControlPlaneClient({
     url: env.controlPlaneUrl,
     token: env.controlPlaneToken,
     logger,
+    attempts: 9,
+    baseDelayMs: 250,
+    maxDelayMs: 8_000,
   });
   const result = await runAttempt(env, {
     controlPlane,
