@@ -9,7 +9,6 @@ import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { KubeConfig } from "@kubernetes/client-node";
 import { CloudEvent, HTTP } from "cloudevents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWorkerHandler } from "../../shared/worker/worker-http-handler.ts";
 import { jobNameFor } from "../../shared/events/ids.ts";
 import type { AttemptRequest } from "../../shared/events/types.ts";
 import { createKubernetesJobRunner } from "../../shared/jobs/kubernetes/kubernetes-job-runner.ts";
@@ -21,6 +20,7 @@ import {
   attemptRequestedCloudEvent,
   dispatchAttempt,
 } from "../../shared/scheduler/dispatch-attempt.ts";
+import { createWorkerHandler } from "../../shared/worker/worker-http-handler.ts";
 import { attemptRequest } from "../jobs/job-fixtures.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../support/fake-kubernetes.ts";
 import {
