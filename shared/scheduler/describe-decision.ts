@@ -30,6 +30,7 @@ export function describeDecision(outcome: TickOutcome): string {
   if (recorded.length > 0) {
     lines.push(`  ${outcome.dryRun ? "would record" : "recorded"}: ${recorded.join(", ")}`);
   }
+  lines.push(`  forge requests: ${outcome.forgeRequests}`);
   if (outcome.redispatched.length > 0)
     lines.push(`  re-sent to the worker: ${outcome.redispatched.join(", ")}`);
   return lines.join("\n");

@@ -73,8 +73,12 @@ export async function tickTarget(options: TickTargetOptions): Promise<TickOutcom
       deps,
     );
   } catch (error) {
+    if (error instanceof ControlPlaneUnavailableError) {
+      throw new TickUnavailableError(
+        `control plane unavailable, nothing scheduled: ${error.message}`,
+      );
+    }
     if (
-      error instanceof ControlPlaneUnavailableError ||
       error instanceof ControlPlaneConfigError ||
       error instanceof ControlPlaneRejectedError ||
       error instanceof TickSetupError ||

@@ -24,7 +24,8 @@ export const command: Command = {
     target: { type: "string" },
   },
   async run({ values, env, stdout }) {
-    const logger = createLogger("tick", values.json ? {} : { level: env.LOG_LEVEL ?? "warn" });
+    // Structured logs on stderr (the decision, the forge requests it took); stdout is the answer.
+    const logger = createLogger("tick");
     const outcome = await tickTarget({
       env,
       ...(typeof values.target === "string" ? { target: values.target } : {}),

@@ -1,0 +1,87 @@
+// `leviathan tick` as a user runs it: a child process against a real control plane and the
+// GitHub fake; the decision alone on stdout, logs (with the forge request count) on stderr.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
+import { type GitHubFake, startGitHubFake } from "../support/github-fake.ts";
+
+const execFileAsync = promisify(execFile);
+let cp: TestControlPlane;
+let fake: GitHubFake;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeEach(async () => {
+  const githubToken = `test-token-${randomBytes(8).toString("hex")}`;
+  cp = await startTestControlPlane();
+  fake = await startGitHubFake({ owner: "acme", repo: "radix", token: githubToken });
+  fake.files.set(
+    "main:.leviathan/backlog.yaml",
+    "tasks:\n  - id: docs-1\n    title: Guide\n    ready: true\n    allowed_paths: [docs/guide.md]\n",
+  );
+  dir = await mkdtemp(join(tmpdir(), "leviathan-tick-cli-"));
+  const seed = await readFile("ops/autonomy/dev.yaml", "utf8");
+  await writeFile(
+    join(dir, "dev.yaml"),
+    `${seed.replace("https://github.com/iangreen74/radix.git", "https://github.example/acme/radix.git")}github_api_url: ${fake.apiUrl}\n`,
+  );
+  env = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    LEVIATHAN_HOME: dir,
+    LEVIATHAN_CONFIG: join(dir, "dev.yaml"),
+    LEVIATHAN_JOB_RUNNER: "process",
+    GITHUB_TOKEN: githubToken,
+    CONTROL_PLANE_URL: cp.url,
+    CONTROL_PLANE_TOKEN: TOKEN,
+  };
+});
+
+afterEach(async () => {
+  await fake.close();
+  await cp.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it("prints only the decision on stdout with --json, and logs the forge requests on stderr", async () => {
+  const { stdout, stderr } = await execFileAsync(
+    process.execPath,
+    ["bin/leviathan.js", "tick", "--dry-run", "--json"],
+    { env, timeout: 60_000 },
+  );
+  const lines = stdout.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  const decision = JSON.parse(lines[0]!);
+  expect(decision).toMatchObject({ action: "dispatch", task_id: "docs-1", attempt_number: 1 });
+  expect(Object.keys(decision).sort()).toEqual([
+    "action",
+    "attempt_id",
+    "attempt_number",
+    "task_id",
+  ]);
+  const decided = stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { msg?: string; forgeRequests?: number })
+    .find((l) => l.msg === "tick decided");
+  expect(decided?.forgeRequests).toBe(2);
+  expect(stdout + stderr).not.toContain(TOKEN);
+  expect(stdout + stderr).not.toContain(env.GITHUB_TOKEN);
+});
+
+it("exits non-zero with a clear message when the control plane cannot be reached", async () => {
+  await cp.stop();
+  const run = execFileAsync(process.execPath, ["bin/leviathan.js", "tick"], {
+    env,
+    timeout: 120_000,
+  });
+  await expect(run).rejects.toMatchObject({ code: 1 });
+  const error = (await run.catch((e: { stderr: string }) => e)) as { stderr: string };
+  expect(error.stderr).toMatch(/leviathan tick: .*control plane/i);
+  await cp.restart();
+});
