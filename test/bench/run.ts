@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchAttempt } from "./attempt-bench.ts";
 import {
   type BenchSection,
   formatTable,
@@ -13,6 +14,7 @@ import {
 } from "./bench-report.ts";
 import { benchHistory } from "./history-bench.ts";
 import { type BenchContext, benchBatchIngest, benchSingleIngest } from "./ingest-bench.ts";
+import { benchLocalOnce } from "./local-once-bench.ts";
 import { benchSchedulerDecide } from "./scheduler-decide.ts";
 
 const quick = process.argv.includes("--quick");
@@ -37,6 +39,8 @@ const steps: Array<[string, () => Promise<BenchSection | BenchSection[]> | Bench
   ["single-event ingest", () => benchSingleIngest(context)],
   ["history", () => benchHistory(context)],
   ["scheduler", () => benchSchedulerDecide()],
+  ["attempt", () => benchAttempt({ quick, workDir: join(workDir, "attempt") })],
+  ["local mode", () => benchLocalOnce(context)],
 ];
 let failed = false;
 try {
