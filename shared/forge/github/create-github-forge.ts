@@ -187,13 +187,22 @@ function expectList<T>(value: T[]): T[] {
   return value;
 }
 
-/** Octokit's own warnings (deprecations, limit-handler errors) into our log, token removed. */
+/**
+ * Octokit's own messages into our log, token removed. Its per-request lines (and the error line
+ * of an expected 404) are noise at info/error: they go to debug; its warnings stay warnings.
+ * Objects it passes along (request options, with headers) are left out, never stringified.
+ */
 function octokitLog(logger: Logger | undefined, token: string) {
   const write =
-    (level: "debug" | "info" | "warn" | "error") =>
-    (message: string, ...rest: unknown[]) => {
-      const extra = rest.length ? ` ${rest.map((item) => String(item)).join(" ")}` : "";
-      logger?.[level](redact(`octokit: ${message}${extra}`, [token]));
+    (level: "debug" | "warn") =>
+    (message: unknown, ...rest: unknown[]) => {
+      const text = [message, ...rest].filter((item) => typeof item === "string").join(" ");
+      if (text) logger?.[level](redact(`octokit: ${text}`, [token]));
     };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  return {
+    debug: write("debug"),
+    info: write("debug"),
+    warn: write("warn"),
+    error: write("debug"),
+  };
 }
