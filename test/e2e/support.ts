@@ -13,6 +13,9 @@ import { silentLogger } from "../../shared/store/store-test-helpers.ts";
 
 export const BIN = join(process.cwd(), "bin", "leviathan.js");
 
+/** Several real processes per test on a 2-core machine shared with the rest of the suite. */
+export const E2E_TIMEOUT_MS = 240_000;
+
 export interface StartRun {
   code: number | null;
   lines: Array<Record<string, unknown>>;
