@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CronExpressionParser } from "cron-parser";
 import { stringify } from "yaml";
+import { leviathanHome } from "../config/leviathan-home.ts";
 import { LOCAL_CONFIG_PATH, loadConfig } from "../config/load-config.ts";
 import { type AutonomyConfig, parseRepoUrl } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
@@ -51,7 +52,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
   const { env } = options;
   const report = createReporter(options.out, options.json);
   const logger = createLogger("local", { level: env.LOG_LEVEL ?? "warn" });
-  const home = await prepareHome(env.LEVIATHAN_HOME || ".data");
+  const home = await prepareHome(leviathanHome(env));
   const configPath = env.LEVIATHAN_CONFIG || LOCAL_CONFIG_PATH;
   const loaded = await loadConfig(configPath);
   const useGitHub = Boolean(env.LEVIATHAN_CONFIG && env.GITHUB_TOKEN);

@@ -2,8 +2,8 @@ import type { AutonomyConfig } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
 import { resolveControlPlane } from "../control-plane/client/resolve-control-plane.ts";
 import type { Forge } from "../forge/types.ts";
+import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { Logger } from "../log/logger.ts";
-import { jobRunnerFromEnv } from "../worker/job-runner-from-env.ts";
 import { dispatchAttempt } from "./dispatch-attempt.ts";
 import type { TickDependencies } from "./run-tick.ts";
 

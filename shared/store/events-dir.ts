@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { leviathanHome } from "../config/leviathan-home.ts";
 
 /**
  * Where `leviathan store verify` looks by default (DESIGN §9): `LEVIATHAN_DATA_DIR`, else
@@ -6,5 +7,5 @@ import { join } from "node:path";
  */
 export function eventsDirFrom(env: NodeJS.ProcessEnv): string {
   if (env.LEVIATHAN_DATA_DIR) return env.LEVIATHAN_DATA_DIR;
-  return join(env.LEVIATHAN_HOME || "./.data", "events");
+  return join(leviathanHome(env), "events");
 }

@@ -1,11 +1,11 @@
 import type { HttpFunction } from "@google-cloud/functions-framework";
 import { configPathFrom } from "../config/load-config.ts";
 import { hasBearerToken, tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { decodeAttemptRequested } from "./decode-attempt-cloudevent.ts";
 import { handleAttemptRequest } from "./handle-attempt-request.ts";
-import { jobRunnerFromEnv } from "./job-runner-from-env.ts";
 import { BadAttemptRequestError, httpStatusOf } from "./worker-errors.ts";
 
 export interface WorkerOptions {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { leviathanHome } from "../../config/leviathan-home.ts";
 import { ControlPlaneConfigError } from "./control-plane-errors.ts";
 
 export interface ControlPlaneLocation {
@@ -13,11 +14,6 @@ export interface ControlPlaneLocation {
 
 export const URL_FILE = "control-plane.url";
 export const TOKEN_FILE = "control-plane.token";
-
-/** `LEVIATHAN_HOME`, default `./.data` (DESIGN §2, §11). */
-export function leviathanHome(env: NodeJS.ProcessEnv): string {
-  return env.LEVIATHAN_HOME || "./.data";
-}
 
 /**
  * DESIGN §2, first found wins. URL: `CONTROL_PLANE_URL`, `<LEVIATHAN_HOME>/control-plane.url`
