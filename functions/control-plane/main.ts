@@ -1,5 +1,6 @@
 import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
 import { createLogger } from "../../shared/log/logger.ts";
+import { stopSignal } from "../../shared/process/stop-signal.ts";
 import { eventsDirFrom } from "../../shared/store/events-dir.ts";
 import { StoreCorruptError, StoreLockedError } from "../../shared/store/types.ts";
 
@@ -62,20 +63,4 @@ function startFailure(error: unknown, dataDir: string, port: number): string {
     return `cannot start: port ${port} is already in use; is another control plane running? (event store ${dataDir})`;
   }
   return `could not start: ${(error as Error).message}`;
-}
-
-/** The first SIGTERM or SIGINT; a second one while draining ends the process at once. */
-function stopSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const first = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", first);
-      process.off("SIGINT", first);
-      const again = () => process.exit(130);
-      process.once("SIGTERM", again);
-      process.once("SIGINT", again);
-      resolve(signal);
-    };
-    process.on("SIGTERM", first);
-    process.on("SIGINT", first);
-  });
 }

@@ -13,6 +13,7 @@ import {
   type ProcessJobRunner,
 } from "../jobs/process/process-job-runner.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
+import { stopSignal } from "../process/stop-signal.ts";
 import { describeDecision } from "../scheduler/describe-decision.ts";
 import { createTickHandler } from "../scheduler/tick-http-handler.ts";
 import { tickTarget } from "../scheduler/tick-target.ts";
@@ -267,16 +268,4 @@ function sleepUntil(when: Date): Promise<void> {
   return new Promise((resolve) =>
     setTimeout(resolve, Math.max(0, when.getTime() - Date.now())).unref?.(),
   );
-}
-
-function stopSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const first = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", first);
-      process.off("SIGTERM", first);
-      resolve(signal);
-    };
-    process.on("SIGINT", first);
-    process.on("SIGTERM", first);
-  });
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { HttpFunction, Request } from "@google-cloud/functions-framework";
 import { HTTP } from "cloudevents";
-import { hasBearerToken, tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
+import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
 import type { ForgeFactory } from "./tick-dependencies.ts";
 import {
   TargetNotFoundError,
@@ -38,30 +39,13 @@ export function createTickHandler(options: TickHandlerOptions): HttpFunction {
   const secrets = [token, options.env.GITHUB_TOKEN];
 
   return async (req, res) => {
-    if (req.path === "/health" || req.path === "/healthz") {
-      res.status(req.method === "GET" || req.method === "HEAD" ? 200 : 405).json({ status: "ok" });
-      return;
-    }
-    if (req.path !== "/") {
-      res.status(404).json({ error: "not found" });
-      return;
-    }
-    if (req.method !== "POST") {
-      res.status(405).set("allow", "POST").json({ error: "method not allowed" });
-      return;
-    }
+    if (answeredBeforePostRoot(req, res)) return;
     let request: { target: string | undefined; tickId: string };
     try {
       if (isCloudEvent(req)) {
         request = readPing(req);
       } else {
-        if (!hasBearerToken(req.get("authorization"), expected)) {
-          res
-            .status(401)
-            .set("www-authenticate", "Bearer")
-            .json({ error: "missing or wrong bearer token" });
-          return;
-        }
+        if (refusedWithoutToken(req, res, expected)) return;
         request = { target: readManualTarget(req), tickId: `manual-${randomUUID()}` };
       }
     } catch (error) {

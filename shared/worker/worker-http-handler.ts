@@ -1,9 +1,10 @@
 import type { HttpFunction } from "@google-cloud/functions-framework";
 import { configPathFrom } from "../config/load-config.ts";
-import { hasBearerToken, tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
+import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
 import { decodeAttemptRequested } from "./decode-attempt-cloudevent.ts";
 import { handleAttemptRequest } from "./handle-attempt-request.ts";
 import { BadAttemptRequestError, httpStatusOf } from "./worker-errors.ts";
@@ -32,29 +33,8 @@ export function createWorkerHandler(options: WorkerOptions): HttpFunction {
   const secrets = [token, options.env.GITHUB_TOKEN];
 
   return async (req, res) => {
-    if (req.path === "/health" || req.path === "/healthz") {
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        res.status(405).set("allow", "GET, HEAD").json({ error: "method not allowed" });
-        return;
-      }
-      res.status(200).json({ status: "ok" });
-      return;
-    }
-    if (req.path !== "/") {
-      res.status(404).json({ error: "not found" });
-      return;
-    }
-    if (req.method !== "POST") {
-      res.status(405).set("allow", "POST").json({ error: "method not allowed" });
-      return;
-    }
-    if (!hasBearerToken(req.get("authorization"), expected)) {
-      res
-        .status(401)
-        .set("www-authenticate", "Bearer")
-        .json({ error: "missing or wrong bearer token" });
-      return;
-    }
+    if (answeredBeforePostRoot(req, res)) return;
+    if (refusedWithoutToken(req, res, expected)) return;
     try {
       // The framework has parsed the body already; the SDK wants it as sent.
       const body = req.rawBody ? req.rawBody.toString("utf8") : "";

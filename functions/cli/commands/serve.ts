@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { stopSignal } from "../../../shared/process/stop-signal.ts";
 import { type Command, UsageError } from "../command.ts";
 
 const FUNCTIONS = ["tick", "worker"] as const;
@@ -15,22 +16,6 @@ function parsePort(value: string | undefined): number {
     throw new UsageError(`PORT must be a port number (0-65535), not ${JSON.stringify(value)}`);
   }
   return port;
-}
-
-/** The first SIGTERM or SIGINT; a second one while draining ends the process at once. */
-function stopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const first = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", first);
-      process.off("SIGINT", first);
-      const again = () => process.exit(130);
-      process.once("SIGTERM", again);
-      process.once("SIGINT", again);
-      resolve(signal);
-    };
-    process.on("SIGTERM", first);
-    process.on("SIGINT", first);
-  });
 }
 
 function close(server: Server): Promise<void> {
