@@ -1,8 +1,8 @@
-import { leviathanHome } from "../control-plane/client/resolve-control-plane.ts";
-import { createKubernetesJobRunner } from "../jobs/kubernetes/kubernetes-job-runner.ts";
-import { createProcessJobRunner } from "../jobs/process/process-job-runner.ts";
-import type { JobRunner } from "../jobs/types.ts";
+import { leviathanHome } from "../config/leviathan-home.ts";
 import type { Logger } from "../log/logger.ts";
+import { createKubernetesJobRunner } from "./kubernetes/kubernetes-job-runner.ts";
+import { createProcessJobRunner } from "./process/process-job-runner.ts";
+import type { JobRunner } from "./types.ts";
 
 export const JOB_RUNNERS = ["kubernetes", "process"] as const;
 export type JobRunnerKind = (typeof JOB_RUNNERS)[number];
