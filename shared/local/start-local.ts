@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { CronExpressionParser } from "cron-parser";
 import { stringify } from "yaml";
@@ -6,6 +7,7 @@ import { leviathanHome } from "../config/leviathan-home.ts";
 import { LOCAL_CONFIG_PATH, loadConfig } from "../config/load-config.ts";
 import { type AutonomyConfig, parseRepoUrl } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
+import { jobNameFor } from "../events/ids.ts";
 import { forgeFromConfig } from "../forge/github/forge-from-config.ts";
 import { startLocalForge } from "../forge/local/start-local-forge.ts";
 import {
@@ -226,6 +228,8 @@ async function tickOnce(input: {
     deadlineSeconds: input.config.attempt_timeout_seconds,
     stopped: input.stopped,
   });
+  // Let the attempt's process finish its own clean-up (its workspace) before anything stops it.
+  await waitForJobExit(input.runner, jobNameFor(outcome.decision.attempt_id), 15_000);
   if (result.status === "succeeded") {
     input.report.say("result", `PR: ${result.pr_url}`, {
       pr_url: result.pr_url,
@@ -241,6 +245,19 @@ async function tickOnce(input: {
     );
   }
   return result;
+}
+
+async function waitForJobExit(
+  runner: ProcessJobRunner,
+  name: string,
+  limitMs: number,
+): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until) {
+    const job = await runner.status(name).catch(() => undefined);
+    if (job?.phase !== "running") return;
+    await delay(100);
+  }
 }
 
 /** The environment the local tick and worker see: this home's files, never the caller's URLs. */
