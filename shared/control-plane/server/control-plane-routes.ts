@@ -6,7 +6,7 @@ import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts
 import type { ControlPlaneState } from "../state/types.ts";
 import type { AttemptView, EventPage, IngestReply } from "../types.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
-import { HttpError, sendJson, sendText, unprocessable } from "./http-reply.ts";
+import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
 import { CONTROL_PLANE_ACTOR, itemsFromBundle } from "./items-from-bundle.ts";
 import { itemsFromCloudEvents } from "./items-from-cloudevents.ts";
 import type { Route } from "./match-route.ts";
@@ -23,6 +23,8 @@ export interface ControlPlaneServices {
   metrics: ControlPlaneMetrics;
   health(): Health;
   now(): Date;
+  /** Query answers as JSON text, by question, with the last seq they were made at. */
+  answers: Map<string, { seq: number; text: string }>;
 }
 
 export interface RequestContext {
@@ -104,11 +106,38 @@ async function listEvents(context: RequestContext, services: ControlPlaneService
 }
 
 async function summary(context: RequestContext, services: ControlPlaneServices): Promise<void> {
-  sendJson(context.res, 200, services.state.summary());
+  sendQueryAnswer(context, services, "summary", () => services.state.summary());
 }
 
 async function target(context: RequestContext, services: ControlPlaneServices): Promise<void> {
-  sendJson(context.res, 200, services.state.target(targetParam(context)));
+  const id = targetParam(context);
+  sendQueryAnswer(context, services, `target:${id}`, () => services.state.target(id));
+}
+
+/** Serialised answers stay valid until the next append; a big summary is costlier to stringify than to compute. */
+const MAX_CACHED_ANSWERS = 256;
+
+/**
+ * Answers a query from the text made for the same question at the same last sequence number,
+ * or makes and keeps it: the summary at 100,000 events is ~800 KB of JSON, and polling clients
+ * (the tick, `summary`, dashboards) ask far more often than events arrive.
+ */
+function sendQueryAnswer(
+  context: RequestContext,
+  services: ControlPlaneServices,
+  key: string,
+  answer: () => unknown,
+): void {
+  const seq = services.store.stats().lastSeq;
+  const cached = services.answers.get(key);
+  if (cached && cached.seq === seq) {
+    sendJsonText(context.res, 200, cached.text);
+    return;
+  }
+  const text = JSON.stringify(answer());
+  if (services.answers.size >= MAX_CACHED_ANSWERS) services.answers.clear();
+  services.answers.set(key, { seq, text });
+  sendJsonText(context.res, 200, text);
 }
 
 async function attempt(context: RequestContext, services: ControlPlaneServices): Promise<void> {

@@ -77,6 +77,7 @@ export async function startControlPlane(
     metrics,
     health: () => health,
     now: () => new Date(),
+    answers: new Map(),
   };
 
   const inFlight = new Set<ServerResponse>();
