@@ -53,7 +53,8 @@ export async function superviseControlPlane(
     url = await started.listening;
     await options.onListening(url);
     started.child.once("exit", (code, signal) => {
-      if (stopping) return;
+      // Exit 0 is a requested shutdown (Ctrl-C reaches the whole process group): not a crash.
+      if (stopping || code === 0) return;
       options.logger.warn({ code, signal }, "control plane exited; restarting it");
       const now = Date.now();
       restartsAt.push(now);
