@@ -97,12 +97,12 @@ describe("buildAttemptJob", () => {
   });
 
   it("carries tokens only as Secret references, never a value from its own environment", () => {
-    vi.stubEnv("GITHUB_TOKEN", "ghp_FAKE_TOKEN_0123456789abcdef");
+    vi.stubEnv("GITHUB_TOKEN", "test-token-FAKE-0123456789abcdef");
     vi.stubEnv("CONTROL_PLANE_TOKEN", "cp-FAKE-TOKEN-fedcba9876543210");
     try {
       const job = buildAttemptJob(SEED, requestFor("t"));
       const text = JSON.stringify(job);
-      expect(text).not.toContain("ghp_FAKE_TOKEN");
+      expect(text).not.toContain("test-token-FAKE");
       expect(text).not.toContain("cp-FAKE-TOKEN");
       const tokens = job.env.filter((v) => v.name.endsWith("_TOKEN"));
       expect(tokens).toEqual([
