@@ -137,7 +137,7 @@ describe("command", () => {
   });
 
   it("runs in the checkout with a scrubbed environment and the task as JSON outside the checkout", async () => {
-    process.env.GITHUB_TOKEN = "ghp_shouldNeverReachTheExecutor01";
+    process.env.GITHUB_TOKEN = "test-token-shouldNeverReachTheExecutor01";
     process.env.CONTROL_PLANE_TOKEN = "cp-shouldNeverReachTheExecutor02";
     process.env.MY_API_SECRET = "secret-shouldNeverReach03";
     process.env.DB_PASSWORD = "password-shouldNeverReach04";
@@ -167,7 +167,7 @@ describe("command", () => {
       .map((line) => line.slice(0, line.indexOf("=")));
     expect(names.filter((name) => /TOKEN|SECRET|PASSWORD/i.test(name))).toEqual([]);
     for (const value of [
-      "ghp_shouldNeverReachTheExecutor01",
+      "test-token-shouldNeverReachTheExecutor01",
       "cp-shouldNeverReachTheExecutor02",
       "secret-shouldNeverReach03",
       "password-shouldNeverReach04",

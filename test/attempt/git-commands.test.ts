@@ -21,7 +21,7 @@ import {
   writeFiles,
 } from "./git-fixtures.ts";
 
-const TOKEN = "ghp_FAKEtoken4leviathanTESTS0123456789";
+const TOKEN = "test-token-FAKEtoken4leviathanTESTS0123456789";
 const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString("base64");
 
 afterAll(removeTempDirs);

@@ -18,7 +18,7 @@ import { pidAlive, waitFor } from "./wait-for.ts";
 const FAKE_ATTEMPT = fileURLToPath(new URL("./fake-attempt.mjs", import.meta.url));
 const HOLDER = fileURLToPath(new URL("./submit-and-hold.ts", import.meta.url));
 const SECRETS = {
-  GITHUB_TOKEN: "ghp_fake0123456789abcdef",
+  GITHUB_TOKEN: "test-token-fake0123456789abcdef",
   CONTROL_PLANE_TOKEN: "cp-fake-0123456789",
 };
 

@@ -9,7 +9,7 @@ import type { ProcessJobState } from "../../shared/jobs/process/job-state-file.t
 import { waitFor } from "../jobs/wait-for.ts";
 
 export const TOKEN = "cp-worker-test-token-0123456789";
-export const GITHUB_TOKEN = "ghp_worker_test_0123456789abcdef";
+export const GITHUB_TOKEN = "test-token-worker_test_0123456789abcdef";
 const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
 const SEED = fileURLToPath(new URL("../../ops/autonomy/dev.yaml", import.meta.url));
 
