@@ -17,6 +17,7 @@ import {
 import { createLogger, type Logger } from "../log/logger.ts";
 import { stopSignal } from "../process/stop-signal.ts";
 import { describeDecision } from "../scheduler/describe-decision.ts";
+import type { TickDependencies } from "../scheduler/run-tick.ts";
 import { createTickHandler } from "../scheduler/tick-http-handler.ts";
 import { tickTarget } from "../scheduler/tick-target.ts";
 import { createWorkerHandler } from "../worker/worker-http-handler.ts";
@@ -139,9 +140,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     cleanup.unshift(() => worker.close());
     config = { ...config, worker_url: worker.url };
     await writeConfig();
-    const dependencies = (
-      d: Parameters<NonNullable<Parameters<typeof tickTarget>[0]["dependencies"]>>[0],
-    ) => ({
+    const dependencies = (d: TickDependencies) => ({
       ...d,
       jobs: runner,
     });
@@ -208,7 +207,7 @@ async function tickOnce(input: {
   report: Reporter;
   runner: ProcessJobRunner;
   client: () => ControlPlaneClient;
-  dependencies: NonNullable<Parameters<typeof tickTarget>[0]["dependencies"]>;
+  dependencies: (deps: TickDependencies) => TickDependencies;
   stopped: () => boolean;
 }): Promise<AttemptResult | undefined> {
   const outcome = await tickTarget({
