@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import {
   type ControlPlaneOptions,
   type RunningControlPlane,
@@ -26,8 +27,16 @@ export interface TestControlPlane {
   cleanup(): Promise<void>;
 }
 
+/** Every folder handed out in this test file, removed when the file's tests are done. */
+const made: string[] = [];
+afterAll(async () => {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 export async function tempDir(prefix = "leviathan-cp-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export async function startTestControlPlane(
