@@ -1,33 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
-import {
-  assertRepliesMatchGitHub,
-  type GitHubFake,
-  startGitHubFake,
-} from "../support/github-fake.ts";
+import { describe, expect, it } from "vitest";
+import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
 
-const OWNER = "acme";
-const REPO = "radix";
 const BACKLOG = "tasks:\n  - id: task-1 # ünïcode survives base64\n    title: Fix links\n";
-let fake: GitHubFake | undefined;
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function setup(basePath?: string) {
-  const token = `test-token-${randomBytes(8).toString("hex")}`;
-  fake = await startGitHubFake({
-    owner: OWNER,
-    repo: REPO,
-    token,
-    ...(basePath ? { basePath } : {}),
-  });
-  const forge = createGitHubForge({ apiUrl: fake.apiUrl, owner: OWNER, repo: REPO, token });
-  return { fake, forge };
-}
+const setup = useGitHubFakeWithForge();
 
 describe("GitHub forge: readFile through the contents API", () => {
   it("reads a file's text at a branch, and null when the file is absent there", async () => {
@@ -77,7 +52,7 @@ describe("GitHub forge: readFile through the contents API", () => {
   });
 
   it("the tick's common path (open PRs on one page, then the backlog) is two requests", async () => {
-    const { fake, forge } = await setup("/api/v3");
+    const { fake, forge } = await setup({}, "/api/v3");
     fake.pulls.push({
       number: 4,
       title: "t",

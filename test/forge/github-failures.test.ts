@@ -1,43 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  createGitHubForge,
-  type GitHubForgeOptions,
-} from "../../shared/forge/github/create-github-forge.ts";
+import { describe, expect, it } from "vitest";
+import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { ForgeUnavailableError } from "../../shared/forge/types.ts";
 import {
   assertRepliesMatchGitHub,
   captureLogger,
-  type GitHubFake,
-  startGitHubFake,
+  useGitHubFakeWithForge,
 } from "../support/github-fake.ts";
 
 const OWNER = "acme";
 const REPO = "radix";
-let fake: GitHubFake | undefined;
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function setup(overrides: Partial<GitHubForgeOptions> = {}) {
-  const token = `test-token-${randomBytes(8).toString("hex")}`;
-  fake = await startGitHubFake({ owner: OWNER, repo: REPO, token });
-  const { logger, lines } = captureLogger();
-  const forge = createGitHubForge({
-    apiUrl: fake.apiUrl,
-    owner: OWNER,
-    repo: REPO,
-    token,
-    logger,
-    // Octokit's backoff is n² × this: keep retries quick, their number is what is tested.
-    retryBaseDelayMs: 20,
-    ...overrides,
-  });
-  return { fake, forge, token, lines };
-}
+// Octokit's backoff is n² × retryBaseDelayMs: keep retries quick, their number is what is tested.
+const setup = useGitHubFakeWithForge({ retryBaseDelayMs: 20 });
 
 async function failure(promise: Promise<unknown>): Promise<ForgeUnavailableError> {
   const error = await promise.then(

@@ -1,33 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
+import { describe, expect, it } from "vitest";
 import { PullRequestRejectedError } from "../../shared/forge/github/forge-errors.ts";
-import {
-  assertRepliesMatchGitHub,
-  type GitHubFake,
-  startGitHubFake,
-} from "../support/github-fake.ts";
+import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
 
 const OWNER = "acme";
 const REPO = "radix";
-let fake: GitHubFake | undefined;
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function setup(basePath?: string) {
-  const token = `test-token-${randomBytes(8).toString("hex")}`;
-  fake = await startGitHubFake({
-    owner: OWNER,
-    repo: REPO,
-    token,
-    ...(basePath ? { basePath } : {}),
-  });
-  const forge = createGitHubForge({ apiUrl: fake.apiUrl, owner: OWNER, repo: REPO, token });
-  return { fake, forge, token };
-}
+const setup = useGitHubFakeWithForge();
 
 describe("GitHub forge: pull requests", () => {
   it("lists every open PR across pages of 100, agent and other heads alike", async () => {
@@ -140,7 +117,7 @@ describe("GitHub forge: pull requests", () => {
   });
 
   it("works under a GitHub Enterprise base path (/api/v3)", async () => {
-    const { fake, forge } = await setup("/api/v3");
+    const { fake, forge } = await setup({}, "/api/v3");
     for (let n = 1; n <= 101; n++) {
       fake.pulls.push({
         number: n,

@@ -1,19 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  createGitHubForge,
-  type GitHubForgeOptions,
-} from "../../shared/forge/github/create-github-forge.ts";
+import { describe, expect, it } from "vitest";
+import type { GitHubForgeOptions } from "../../shared/forge/github/create-github-forge.ts";
 import { ForgeUnavailableError } from "../../shared/forge/types.ts";
-import {
-  assertRepliesMatchGitHub,
-  captureLogger,
-  type GitHubFake,
-  startGitHubFake,
-} from "../support/github-fake.ts";
+import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
 
-const OWNER = "acme";
-const REPO = "radix";
 const PRIMARY = {
   message: "API rate limit exceeded for user ID 1.",
   documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
@@ -23,17 +12,12 @@ const SECONDARY = {
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
   documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
 };
-let fake: GitHubFake | undefined;
+const start = useGitHubFakeWithForge();
 
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
+/** One open PR to list, so every call below makes exactly one request when nothing is limited. */
 async function setup(overrides: Partial<GitHubForgeOptions> = {}) {
-  const token = `test-token-${randomBytes(8).toString("hex")}`;
-  fake = await startGitHubFake({ owner: OWNER, repo: REPO, token });
-  fake.pulls.push({
+  const started = await start(overrides);
+  started.fake.pulls.push({
     number: 1,
     title: "t",
     body: null,
@@ -41,16 +25,7 @@ async function setup(overrides: Partial<GitHubForgeOptions> = {}) {
     base: "main",
     state: "open",
   });
-  const { logger, lines } = captureLogger();
-  const forge = createGitHubForge({
-    apiUrl: fake.apiUrl,
-    owner: OWNER,
-    repo: REPO,
-    token,
-    logger,
-    ...overrides,
-  });
-  return { fake, forge, lines };
+  return started;
 }
 
 function primaryLimit(resetInSeconds: number) {

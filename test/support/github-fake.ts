@@ -2,10 +2,17 @@
 // client uses (list/get/create pulls, contents), Link pagination, a token check, and injected
 // faults (any status and headers, or no answer at all). Every reply is recorded so a test can
 // hold it against GitHub's OpenAPI description; PR objects start from GitHub's own examples.
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
+import { afterEach } from "vitest";
+import {
+  createGitHubForge,
+  type GitHubForgeOptions,
+} from "../../shared/forge/github/create-github-forge.ts";
+import type { Forge } from "../../shared/forge/types.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import { assertGitHubExchange, gitHubExample } from "./openapi.ts";
 
@@ -397,4 +404,48 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
     },
   });
   return { logger: pino({ level: "debug" }, stream), lines };
+}
+
+export interface FakeWithForge {
+  fake: GitHubFake;
+  /** The production client, pointed at the fake with its token. */
+  forge: Forge;
+  token: string;
+  /** What the client logged. */
+  lines: string[];
+}
+
+/**
+ * For a test file: each call starts a fake of `acme/radix` with a fresh token and the production
+ * client on it (`defaults`, then the call's options); the fake is closed after each test.
+ */
+export function useGitHubFakeWithForge(
+  defaults: Partial<GitHubForgeOptions> = {},
+): (options?: Partial<GitHubForgeOptions>, basePath?: string) => Promise<FakeWithForge> {
+  let current: GitHubFake | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options = {}, basePath) => {
+    const token = `test-token-${randomBytes(8).toString("hex")}`;
+    const fake = await startGitHubFake({
+      owner: "acme",
+      repo: "radix",
+      token,
+      ...(basePath ? { basePath } : {}),
+    });
+    current = fake;
+    const { logger, lines } = captureLogger();
+    const forge = createGitHubForge({
+      apiUrl: fake.apiUrl,
+      owner: "acme",
+      repo: "radix",
+      token,
+      logger,
+      ...defaults,
+      ...options,
+    });
+    return { fake, forge, token, lines };
+  };
 }
