@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TOKEN_FILE, URL_FILE } from "../control-plane/client/resolve-control-plane.ts";
+import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 
 /** Where local mode keeps everything (DESIGN §11): `LEVIATHAN_HOME`, default `./.data`. */
 export interface LocalHome {
@@ -39,7 +40,7 @@ export async function ensureSecret(path: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const secret = randomBytes(32).toString("hex");
-  await writeAtomically(path, `${secret}\n`, 0o600);
+  await writeFileAtomically(path, `${secret}\n`, 0o600);
   return secret;
 }
 
@@ -53,20 +54,5 @@ export function forgeTokenPath(home: LocalHome): string {
 
 /** `<home>/control-plane.url`, rewritten whenever the control plane (re)starts on a new port. */
 export async function writeControlPlaneUrl(home: LocalHome, url: string): Promise<void> {
-  await writeAtomically(join(home.root, URL_FILE), `${url}\n`, 0o644);
+  await writeFileAtomically(join(home.root, URL_FILE), `${url}\n`, 0o644);
 }
-
-/** tmp → fsync → rename: a reader never sees half a file, a crash never leaves one. */
-export async function writeAtomically(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, "w", mode);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-}
-
-export { writeFile };

@@ -10,6 +10,7 @@ import { ControlPlaneClient } from "../control-plane/client/control-plane-client
 import { jobNameFor } from "../events/ids.ts";
 import { forgeFromConfig } from "../forge/github/forge-from-config.ts";
 import { startLocalForge } from "../forge/local/start-local-forge.ts";
+import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 import {
   createProcessJobRunner,
   type ProcessJobRunner,
@@ -27,7 +28,6 @@ import {
   type LocalHome,
   prepareHome,
   tokenPath,
-  writeAtomically,
   writeControlPlaneUrl,
 } from "./local-home.ts";
 import { createReporter, type Reporter } from "./reporter.ts";
@@ -71,7 +71,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     const token = await ensureSecret(tokenPath(home));
     let config: AutonomyConfig = { ...loaded.config, workspace_dir: home.workspace };
     const effectivePath = join(home.config, loaded.name);
-    const writeConfig = () => writeAtomically(effectivePath, stringify(config), 0o600);
+    const writeConfig = () => writeFileAtomically(effectivePath, stringify(config), 0o600);
 
     report.say("start", `leviathan local mode — everything under ${home.root}`, {
       home: home.root,

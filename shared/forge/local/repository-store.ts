@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomically } from "../../fs/write-file-atomically.ts";
 import { assertSafeBranchName } from "../../git/check-branch-name.ts";
 import type { Logger } from "../../log/logger.ts";
 import { forgeGit, forgeGitText } from "./run-forge-git.ts";
 import type { CreateRepositoryOptions, RepositoryState } from "./types.ts";
-import { writeFileAtomically } from "./write-file-atomically.ts";
 
 /**
  * The forge's disk: bare repositories under `<root>/repos/<owner>/<repo>.git` (the

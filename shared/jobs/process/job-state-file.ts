@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { link, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { link, open, readdir, readFile, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { writeFileAtomically } from "../../fs/write-file-atomically.ts";
 
 /**
  * One process job as `<home>/jobs/<job name>.json` records it (DESIGN §4): enough for any
@@ -87,15 +88,7 @@ export async function claimStateFile(path: string, state: ProcessJobState): Prom
 
 /** Replaces the state whole (temp file, fsync, rename, fsync the folder). */
 export async function writeStateFile(path: string, state: ProcessJobState): Promise<void> {
-  const temp = tempPath(path);
-  try {
-    await writeSynced(temp, `${JSON.stringify(state)}\n`);
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await syncDir(dirname(path));
+  await writeFileAtomically(path, `${JSON.stringify(state)}\n`);
 }
 
 export async function readStateFile(path: string): Promise<ProcessJobState | undefined> {

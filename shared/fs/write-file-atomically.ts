@@ -6,10 +6,14 @@ import { basename, dirname, join } from "node:path";
  * Replaces a file whole: a synced temporary file renamed over it, then the folder synced, so
  * a reader (or a restart after a crash) sees the old content or the new, never half of one.
  */
-export async function writeFileAtomically(path: string, content: string): Promise<void> {
+export async function writeFileAtomically(
+  path: string,
+  content: string,
+  mode = 0o600,
+): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const handle = await open(temp, "wx", 0o600);
+    const handle = await open(temp, "wx", mode);
     try {
       await handle.writeFile(content, "utf8");
       await handle.sync();
