@@ -2,8 +2,9 @@ import { isAbsolute } from "node:path";
 import { EXECUTORS, type ExecutorName, isLoopbackHost, parseRepoUrl } from "../config/schema.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { isSafeBranchName } from "../git/check-branch-name.ts";
-import { REQUIRED_ATTEMPT_ENV } from "../jobs/build-attempt-job.ts";
+import { REQUIRED_ATTEMPT_ENV, TOKEN_ATTEMPT_ENV } from "../jobs/build-attempt-job.ts";
 import { normalizeRepoPath } from "../scope/check-path.ts";
+import { hasTokenVariable, readTokenVariable } from "../tokens/read-token.ts";
 import { parseExecutorCommand } from "./executors/command.ts";
 
 /** DESIGN §5's environment, checked: what one attempt needs to run. */
@@ -54,6 +55,12 @@ export class AttemptEnvError extends Error {
     const lines: string[] = [];
     if (missing.length > 0) {
       lines.push(`missing required environment variables: ${missing.join(", ")}`);
+      const tokens = missing.filter((name) => name.endsWith("_TOKEN"));
+      if (tokens.length > 0) {
+        lines.push(
+          `(a token may also be given as a file: ${tokens.map((n) => `${n}_FILE`).join(", ")})`,
+        );
+      }
     }
     for (const problem of problems) lines.push(`${problem.name} ${problem.message}`);
     super(lines.join("\n"));
@@ -65,10 +72,24 @@ export class AttemptEnvError extends Error {
  * is collected into one `AttemptEnvError`, so a broken Job spec is fixed in one go.
  */
 export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
-  const missing = REQUIRED_ATTEMPT_ENV.filter((name) => !env[name]?.trim());
+  const isToken = (name: string) => (TOKEN_ATTEMPT_ENV as readonly string[]).includes(name);
+  const missing = REQUIRED_ATTEMPT_ENV.filter((name) =>
+    isToken(name) ? !hasTokenVariable(env, name) : !env[name]?.trim(),
+  );
   const problems: AttemptEnvProblem[] = [];
   const bad = (name: string, message: string) => problems.push({ name, message });
   const text = (name: string) => env[name]?.trim() ?? "";
+  const token = (name: string): string => {
+    try {
+      return readTokenVariable(env, name) ?? "";
+    } catch (error) {
+      // The message names the variable and the file, never the content.
+      bad(`${name}_FILE`, (error as Error).message.replace(/^\S+_FILE: /, ""));
+      return "";
+    }
+  };
+  const githubToken = token("GITHUB_TOKEN");
+  const controlPlaneToken = token("CONTROL_PLANE_TOKEN");
 
   const repoUrl = text("TARGET_REPO_URL");
   const coordinates = repoUrl ? parseRepoUrl(repoUrl) : undefined;
@@ -112,7 +133,7 @@ export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
   if (missing.length > 0 || problems.length > 0) throw new AttemptEnvError(missing, problems);
   const repo = coordinates as { owner: string; repo: string };
   return {
-    githubToken: text("GITHUB_TOKEN"),
+    githubToken,
     targetName: text("TARGET_NAME"),
     targetRepoUrl: repoUrl,
     owner: repo.owner,
@@ -121,7 +142,7 @@ export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
     taskId: text("TASK_ID"),
     attemptId: text("ATTEMPT_ID"),
     controlPlaneUrl: text("CONTROL_PLANE_URL"),
-    controlPlaneToken: text("CONTROL_PLANE_TOKEN"),
+    controlPlaneToken,
     workspaceDir: text("LEVIATHAN_WORKSPACE_DIR"),
     githubApiUrl,
     ...(attemptNumber === undefined ? {} : { attemptNumber }),

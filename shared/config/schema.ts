@@ -56,6 +56,9 @@ const count = (min: number) =>
 export const EXECUTORS = ["backlog-propose", "docs", "command"] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
 
+export const EXECUTOR_ISOLATION_SETTINGS = ["required", "none"] as const;
+export type ExecutorIsolationSetting = (typeof EXECUTOR_ISOLATION_SETTINGS)[number];
+
 /** DESIGN §2: the seed's fields plus optional ones whose defaults keep the seed valid. */
 export const autonomyConfigSchema = z.strictObject({
   target_id: z.string().max(63).regex(TARGET_NAME_PATTERN, "must match [a-z0-9][a-z0-9-]*"),
@@ -103,6 +106,12 @@ export const autonomyConfigSchema = z.strictObject({
   executor_command: z.array(z.string()).min(1, "must name a program").optional(),
   github_api_url: httpUrl.default("https://api.github.com"),
   worker_url: httpUrl.optional(),
+  /**
+   * Whether the `command` executor may run without isolation when the attempt cannot give it
+   * another user (DESIGN §13): `required` (the default when unset) fails such an attempt with
+   * `isolation_unavailable`; `none` runs it as the attempt's own user.
+   */
+  executor_isolation: z.enum(EXECUTOR_ISOLATION_SETTINGS).optional(),
 });
 
 export type AutonomyConfig = z.infer<typeof autonomyConfigSchema>;

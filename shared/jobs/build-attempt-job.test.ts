@@ -9,9 +9,15 @@ import {
   GITHUB_TOKEN_SECRET,
   OPTIONAL_ATTEMPT_ENV,
   REQUIRED_ATTEMPT_ENV,
+  TOKEN_ATTEMPT_ENV,
 } from "./build-attempt-job.ts";
 
 const { config: SEED } = await loadConfig("ops/autonomy/dev.yaml");
+const ATTEMPT_TOKEN = "lvat1~radix~attempt-t-00000000~FAKE-attempt-token-value";
+const OPTIONS = { attemptToken: ATTEMPT_TOKEN };
+const LITERAL_REQUIRED = REQUIRED_ATTEMPT_ENV.filter(
+  (name) => !(TOKEN_ATTEMPT_ENV as readonly string[]).includes(name),
+);
 
 function requestFor(taskId: string, attemptNumber = 1, config = SEED): AttemptRequest {
   return {
@@ -24,18 +30,13 @@ function requestFor(taskId: string, attemptNumber = 1, config = SEED): AttemptRe
 }
 
 function envOf(config: AutonomyConfig, request: AttemptRequest): Map<string, unknown> {
-  return new Map(
-    buildAttemptJob(config, request).env.map((v) => [
-      v.name,
-      "value" in v ? v.value : { secretKeyRef: v.secretKeyRef },
-    ]),
-  );
+  return new Map(buildAttemptJob(config, request, OPTIONS).env.map((v) => [v.name, v.value]));
 }
 
 describe("buildAttemptJob", () => {
   it("names, places and labels the Job from the request and the config", () => {
     const request = requestFor("task-1", 2);
-    const job = buildAttemptJob(SEED, request);
+    const job = buildAttemptJob(SEED, request, OPTIONS);
     expect(job).toMatchObject({
       name: `worker-${request.attempt_id}`,
       namespace: "leviathan",
@@ -50,27 +51,20 @@ describe("buildAttemptJob", () => {
     });
   });
 
-  it("sets exactly the seed's nine and §5's optional variables, with the config's values", () => {
+  it("sets §5's variables with the config's values; the two tokens only as files", () => {
     const request = requestFor("task-1", 3);
     const env = envOf(SEED, request);
     expect([...env.keys()]).toEqual([
-      ...REQUIRED_ATTEMPT_ENV,
+      ...LITERAL_REQUIRED,
       ...OPTIONAL_ATTEMPT_ENV.filter((n) => n !== "LEVIATHAN_EXECUTOR_COMMAND"),
     ]);
     expect(Object.fromEntries(env)).toEqual({
-      GITHUB_TOKEN: { secretKeyRef: { name: "leviathan-secrets", key: "github-token" } },
       TARGET_NAME: "radix",
       TARGET_REPO_URL: "https://github.com/iangreen74/radix.git",
       TARGET_BRANCH: "main",
       TASK_ID: "task-1",
       ATTEMPT_ID: request.attempt_id,
       CONTROL_PLANE_URL: "http://leviathan-control-plane:8000",
-      CONTROL_PLANE_TOKEN: {
-        secretKeyRef: {
-          name: "leviathan-control-plane-secret",
-          key: "LEVIATHAN_CONTROL_PLANE_TOKEN",
-        },
-      },
       LEVIATHAN_WORKSPACE_DIR: "/workspace",
       GITHUB_API_URL: "https://api.github.com",
       ATTEMPT_NUMBER: "3",
@@ -78,6 +72,38 @@ describe("buildAttemptJob", () => {
       LEVIATHAN_ALLOWED_PATH_PREFIXES: ".leviathan/,docs/",
       LEVIATHAN_DEFAULT_EXECUTOR: "backlog-propose",
     });
+    const job = buildAttemptJob(SEED, request, OPTIONS);
+    expect(job.tokenFiles).toEqual([
+      {
+        variable: "GITHUB_TOKEN_FILE",
+        secret: GITHUB_TOKEN_SECRET,
+        volume: "github-token",
+        path: "/var/run/secrets/leviathan/github/github-token",
+      },
+      {
+        variable: "CONTROL_PLANE_TOKEN_FILE",
+        secret: { name: `${job.name}-token`, key: "control-plane-token" },
+        volume: "attempt-token",
+        path: "/var/run/secrets/leviathan/attempt/control-plane-token",
+      },
+    ]);
+    expect(job.attemptSecret).toEqual({
+      name: `${job.name}-token`,
+      data: { "control-plane-token": ATTEMPT_TOKEN },
+    });
+  });
+
+  it("never refers to the control plane's own token, only the attempt's", () => {
+    const text = JSON.stringify(buildAttemptJob(SEED, requestFor("t"), OPTIONS));
+    expect(text).not.toContain(CONTROL_PLANE_TOKEN_SECRET.name);
+  });
+
+  it("sets LEVIATHAN_EXECUTOR_ISOLATION only when the config turns isolation off", () => {
+    expect(envOf(SEED, requestFor("t")).has("LEVIATHAN_EXECUTOR_ISOLATION")).toBe(false);
+    const required = envOf({ ...SEED, executor_isolation: "required" }, requestFor("t"));
+    expect(required.has("LEVIATHAN_EXECUTOR_ISOLATION")).toBe(false);
+    const none = envOf({ ...SEED, executor_isolation: "none" }, requestFor("t"));
+    expect(none.get("LEVIATHAN_EXECUTOR_ISOLATION")).toBe("none");
   });
 
   it("passes the command executor as a JSON array, and GitHub Enterprise's API", () => {
@@ -93,22 +119,21 @@ describe("buildAttemptJob", () => {
     );
     expect(env.get("LEVIATHAN_DEFAULT_EXECUTOR")).toBe("command");
     expect(env.get("GITHUB_API_URL")).toBe("https://ghe.example.com/api/v3");
-    expect([...env.keys()]).toEqual([...REQUIRED_ATTEMPT_ENV, ...OPTIONAL_ATTEMPT_ENV]);
+    expect([...env.keys()]).toEqual([...LITERAL_REQUIRED, ...OPTIONAL_ATTEMPT_ENV]);
   });
 
-  it("carries tokens only as Secret references, never a value from its own environment", () => {
+  it("carries no token value from its own environment; the attempt token only in its Secret", () => {
     vi.stubEnv("GITHUB_TOKEN", "test-token-FAKE-0123456789abcdef");
     vi.stubEnv("CONTROL_PLANE_TOKEN", "cp-FAKE-TOKEN-fedcba9876543210");
     try {
-      const job = buildAttemptJob(SEED, requestFor("t"));
+      const job = buildAttemptJob(SEED, requestFor("t"), OPTIONS);
+      const { attemptSecret, ...spec } = job;
       const text = JSON.stringify(job);
       expect(text).not.toContain("test-token-FAKE");
       expect(text).not.toContain("cp-FAKE-TOKEN");
-      const tokens = job.env.filter((v) => v.name.endsWith("_TOKEN"));
-      expect(tokens).toEqual([
-        { name: "GITHUB_TOKEN", secretKeyRef: GITHUB_TOKEN_SECRET },
-        { name: "CONTROL_PLANE_TOKEN", secretKeyRef: CONTROL_PLANE_TOKEN_SECRET },
-      ]);
+      expect(JSON.stringify(spec)).not.toContain(ATTEMPT_TOKEN);
+      expect(attemptSecret.data["control-plane-token"]).toBe(ATTEMPT_TOKEN);
+      expect(job.env.filter((v) => /TOKEN/.test(v.name))).toEqual([]);
     } finally {
       vi.unstubAllEnvs();
     }
@@ -117,7 +142,7 @@ describe("buildAttemptJob", () => {
   it("makes long or odd task ids label-safe and keeps the name within 63 characters", () => {
     const taskId = `Docs.${"very_long.".repeat(9)}End`;
     const request = requestFor(taskId);
-    const job = buildAttemptJob(SEED, request);
+    const job = buildAttemptJob(SEED, request, OPTIONS);
     expect(job.name.length).toBeLessThanOrEqual(63);
     expect(job.name.endsWith(request.attempt_id.slice(-8))).toBe(true);
     for (const value of Object.values(job.labels)) {
@@ -129,16 +154,18 @@ describe("buildAttemptJob", () => {
   });
 
   it("gives a repeated request the same Job (a redelivered CloudEvent is a no-op)", () => {
-    expect(buildAttemptJob(SEED, requestFor("t", 2))).toEqual(
-      buildAttemptJob(SEED, requestFor("t", 2)),
+    expect(buildAttemptJob(SEED, requestFor("t", 2), OPTIONS)).toEqual(
+      buildAttemptJob(SEED, requestFor("t", 2), OPTIONS),
     );
-    expect(buildAttemptJob(SEED, requestFor("t", 2)).name).not.toBe(
-      buildAttemptJob(SEED, requestFor("t", 3)).name,
+    expect(buildAttemptJob(SEED, requestFor("t", 2), OPTIONS).name).not.toBe(
+      buildAttemptJob(SEED, requestFor("t", 3), OPTIONS).name,
     );
   });
 
   it("refuses a request for another target than the config's", () => {
     const request = { ...requestFor("t"), target_id: "other" };
-    expect(() => buildAttemptJob(SEED, request)).toThrow(/target other, config is for radix/);
+    expect(() => buildAttemptJob(SEED, request, OPTIONS)).toThrow(
+      /target other, config is for radix/,
+    );
   });
 });

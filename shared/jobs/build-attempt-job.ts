@@ -1,13 +1,9 @@
 import type { AutonomyConfig } from "../config/schema.ts";
 import { jobNameFor, labelValue } from "../events/ids.ts";
 import type { AttemptRequest } from "../events/types.ts";
-import type { AttemptJob, JobEnvVar } from "./types.ts";
+import type { AttemptJob, JobEnvVar, JobTokenFile, SecretKeyRef } from "./types.ts";
 
-/** A key of a Kubernetes Secret. Names as the reference deployment has them (DESIGN §12). */
-export interface SecretKeyRef {
-  name: string;
-  key: string;
-}
+export type { SecretKeyRef } from "./types.ts";
 
 export const GITHUB_TOKEN_SECRET: SecretKeyRef = { name: "leviathan-secrets", key: "github-token" };
 export const CONTROL_PLANE_TOKEN_SECRET: SecretKeyRef = {
@@ -15,14 +11,11 @@ export const CONTROL_PLANE_TOKEN_SECRET: SecretKeyRef = {
   key: "LEVIATHAN_CONTROL_PLANE_TOKEN",
 };
 
-/**
- * Which environment variable each Secret key becomes. A runner without Secrets (the process
- * runner) resolves these from its own environment, by the same variable names.
- */
-export const SECRET_ENV: Readonly<Record<"GITHUB_TOKEN" | "CONTROL_PLANE_TOKEN", SecretKeyRef>> = {
-  GITHUB_TOKEN: GITHUB_TOKEN_SECRET,
-  CONTROL_PLANE_TOKEN: CONTROL_PLANE_TOKEN_SECRET,
-};
+/** The key of `<job name>-token` that holds the attempt token (DESIGN §8, §12). */
+export const ATTEMPT_TOKEN_KEY = "control-plane-token";
+
+/** Where Secret volumes are mounted in a Job's trusted containers. */
+export const TOKEN_MOUNT_ROOT = "/var/run/secrets/leviathan";
 
 /** The label every attempt Job and its pod carry; `leviathan.dev/*` labels name the attempt. */
 export const ATTEMPT_JOB_APP = "leviathan-worker";
@@ -30,7 +23,10 @@ export const TARGET_LABEL = "leviathan.dev/target";
 export const TASK_LABEL = "leviathan.dev/task";
 export const ATTEMPT_LABEL = "leviathan.dev/attempt";
 
-/** DESIGN §5: the seed's nine, in the seed's order. */
+/**
+ * DESIGN §5: the seed's nine, in the seed's order. The two tokens may also come as files
+ * (`GITHUB_TOKEN_FILE`, `CONTROL_PLANE_TOKEN_FILE`), which is how a Job gives them.
+ */
 export const REQUIRED_ATTEMPT_ENV = [
   "GITHUB_TOKEN",
   "TARGET_NAME",
@@ -42,6 +38,9 @@ export const REQUIRED_ATTEMPT_ENV = [
   "CONTROL_PLANE_TOKEN",
   "LEVIATHAN_WORKSPACE_DIR",
 ] as const;
+
+/** The required variables that are tokens, and so reach a Job only as files. */
+export const TOKEN_ATTEMPT_ENV = ["GITHUB_TOKEN", "CONTROL_PLANE_TOKEN"] as const;
 
 /** DESIGN §5: set by the worker from the config; the attempt has a default for each. */
 export const OPTIONAL_ATTEMPT_ENV = [
@@ -55,17 +54,27 @@ export const OPTIONAL_ATTEMPT_ENV = [
 
 export interface BuildAttemptJobOptions {
   /**
+   * This attempt's control-plane credential, derived by the worker (`deriveAttemptToken`). It
+   * goes into the Job's own Secret, never into its spec.
+   */
+  attemptToken: string;
+  /**
    * The config file's base name. Accepted so callers can pass what they loaded; the Job itself
    * reads no config file — everything it needs is in its environment.
    */
   configName?: string;
 }
 
+/** `<job name>-token`: the Secret with the attempt's own credentials. */
+export function attemptSecretName(jobName: string): string {
+  return `${jobName}-token`;
+}
+
 /** The one place an attempt's Job is described; runners turn it into a manifest or a process. */
 export function buildAttemptJob(
   config: AutonomyConfig,
   request: AttemptRequest,
-  _options: BuildAttemptJobOptions = {},
+  options: BuildAttemptJobOptions,
 ): AttemptJob {
   // A request for another target means the worker read the wrong config file: refuse rather
   // than run one target's task with another's repository and limits.
@@ -74,15 +83,16 @@ export function buildAttemptJob(
       `attempt ${request.attempt_id} is for target ${request.target_id}, config is for ${config.target_id}`,
     );
   }
+  if (!options.attemptToken) throw new Error("an attempt Job needs its attempt token");
+  const name = jobNameFor(request.attempt_id);
+  const secretName = attemptSecretName(name);
   const env: JobEnvVar[] = [
-    { name: "GITHUB_TOKEN", secretKeyRef: { ...GITHUB_TOKEN_SECRET } },
     { name: "TARGET_NAME", value: config.target_id },
     { name: "TARGET_REPO_URL", value: config.target_repo_url },
     { name: "TARGET_BRANCH", value: config.target_branch },
     { name: "TASK_ID", value: request.task_id },
     { name: "ATTEMPT_ID", value: request.attempt_id },
     { name: "CONTROL_PLANE_URL", value: config.control_plane_url },
-    { name: "CONTROL_PLANE_TOKEN", secretKeyRef: { ...CONTROL_PLANE_TOKEN_SECRET } },
     { name: "LEVIATHAN_WORKSPACE_DIR", value: config.workspace_dir },
     { name: "GITHUB_API_URL", value: config.github_api_url },
     { name: "ATTEMPT_NUMBER", value: String(request.attempt_number) },
@@ -96,8 +106,26 @@ export function buildAttemptJob(
       value: JSON.stringify(config.executor_command),
     });
   }
+  // Only when the config turns isolation off: the default needs no variable.
+  if (config.executor_isolation === "none") {
+    env.push({ name: "LEVIATHAN_EXECUTOR_ISOLATION", value: config.executor_isolation });
+  }
+  const tokenFiles: JobTokenFile[] = [
+    {
+      variable: "GITHUB_TOKEN_FILE",
+      secret: { ...GITHUB_TOKEN_SECRET },
+      volume: "github-token",
+      path: `${TOKEN_MOUNT_ROOT}/github/${GITHUB_TOKEN_SECRET.key}`,
+    },
+    {
+      variable: "CONTROL_PLANE_TOKEN_FILE",
+      secret: { name: secretName, key: ATTEMPT_TOKEN_KEY },
+      volume: "attempt-token",
+      path: `${TOKEN_MOUNT_ROOT}/attempt/${ATTEMPT_TOKEN_KEY}`,
+    },
+  ];
   return {
-    name: jobNameFor(request.attempt_id),
+    name,
     namespace: config.worker_namespace,
     labels: {
       app: ATTEMPT_JOB_APP,
@@ -106,6 +134,8 @@ export function buildAttemptJob(
       [ATTEMPT_LABEL]: labelValue(request.attempt_id),
     },
     env,
+    tokenFiles,
+    attemptSecret: { name: secretName, data: { [ATTEMPT_TOKEN_KEY]: options.attemptToken } },
     image: config.worker_image,
     deadlineSeconds: config.attempt_timeout_seconds,
   };

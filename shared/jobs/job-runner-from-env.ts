@@ -1,5 +1,6 @@
 import { leviathanHome } from "../config/leviathan-home.ts";
 import type { Logger } from "../log/logger.ts";
+import { readTokenVariable } from "../tokens/read-token.ts";
 import { createKubernetesJobRunner } from "./kubernetes/kubernetes-job-runner.ts";
 import { createProcessJobRunner } from "./process/process-job-runner.ts";
 import type { JobRunner } from "./types.ts";
@@ -32,7 +33,7 @@ export function jobRunnerFromEnv(
   if (kind === "process") {
     const runner = createProcessJobRunner({
       home: leviathanHome(env),
-      secrets: { GITHUB_TOKEN: env.GITHUB_TOKEN, CONTROL_PLANE_TOKEN: env.CONTROL_PLANE_TOKEN },
+      secrets: { GITHUB_TOKEN: readTokenVariable(env, "GITHUB_TOKEN") },
       ...(logger ? { logger } : {}),
     });
     return () => runner;

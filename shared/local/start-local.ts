@@ -128,7 +128,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
 
     const runner = createProcessJobRunner({
       home: home.root,
-      secrets: { GITHUB_TOKEN: githubToken, CONTROL_PLANE_TOKEN: token },
+      secrets: { GITHUB_TOKEN: githubToken },
       logger,
     });
     cleanup.unshift(() => runner.stopAll());

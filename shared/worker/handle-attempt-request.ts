@@ -3,6 +3,7 @@ import { ConfigError, type LoadedConfig, loadConfig } from "../config/load-confi
 import { buildAttemptJob } from "../jobs/build-attempt-job.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import type { Logger } from "../log/logger.ts";
+import { deriveAttemptToken } from "../tokens/attempt-token.ts";
 import { parseAttemptRequest } from "./parse-attempt-request.ts";
 import {
   AttemptConfigInvalidError,
@@ -13,6 +14,8 @@ import {
 export interface AttemptRequestDeps {
   /** `LEVIATHAN_CONFIG`: the request's `config` is read from the same folder. */
   configPath: string;
+  /** The worker's own control-plane token: each Job gets only a token derived from it for its attempt. */
+  controlPlaneToken: string;
   /** The runner for a namespace (the config's `worker_namespace`). */
   jobs: (namespace: string) => JobRunner;
   logger?: Logger;
@@ -54,7 +57,11 @@ export async function handleAttemptRequest(
       [{ path: "data.target_id", message: `does not match ${name}'s target_id` }],
     );
   }
-  const job = buildAttemptJob(config, request, { configName: name });
+  const attemptToken = deriveAttemptToken(deps.controlPlaneToken, {
+    targetId: request.target_id,
+    attemptId: request.attempt_id,
+  });
+  const job = buildAttemptJob(config, request, { configName: name, attemptToken });
   const { created } = await deps.jobs(job.namespace).submit(job);
   deps.logger?.info(
     { job: job.name, created, attempt_id: request.attempt_id, target: request.target_id },

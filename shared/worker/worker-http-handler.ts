@@ -39,7 +39,12 @@ export function createWorkerHandler(options: WorkerOptions): HttpFunction {
       // The framework has parsed the body already; the SDK wants it as sent.
       const body = req.rawBody ? req.rawBody.toString("utf8") : "";
       const data = decodeAttemptRequested({ headers: req.headers, body });
-      const reply = await handleAttemptRequest(data, { configPath, jobs, logger });
+      const reply = await handleAttemptRequest(data, {
+        configPath,
+        controlPlaneToken: token,
+        jobs,
+        logger,
+      });
       res.status(200).json(reply);
     } catch (error) {
       const status = httpStatusOf(error);

@@ -43,7 +43,9 @@ function run(args: string[], env: Record<string, string>): Promise<Exit> {
   });
 }
 
-const MISSING = `leviathan attempt: missing required environment variables: ${REQUIRED_ATTEMPT_ENV.join(", ")}\n`;
+const MISSING =
+  `leviathan attempt: missing required environment variables: ${REQUIRED_ATTEMPT_ENV.join(", ")}\n` +
+  "(a token may also be given as a file: GITHUB_TOKEN_FILE, CONTROL_PLANE_TOKEN_FILE)\n";
 
 let harness: Harness;
 beforeAll(async () => {

@@ -75,7 +75,8 @@ describe("parseAttemptEnv", () => {
     const error = failure({ TARGET_NAME: "radix", TASK_ID: "  ", PATH: "/usr/bin" });
     expect(error.missing).toEqual(REQUIRED_ATTEMPT_ENV.filter((name) => name !== "TARGET_NAME"));
     expect(error.message).toBe(
-      "missing required environment variables: GITHUB_TOKEN, TARGET_REPO_URL, TARGET_BRANCH, TASK_ID, ATTEMPT_ID, CONTROL_PLANE_URL, CONTROL_PLANE_TOKEN, LEVIATHAN_WORKSPACE_DIR",
+      "missing required environment variables: GITHUB_TOKEN, TARGET_REPO_URL, TARGET_BRANCH, TASK_ID, ATTEMPT_ID, CONTROL_PLANE_URL, CONTROL_PLANE_TOKEN, LEVIATHAN_WORKSPACE_DIR\n" +
+        "(a token may also be given as a file: GITHUB_TOKEN_FILE, CONTROL_PLANE_TOKEN_FILE)",
     );
   });
 

@@ -56,13 +56,17 @@ beforeAll(async () => {
   ];
   configFromMap = parseConfig(text, name);
   renderedJob = toJobManifest(
-    buildAttemptJob(configFromMap, {
-      target_id: configFromMap.target_id,
-      task_id: "task-1",
-      attempt_id: attemptIdFor(configFromMap.target_id, "task-1", 1),
-      attempt_number: 1,
-      config: name,
-    }),
+    buildAttemptJob(
+      configFromMap,
+      {
+        target_id: configFromMap.target_id,
+        task_id: "task-1",
+        attempt_id: attemptIdFor(configFromMap.target_id, "task-1", 1),
+        attempt_number: 1,
+        config: name,
+      },
+      { attemptToken: "lvat1~x~y~test-only" },
+    ),
   ) as Doc;
   workloads = [
     ...applied
@@ -356,7 +360,7 @@ describe("cross-references resolve inside the folder", () => {
         }
       }
     }
-    expect(refs).toBe(6); // control plane 1, tick 2, worker 1, Job 2
+    expect(refs).toBe(4); // control plane 1, tick 2, worker 1; the Job reads its tokens from files
   });
 
   it("the example Secrets hold no values", () => {
@@ -478,7 +482,7 @@ describe("least privilege", () => {
       for (const container of pod.containers) {
         expect(container.securityContext, what).toEqual(HARDENED_CONTAINER);
         for (const env of container.env ?? []) {
-          if (/TOKEN|SECRET|PASSWORD/.test(env.name)) {
+          if (/TOKEN|SECRET|PASSWORD/.test(env.name) && !env.name.endsWith("_FILE")) {
             expect(env.value, `${what}: ${env.name}`).toBeUndefined();
             expect(Object.keys(env.valueFrom), `${what}: ${env.name}`).toEqual(["secretKeyRef"]);
           }

@@ -1,12 +1,22 @@
 // Stands in for `leviathan attempt` in the runner tests: records the environment it was given
-// (in its working directory, the runner's home), writes to stdout and stderr, then does what
+// (in LEVIATHAN_WORKSPACE_DIR, which the tests point at their own folder), writes to stdout and stderr, then does what
 // FAKE_ATTEMPT says: `exit:<code>`, `until-released` (exits 0 once `release-<id>` exists),
 // `hang` (starts a grandchild and never ends), `hang-stubborn` (the same, ignoring SIGTERM).
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+
+// The runner starts attempts in /, never in its home: the test's files go to the workspace.
+mkdirSync(process.env.LEVIATHAN_WORKSPACE_DIR, { recursive: true });
+process.chdir(process.env.LEVIATHAN_WORKSPACE_DIR);
 
 const id = process.env.ATTEMPT_ID ?? "unknown";
 writeFileSync(`env-${id}.json`, JSON.stringify(process.env));
+// What the token files held while the attempt ran (the runner removes them after it exits).
+const tokens = {};
+for (const name of ["GITHUB_TOKEN_FILE", "CONTROL_PLANE_TOKEN_FILE"]) {
+  if (process.env[name]) tokens[name] = readFileSync(process.env[name], "utf8").trim();
+}
+writeFileSync(`tokens-${id}.json`, JSON.stringify(tokens));
 process.stdout.write(`attempt ${id} output\n`);
 process.stderr.write(`attempt ${id} diagnostics\n`);
 

@@ -27,11 +27,17 @@ export function attemptRequest(
   };
 }
 
+/** What the worker would put in the Job's Secret; recognisable in any leak check. */
+export const FAKE_ATTEMPT_TOKEN = "lvat1~radix~attempt-fake~FAKE-ATTEMPT-TOKEN-0123456789";
+
 /** The Job the worker would submit for that task, through the one builder. */
 export function attemptJob(
   options: { taskId?: string; attemptNumber?: number; config?: Partial<AutonomyConfig> } = {},
 ): { job: AttemptJob; request: AttemptRequest } {
   const config = seedConfig(options.config);
   const request = attemptRequest(options.taskId, options.attemptNumber, config.target_id);
-  return { job: buildAttemptJob(config, request), request };
+  return {
+    job: buildAttemptJob(config, request, { attemptToken: FAKE_ATTEMPT_TOKEN }),
+    request,
+  };
 }

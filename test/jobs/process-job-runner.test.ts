@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,7 @@ import {
   type ProcessJobRunner,
 } from "../../shared/jobs/process/process-job-runner.ts";
 import type { AttemptJob } from "../../shared/jobs/types.ts";
-import { attemptJob } from "./job-fixtures.ts";
+import { attemptJob, FAKE_ATTEMPT_TOKEN } from "./job-fixtures.ts";
 import { pidAlive, waitFor } from "./wait-for.ts";
 
 const FAKE_ATTEMPT = fileURLToPath(new URL("./fake-attempt.mjs", import.meta.url));
@@ -65,7 +65,10 @@ function job(
 ): AttemptJob {
   const built = attemptJob({
     taskId: options.taskId ?? "task-1",
-    ...(options.targetId ? { config: { target_id: options.targetId } } : {}),
+    config: {
+      workspace_dir: home,
+      ...(options.targetId ? { target_id: options.targetId } : {}),
+    },
   }).job;
   return {
     ...built,
@@ -116,17 +119,18 @@ describe("process job runner", () => {
     const expected: Record<string, string> = {};
     for (const name of ESSENTIAL_ENV)
       if (process.env[name] !== undefined) expected[name] = process.env[name]!;
-    for (const v of j.env) {
-      expected[v.name] = "value" in v ? v.value : SECRETS[v.name as keyof typeof SECRETS];
-    }
+    for (const v of j.env) expected[v.name] = v.value;
+    const tokenDir = join(home, "jobs", `${j.name}.tokens`);
+    expected.GITHUB_TOKEN_FILE = join(tokenDir, "github-token");
+    expected.CONTROL_PLANE_TOKEN_FILE = join(tokenDir, "attempt-token");
     expect(env).toEqual(expected);
-    expect(env.GITHUB_TOKEN).toBe(SECRETS.GITHUB_TOKEN);
-    expect(env.CONTROL_PLANE_TOKEN).toBe(SECRETS.CONTROL_PLANE_TOKEN);
-    expect(
-      Object.keys(env)
-        .filter((k) => k.includes("TOKEN"))
-        .sort(),
-    ).toEqual(["CONTROL_PLANE_TOKEN", "GITHUB_TOKEN"]);
+    // Token values reach the attempt as files only, and the files go with the job.
+    expect(JSON.stringify(env)).not.toContain(SECRETS.GITHUB_TOKEN);
+    expect(JSON.stringify(env)).not.toContain(FAKE_ATTEMPT_TOKEN);
+    expect(JSON.parse(await readFile(join(home, `tokens-${attemptIdOf(j)}.json`), "utf8"))).toEqual(
+      { GITHUB_TOKEN_FILE: SECRETS.GITHUB_TOKEN, CONTROL_PLANE_TOKEN_FILE: FAKE_ATTEMPT_TOKEN },
+    );
+    await expect(stat(tokenDir)).rejects.toMatchObject({ code: "ENOENT" });
 
     const log = await readFile(join(home, "jobs", `${j.name}.log`), "utf8");
     expect(log).toContain(`attempt ${attemptIdOf(j)} output`);
@@ -260,7 +264,7 @@ describe("process job runner", () => {
     const jobs = createProcessJobRunner({
       home,
       command: [process.execPath, FAKE_ATTEMPT],
-      secrets: { CONTROL_PLANE_TOKEN: "x-123456" },
+      secrets: {},
     });
     await expect(jobs.submit(job("exit:0"))).rejects.toThrow(/GITHUB_TOKEN/);
     expect(await jobs.list("radix")).toEqual([]);

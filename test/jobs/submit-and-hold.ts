@@ -9,7 +9,7 @@ if (!home || !script || !jobJson) throw new Error("usage: submit-and-hold <home>
 const runner = createProcessJobRunner({
   home,
   command: [process.execPath, script],
-  secrets: { GITHUB_TOKEN: "test-token-held0000000000", CONTROL_PLANE_TOKEN: "cp-held-000000000" },
+  secrets: { GITHUB_TOKEN: "test-token-held0000000000" },
 });
 const job = JSON.parse(jobJson) as AttemptJob;
 await runner.submit(job);

@@ -71,7 +71,7 @@ beforeAll(async () => {
   const processJobs = createProcessJobRunner({
     home,
     command: [process.execPath, FAKE_ATTEMPT],
-    secrets: { GITHUB_TOKEN, CONTROL_PLANE_TOKEN: TOKEN },
+    secrets: { GITHUB_TOKEN },
   });
   processWorker = await serveWorker("worker-process", () => processJobs);
 
@@ -273,7 +273,10 @@ describe("worker over HTTP", () => {
     ).spec.template.spec.containers[0]!;
     // References, never values, go into the Job (DESIGN §12).
     expect(JSON.stringify(container.env)).not.toContain(TOKEN);
-    expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN")).toHaveProperty("valueFrom");
+    expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN")).toBeUndefined();
+    expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN_FILE")).toHaveProperty(
+      "value",
+    );
 
     const other = attemptRequest("task-k8s", 1, "other");
     const otherReply = await post(

@@ -40,7 +40,8 @@ LEVIATHAN_CONFIG, then ops/autonomy/dev.yaml. Tokens appear as Secret references
         attempt_number: attemptNumber,
         config: name,
       },
-      { configName: name },
+      // The worker mints the real one; it lives in the Job's Secret, never in this manifest.
+      { configName: name, attemptToken: "rendered-without-a-token" },
     );
     stdout.write(toYamlDocuments([toJobManifest(job)]));
     return 0;

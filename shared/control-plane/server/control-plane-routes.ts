@@ -5,6 +5,7 @@ import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
 import type { AttemptView, EventPage, IngestReply } from "../types.ts";
+import { authorizeAppend, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
 import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
 import { CONTROL_PLANE_ACTOR, itemsFromBundle } from "./items-from-bundle.ts";
@@ -32,6 +33,8 @@ export interface RequestContext {
   res: ServerResponse;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** Who asked; an attempt token is already limited to the routes it may use. */
+  principal: Principal;
   /** The body, within the size limit; only after the token was checked. */
   readBody(): Promise<Buffer>;
 }
@@ -75,6 +78,7 @@ async function ingestBundle(
   const receivedAt = services.now().toISOString();
   const body = parseJsonBody(await context.readBody());
   const { bundleId, items } = itemsFromBundle(body, receivedAt);
+  authorizeAppend(context.principal, items);
   const outcome = await append(services, items);
   sendJson(context.res, 200, ingestReply(outcome, bundleId));
 }
@@ -94,6 +98,7 @@ async function ingestCloudEvents(
   const receivedAt = services.now().toISOString();
   const body = await context.readBody();
   const items = itemsFromCloudEvents(kind, context.req.headers, body, receivedAt);
+  authorizeAppend(context.principal, items);
   const outcome = await append(services, items);
   sendJson(context.res, 200, ingestReply(outcome, null));
 }

@@ -8,7 +8,7 @@ import {
 } from "../../store/ndjson/open-ndjson-store.ts";
 import { type EventStore, StoreFailedError } from "../../store/types.ts";
 import { createControlPlaneState } from "../state/create-control-plane-state.ts";
-import { hasBearerToken, tokenDigest } from "./check-bearer-token.ts";
+import { authorizeRoute, createAuthenticator, type Principal } from "./authorize-request.ts";
 import { createControlPlaneMetrics } from "./control-plane-metrics.ts";
 import {
   CONTROL_PLANE_ROUTES,
@@ -62,7 +62,7 @@ export async function startControlPlane(
 ): Promise<RunningControlPlane> {
   if (!options.token) throw new Error("the control plane needs a token (CONTROL_PLANE_TOKEN)");
   const logger = options.logger ?? createLogger("control-plane");
-  const expected = tokenDigest(options.token);
+  const authenticate = createAuthenticator(options.token);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const state = createControlPlaneState();
   let store: EventStore | undefined;
@@ -114,7 +114,10 @@ export async function startControlPlane(
     const query = new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1));
     const match = matchRoute<Handler>(CONTROL_PLANE_ROUTES, path);
     if (match) setRoute(match.route.template);
-    if (!match?.route.public && !hasBearerToken(req.headers.authorization, expected)) {
+    const principal: Principal | null = match?.route.public
+      ? { kind: "operator" }
+      : authenticate(req);
+    if (!principal) {
       throw new HttpError(401, "a valid bearer token is required", {
         "www-authenticate": 'Bearer realm="leviathan"',
       });
@@ -126,12 +129,20 @@ export async function startControlPlane(
         allow: Object.keys(match.route.methods).join(", "),
       });
     }
+    authorizeRoute(principal, req.method ?? "", match.route.template, match.params);
     if (health === "stopping") res.setHeader("connection", "close");
     if (!match.route.public && health === "starting") {
       throw new HttpError(503, "the control plane is starting", { "retry-after": "1" });
     }
     await handler(
-      { req, res, params: match.params, query, readBody: () => readBody(req, res, maxBodyBytes) },
+      {
+        req,
+        res,
+        params: match.params,
+        query,
+        principal,
+        readBody: () => readBody(req, res, maxBodyBytes),
+      },
       services,
     );
   }

@@ -11,13 +11,17 @@ import { IMAGE_USER_ID, toJobManifest } from "./job-manifest.ts";
 
 const { config } = await loadConfig("ops/autonomy/dev.yaml");
 const attemptId = attemptIdFor(config.target_id, "task-1", 1);
-const job = buildAttemptJob(config, {
-  target_id: config.target_id,
-  task_id: "task-1",
-  attempt_id: attemptId,
-  attempt_number: 1,
-  config: "dev.yaml",
-});
+const job = buildAttemptJob(
+  config,
+  {
+    target_id: config.target_id,
+    task_id: "task-1",
+    attempt_id: attemptId,
+    attempt_number: 1,
+    config: "dev.yaml",
+  },
+  { attemptToken: "lvat1~radix~attempt~test-only" },
+);
 const manifest = toJobManifest(job);
 const spec = manifest.spec!;
 const pod = spec.template.spec!;
@@ -79,14 +83,21 @@ describe("toJobManifest", () => {
   });
 
   it("writes only to emptyDir volumes at the workspace and /tmp", () => {
-    expect(container.volumeMounts).toEqual([
+    expect(container.volumeMounts?.slice(0, 2)).toEqual([
       { name: "workspace", mountPath: config.workspace_dir },
       { name: "tmp", mountPath: "/tmp" },
     ]);
+    for (const mount of container.volumeMounts?.slice(2) ?? []) expect(mount.readOnly).toBe(true);
     for (const volume of pod.volumes ?? []) {
-      expect(Object.keys(volume).sort()).toEqual(["emptyDir", "name"]);
+      const kind = volume.name.endsWith("-token") ? "secret" : "emptyDir";
+      expect(Object.keys(volume).sort()).toEqual([kind, "name"].sort());
     }
-    expect(pod.volumes?.map((v) => v.name)).toEqual(["workspace", "tmp"]);
+    expect(pod.volumes?.map((v) => v.name)).toEqual([
+      "workspace",
+      "tmp",
+      "github-token",
+      "attempt-token",
+    ]);
   });
 
   it("mounts the workspace wherever the config puts it", () => {
@@ -99,6 +110,7 @@ describe("toJobManifest", () => {
         attempt_number: 1,
         config: "dev.yaml",
       },
+      { attemptToken: "lvat1~radix~attempt~test-only" },
     );
     const mounts = toJobManifest(other).spec!.template.spec!.containers[0]!.volumeMounts;
     expect(mounts?.[0]).toEqual({ name: "workspace", mountPath: "/var/run/leviathan/ws" });
@@ -112,30 +124,19 @@ describe("toJobManifest", () => {
     expect(container.args).toEqual(["leviathan", "attempt"]);
   });
 
-  it("has §5's environment and nothing else, tokens by Secret reference only", () => {
+  it("has §5's environment and nothing else, tokens only as files of Secret volumes", () => {
     const env = container.env ?? [];
     expect(env.map((v) => v.name)).toEqual([
-      ...REQUIRED_ATTEMPT_ENV,
+      ...REQUIRED_ATTEMPT_ENV.filter((n) => !n.endsWith("_TOKEN")),
       ...OPTIONAL_ATTEMPT_ENV.filter((n) => n !== "LEVIATHAN_EXECUTOR_COMMAND"),
+      "GITHUB_TOKEN_FILE",
+      "CONTROL_PLANE_TOKEN_FILE",
     ]);
     expect(container.envFrom).toBeUndefined();
     for (const variable of env) {
-      if (variable.name.endsWith("_TOKEN")) {
-        expect(variable.value).toBeUndefined();
-        expect(Object.keys(variable.valueFrom ?? {})).toEqual(["secretKeyRef"]);
-      } else {
-        expect(variable.valueFrom).toBeUndefined();
-        expect(typeof variable.value).toBe("string");
-      }
+      expect(variable.valueFrom).toBeUndefined();
+      expect(typeof variable.value).toBe("string");
     }
-    expect(env.find((v) => v.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
-      name: "leviathan-secrets",
-      key: "github-token",
-    });
-    expect(env.find((v) => v.name === "CONTROL_PLANE_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
-      name: "leviathan-control-plane-secret",
-      key: "LEVIATHAN_CONTROL_PLANE_TOKEN",
-    });
   });
 
   it("does not share objects with the AttemptJob (a runner may mutate its copy)", () => {

@@ -1,3 +1,4 @@
+import { basename, dirname } from "node:path";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
 import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
@@ -48,17 +49,15 @@ export const ATTEMPT_ARGS = ["leviathan", "attempt"];
 const WORKSPACE_ENV = "LEVIATHAN_WORKSPACE_DIR";
 const DEFAULT_WORKSPACE_DIR = "/workspace";
 
-function toEnvVar(variable: AttemptJob["env"][number]): IEnvVar {
-  if ("secretKeyRef" in variable) {
-    const { name, key } = variable.secretKeyRef;
-    return { name: variable.name, valueFrom: { secretKeyRef: { name, key } } };
-  }
-  return { name: variable.name, value: variable.value };
+function envOf(job: AttemptJob): IEnvVar[] {
+  return [
+    ...job.env.map((variable) => ({ name: variable.name, value: variable.value })),
+    ...job.tokenFiles.map((file) => ({ name: file.variable, value: file.path })),
+  ];
 }
 
 function workspaceDirOf(job: AttemptJob): string {
-  const variable = job.env.find((v) => v.name === WORKSPACE_ENV);
-  return variable && "value" in variable ? variable.value : DEFAULT_WORKSPACE_DIR;
+  return job.env.find((v) => v.name === WORKSPACE_ENV)?.value ?? DEFAULT_WORKSPACE_DIR;
 }
 
 /**
@@ -88,18 +87,31 @@ export function toJobManifest(job: AttemptJob): IJob {
               name: "attempt",
               image: job.image,
               args: [...ATTEMPT_ARGS],
-              env: job.env.map(toEnvVar),
+              env: envOf(job),
               resources: structuredClone(ATTEMPT_RESOURCES),
               securityContext: hardenedContainerSecurityContext(),
               volumeMounts: [
                 { name: "workspace", mountPath: workspaceDirOf(job) },
                 { name: "tmp", mountPath: "/tmp" },
+                ...job.tokenFiles.map((file) => ({
+                  name: file.volume,
+                  mountPath: dirname(file.path),
+                  readOnly: true,
+                })),
               ],
             },
           ],
           volumes: [
             { name: "workspace", emptyDir: { sizeLimit: "4Gi" } },
             { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
+            ...job.tokenFiles.map((file) => ({
+              name: file.volume,
+              secret: {
+                secretName: file.secret.name,
+                items: [{ key: file.secret.key, path: basename(file.path) }],
+                defaultMode: 0o440,
+              },
+            })),
           ],
         },
       },

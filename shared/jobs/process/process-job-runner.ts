@@ -7,7 +7,14 @@ import { labelValue } from "../../events/ids.ts";
 import type { Logger } from "../../log/logger.ts";
 import { TARGET_LABEL } from "../build-attempt-job.ts";
 import type { AttemptJob, JobRunner, JobStatus } from "../types.ts";
-import { attemptProcessEnv, type ProcessJobSecrets } from "./attempt-process-env.ts";
+import {
+  attemptProcessEnv,
+  type ProcessJobSecrets,
+  removeTokenFiles,
+  resolveTokenFiles,
+  tokenDirOf,
+  writeTokenFiles,
+} from "./attempt-process-env.ts";
 import {
   claimStateFile,
   type ProcessJobState,
@@ -23,7 +30,7 @@ export interface ProcessJobRunnerOptions {
   home: string;
   /** Default: `[node, <repo>/bin/leviathan.js, "attempt"]`. */
   command?: string[];
-  /** Values for the Job's Secret references, by the variable each becomes. */
+  /** Values of the shared Secrets a Job's token files name (its own Secret comes with the Job). */
   secrets: ProcessJobSecrets;
   logger?: Logger;
   /** Called once a child's exit is recorded. */
@@ -150,15 +157,22 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     }, graceMs).unref();
   }
 
-  async function start(job: AttemptJob, env: Record<string, string>): Promise<void> {
+  async function start(
+    job: AttemptJob,
+    tokens: ReturnType<typeof resolveTokenFiles>,
+  ): Promise<void> {
     const [program, ...args] = options.command ?? defaultCommand();
     if (!program) throw new Error("the process runner's command is empty");
+    const tokenDir = tokenDirOf(jobsDir, job.name);
+    const env = attemptProcessEnv(job, await writeTokenFiles(tokenDir, tokens), process.env);
+    // Not LEVIATHAN_HOME, where the control plane's token lives: the attempt picks its own folders.
+    const cwd = "/";
     const output = await open(join(jobsDir, `${job.name}.log`), "a", 0o600);
     let child: ChildProcess;
     let failedToStart: Promise<Error>;
     try {
       child = spawn(program, args, {
-        cwd: options.home,
+        cwd,
         env,
         detached: true,
         stdio: ["ignore", output.fd, output.fd],
@@ -173,6 +187,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
       const error = await failedToStart;
       const code = (error as NodeJS.ErrnoException).code ?? error.message;
       log?.error({ job: job.name, program, err: code }, "attempt process could not start");
+      await removeTokenFiles(tokenDir);
       await update(job.name, (s) => ({
         ...s,
         finished_at: new Date().toISOString(),
@@ -194,12 +209,18 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
         clearTimeout(deadline);
         children.delete(job.name);
         log?.info({ job: job.name, pid, code, signal }, "attempt process exited");
-        update(job.name, (s) => ({
-          ...s,
-          finished_at: new Date().toISOString(),
-          exit_code: code,
-          signal,
-        }))
+        removeTokenFiles(tokenDir)
+          .catch((error: unknown) =>
+            log?.error({ job: job.name, err: (error as Error).message }, "token files not removed"),
+          )
+          .then(() =>
+            update(job.name, (s) => ({
+              ...s,
+              finished_at: new Date().toISOString(),
+              exit_code: code,
+              signal,
+            })),
+          )
           .then(() => options.onExit?.(job.name, code))
           .catch((error: unknown) =>
             log?.error({ job: job.name, err: (error as Error).message }, "could not record exit"),
@@ -237,7 +258,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     async submit(job) {
       const path = stateFilePath(jobsDir, job.name);
       // Resolved before anything is written, so a missing secret leaves no job behind.
-      const env = attemptProcessEnv(job, options.secrets, process.env);
+      const tokens = resolveTokenFiles(job, options.secrets);
       await mkdir(jobsDir, { recursive: true, mode: 0o700 });
       const attemptId = job.env.find((v) => v.name === "ATTEMPT_ID");
       const state: ProcessJobState = {
@@ -253,7 +274,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
         return { created: false };
       }
       try {
-        await start(job, env);
+        await start(job, tokens);
       } catch (error) {
         // Recorded as failed so the tick sees an ended job instead of one pending forever.
         await update(job.name, (s) => ({
