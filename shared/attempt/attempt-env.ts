@@ -1,11 +1,19 @@
 import { isAbsolute } from "node:path";
-import { EXECUTORS, type ExecutorName, isLoopbackHost, parseRepoUrl } from "../config/schema.ts";
+import {
+  EXECUTOR_ISOLATION_SETTINGS,
+  EXECUTORS,
+  type ExecutorIsolationSetting,
+  type ExecutorName,
+  isLoopbackHost,
+  parseRepoUrl,
+} from "../config/schema.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { isSafeBranchName } from "../git/check-branch-name.ts";
 import { REQUIRED_ATTEMPT_ENV, TOKEN_ATTEMPT_ENV } from "../jobs/build-attempt-job.ts";
 import { normalizeRepoPath } from "../scope/check-path.ts";
 import { hasTokenVariable, readTokenVariable } from "../tokens/read-token.ts";
 import { parseExecutorCommand } from "./executors/command.ts";
+import { DEFAULT_EXECUTOR_UID, parseExecutorUid } from "./isolation/detect-isolation.ts";
 
 /** DESIGN §5's environment, checked: what one attempt needs to run. */
 export interface AttemptEnv {
@@ -31,6 +39,15 @@ export interface AttemptEnv {
   defaultExecutor?: ExecutorName;
   /** `LEVIATHAN_EXECUTOR_COMMAND`, for the `command` executor. */
   executorCommand?: string[];
+  /** `LEVIATHAN_EXECUTOR_ISOLATION`: `none` lets the command executor run unisolated. */
+  executorIsolation: ExecutorIsolationSetting;
+  /** `LEVIATHAN_EXECUTOR_UID` (process mode, as root): the executor's user; default 65534. */
+  executorUid: number;
+  /** `LEVIATHAN_EXECUTOR_ENV_FILE` (process mode): the executor's own credentials. */
+  executorEnvFile?: string;
+  /** `LEVIATHAN_MAX_CHANGED_FILES`, `LEVIATHAN_MAX_CHANGE_BYTES`: unset means the defaults. */
+  maxChangedFiles?: number;
+  maxChangeBytes?: number;
 }
 
 export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
@@ -129,6 +146,24 @@ export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
     bad("LEVIATHAN_DEFAULT_EXECUTOR", `must be one of ${EXECUTORS.join(", ")}`);
   }
   const executorCommand = parseCommand(text("LEVIATHAN_EXECUTOR_COMMAND"), bad);
+  const isolationSetting = text("LEVIATHAN_EXECUTOR_ISOLATION") || "required";
+  if (!(EXECUTOR_ISOLATION_SETTINGS as readonly string[]).includes(isolationSetting)) {
+    bad("LEVIATHAN_EXECUTOR_ISOLATION", `must be one of ${EXECUTOR_ISOLATION_SETTINGS.join(", ")}`);
+  }
+  const executorUid = parseExecutorUid(env.LEVIATHAN_EXECUTOR_UID);
+  if (typeof executorUid === "object") bad("LEVIATHAN_EXECUTOR_UID", executorUid.error);
+  const executorEnvFile = text("LEVIATHAN_EXECUTOR_ENV_FILE") || undefined;
+  if (executorEnvFile && !isAbsolute(executorEnvFile)) {
+    bad("LEVIATHAN_EXECUTOR_ENV_FILE", "must be an absolute path");
+  }
+  const maxChangedFiles = optionalInteger(env, "LEVIATHAN_MAX_CHANGED_FILES", 1, 1_000_000, bad);
+  const maxChangeBytes = optionalInteger(
+    env,
+    "LEVIATHAN_MAX_CHANGE_BYTES",
+    1,
+    Number.MAX_SAFE_INTEGER,
+    bad,
+  );
 
   if (missing.length > 0 || problems.length > 0) throw new AttemptEnvError(missing, problems);
   const repo = coordinates as { owner: string; repo: string };
@@ -150,6 +185,11 @@ export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
     allowedPathPrefixes: prefixes ?? [...DEFAULT_ALLOWED_PATH_PREFIXES],
     ...(defaultExecutor ? { defaultExecutor: defaultExecutor as ExecutorName } : {}),
     ...(executorCommand ? { executorCommand } : {}),
+    executorIsolation: isolationSetting as ExecutorIsolationSetting,
+    executorUid: typeof executorUid === "number" ? executorUid : DEFAULT_EXECUTOR_UID,
+    ...(executorEnvFile ? { executorEnvFile } : {}),
+    ...(maxChangedFiles === undefined ? {} : { maxChangedFiles }),
+    ...(maxChangeBytes === undefined ? {} : { maxChangeBytes }),
   };
 
   function checkPresent(

@@ -1,60 +1,60 @@
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { compareGitFingerprints, type GitDirFingerprint } from "../git/fingerprint-git-dir.ts";
-import type { ChangedPath } from "../git/list-changes.ts";
-import { isChangeAllowed } from "../scope/check-path.ts";
+import { BACKLOG_PATH, isChangeAllowed } from "../scope/check-path.ts";
 import type { ScopeViolation } from "./attempt-failure.ts";
+import type { ExecutorChange } from "./workspace/scan-changes.ts";
 
 export interface CommitInvariantsInput {
-  /** The checkout. */
-  dir: string;
-  /** `listChanges` after the executor and the write-back ran. */
-  changes: readonly ChangedPath[];
-  /** The task's `allowed_paths`. */
+  /** `scanChanges`: what the executor left, against the base commit. */
+  changes: readonly ExecutorChange[];
+  /** The task's `allowed_paths`, normalised. */
   allowedPaths: readonly string[];
   /** The target's `allowed_path_prefixes`. */
   prefixes: readonly string[];
-  /** `.git/` before the executor ran, and now. */
-  gitBefore: GitDirFingerprint;
-  gitAfter: GitDirFingerprint;
+  /** Whether the task's own paths cover the backlog, so its executor may change it. */
+  mayEditBacklog: boolean;
 }
 
-export type CommitInvariantsResult =
-  | { ok: true; paths: string[] }
-  | { ok: false; violations: ScopeViolation[] };
-
 /**
- * DESIGN §6 on the real diff: every changed path (both sides of a rename, untracked and
- * ignored files included) is allowed by `isChangeAllowed`, is no symlink and lies under none,
- * and `.git/` is exactly as it was. On success, `paths` is exactly what to `git add -f`
- * (sorted, deletions included); an empty list means there is nothing to commit.
+ * The commit-time rules on the executor's real change, path by path: inside the task's paths
+ * and the target's prefixes (the backlog only when the task's paths cover it; the write-back
+ * comes after this), a regular file or a deletion — never a link, a FIFO or a device, never a
+ * second name of another file, never a changed mode — and a name that could be read. Returns
+ * every violation, so one failed attempt names them all.
  */
-export async function checkCommitInvariants(
-  input: CommitInvariantsInput,
-): Promise<CommitInvariantsResult> {
-  const violations: ScopeViolation[] = compareGitFingerprints(input.gitBefore, input.gitAfter).map(
-    (change) => ({ path: change.path, reason: `git metadata ${change.change}` }),
-  );
-  const paths = [...new Set(input.changes.map((change) => change.path))].sort();
-  for (const path of paths) {
-    const problem = await pathProblem(input, path);
-    if (problem) violations.push({ path, reason: problem });
+export function checkCommitInvariants(input: CommitInvariantsInput): ScopeViolation[] {
+  const violations: ScopeViolation[] = [];
+  for (const change of input.changes) {
+    const problem = changeProblem(change, input);
+    if (problem) violations.push({ path: change.path, reason: problem });
   }
-  return violations.length > 0 ? { ok: false, violations } : { ok: true, paths };
+  return violations;
 }
 
-async function pathProblem(input: CommitInvariantsInput, path: string): Promise<string | null> {
-  // git prints names as bytes; a name that was not UTF-8 cannot be named back to git exactly.
-  if (path.includes("\uFFFD")) return "file name is not valid UTF-8";
-  const allowed = isChangeAllowed(path, input.allowedPaths, input.prefixes);
+function changeProblem(change: ExecutorChange, input: CommitInvariantsInput): string | null {
+  if (change.unreadable) return change.unreadable;
+  if (change.path === BACKLOG_PATH && !input.mayEditBacklog) {
+    return "changed by the executor, outside the task's allowed_paths";
+  }
+  const allowed = isChangeAllowed(change.path, input.allowedPaths, input.prefixes);
   if (!allowed.ok) return allowed.reason;
-  return symlinkProblem(input.dir, path);
+  const now = change.now;
+  if (change.kind === "mode-changed") {
+    return `file mode changed from ${change.base?.mode} to ${now?.mode} (a file made executable or not)`;
+  }
+  if (now?.type === "symlink") return "is a symbolic link";
+  if (now?.type === "other") return "is not a regular file (a FIFO, socket or device)";
+  if (change.kind === "type-changed") {
+    return `was ${change.base?.mode === "120000" ? "a symbolic link" : "a submodule"}, is now a file`;
+  }
+  if (now?.hardLinked) return "is a hard link (a second name of another file)";
+  return null;
 }
 
 /**
- * A symlink among the changed paths, or above one inside the checkout, could make a commit
- * point outside the task's scope (or the executor could have written through it): lstat the
- * path and each of its ancestors, never following links.
+ * A symlink at a path, or above it inside `dir`, could make a write land outside the task's
+ * scope: lstat the path and each of its ancestors, never following links. For the built-in
+ * executors, which write into the executor's checkout from the trusted part.
  */
 export async function symlinkProblem(dir: string, path: string): Promise<string | null> {
   const segments = path.split("/");

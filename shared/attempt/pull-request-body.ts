@@ -2,6 +2,7 @@ import type { ExecutorName } from "../config/schema.ts";
 import { formatProvenance } from "../forge/provenance.ts";
 import { BACKLOG_PATH } from "../scope/check-path.ts";
 import type { ExecutorTask } from "./executors/types.ts";
+import type { Isolation } from "./isolation/executor-isolation.ts";
 
 export interface PullRequestBodyInput {
   targetId: string;
@@ -9,6 +10,8 @@ export interface PullRequestBodyInput {
   attemptId: string;
   attemptNumber?: number;
   executor: ExecutorName;
+  /** How the `command` executor was isolated (see `Isolation`); built-in executors are Leviathan's own code. */
+  isolation: Isolation;
   branch: string;
   baseBranch: string;
   /** The task's `allowed_paths`, normalised. */
@@ -48,6 +51,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
       `- id: \`${input.attemptId}\``,
       `- number: ${input.attemptNumber ?? "not given"}`,
       `- executor: \`${input.executor}\``,
+      `- isolation: \`${input.isolation}\`${isolationNote(input.executor, input.isolation)}`,
       `- branch: \`${input.branch}\` into \`${input.baseBranch}\``,
     ].join("\n"),
   );
@@ -60,7 +64,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
       "",
       `Allowed path prefixes: ${input.prefixes.map((prefix) => `\`${prefix}\``).join(", ")}`,
       "",
-      `Every changed file was checked against both before this was pushed. The only other change is the task's record in \`${BACKLOG_PATH}\` (status, attempt, branch, time), so merging this PR completes the task.`,
+      `Every changed file was checked against both, outside the executor, and this commit was built by Leviathan from exactly the checked files. The only other change is the task's record in \`${BACKLOG_PATH}\` (status, attempt, branch, time), so merging this PR completes the task.`,
     ].join("\n"),
   );
 
@@ -78,6 +82,19 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
 
   parts.push(formatProvenance({ target: input.targetId, task: task.id, attempt: input.attemptId }));
   return `${parts.join("\n\n")}\n`;
+}
+
+const ISOLATION_MEANING: Record<Isolation, string> = {
+  container: "its own container, holding no credential",
+  "user+pid-namespace": "another user in its own PID namespace, holding no credential",
+  user: "another user, holding no credential",
+  none: "the attempt's own user: not isolated",
+};
+
+function isolationNote(executor: ExecutorName, isolation: Isolation): string {
+  if (executor !== "command")
+    return ` (the \`${executor}\` executor is Leviathan's own code and ran in its trusted part)`;
+  return ` (the command ran as ${ISOLATION_MEANING[isolation]})`;
 }
 
 function oneLine(text: string): string {

@@ -1,32 +1,47 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { BACKLOG_FILE, parseBacklog } from "../backlog/parse-backlog.ts";
 import type { BacklogTask } from "../backlog/types.ts";
+import type { TreeEntry } from "../git/list-tree.ts";
+import { readBlobs } from "../git/read-blobs.ts";
 import { AttemptFailure } from "./attempt-failure.ts";
-import { symlinkProblem } from "./check-invariants.ts";
 
-export interface TaskInCheckout {
+export interface TaskOnBranch {
   task: BacklogTask;
-  /** The backlog's text as cloned: the executor may not change it unless its paths cover it. */
+  /** The backlog's text at the base commit: the executor may not change it unless its paths cover it. */
   backlogText: string;
 }
 
 /**
- * The task from the checkout's `.leviathan/backlog.yaml` (the target branch, as cloned). A
- * missing or unreadable backlog, or one without the task, is `task_not_found`.
+ * The backlog's text at the base commit, from the trusted repository's objects (never a file
+ * anyone could have written). Missing, a link, or a submodule: `task_not_found`.
  */
-export async function readTaskFromCheckout(dir: string, taskId: string): Promise<TaskInCheckout> {
-  // Never read through a link: it could point anywhere on this machine.
-  const linked = await symlinkProblem(dir, BACKLOG_FILE);
-  if (linked) throw new AttemptFailure("task_not_found", "task", `${BACKLOG_FILE} ${linked}`);
-  let backlogText: string;
-  try {
-    backlogText = await readFile(join(dir, BACKLOG_FILE), "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? "error"})`;
-    throw new AttemptFailure("task_not_found", "task", `${BACKLOG_FILE} ${why} on the branch`);
+export async function readBacklogText(
+  trustedDir: string,
+  tree: ReadonlyMap<string, TreeEntry>,
+): Promise<string> {
+  const entry = tree.get(BACKLOG_FILE);
+  if (!entry) {
+    throw new AttemptFailure(
+      "task_not_found",
+      "task",
+      `${BACKLOG_FILE} does not exist on the branch`,
+    );
   }
+  if (entry.mode !== "100644" && entry.mode !== "100755") {
+    throw new AttemptFailure("task_not_found", "task", `${BACKLOG_FILE} is not a regular file`);
+  }
+  let text = "";
+  await readBlobs(
+    [entry.sha],
+    (_, bytes) => {
+      text = bytes.toString("utf8");
+    },
+    { dir: trustedDir },
+  );
+  return text;
+}
+
+/** The task from the backlog's text; an invalid backlog, or one without the task, is `task_not_found`. */
+export function readTask(backlogText: string, taskId: string): TaskOnBranch {
   const parsed = parseBacklog(backlogText, BACKLOG_FILE);
   if (!parsed.ok) {
     const first = parsed.problems[0];

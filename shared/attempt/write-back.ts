@@ -1,5 +1,3 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import {
   type Document,
@@ -14,7 +12,6 @@ import {
 } from "yaml";
 import { BACKLOG_PATH, normalizeRepoPath, withinPrefix } from "../scope/check-path.ts";
 import { AttemptFailure } from "./attempt-failure.ts";
-import { symlinkProblem } from "./check-invariants.ts";
 
 /** What the attempt records on its task (DESIGN §3, §5), in the order new keys are added. */
 export interface WriteBackFields {
@@ -23,64 +20,6 @@ export interface WriteBackFields {
   branch_name: string;
   /** ISO 8601. */
   completed_at: string;
-}
-
-export interface WriteBackOptions {
-  /** The checkout. */
-  dir: string;
-  taskId: string;
-  attemptId: string;
-  branchName: string;
-  completedAt: Date;
-  /**
-   * The backlog's text before the executor ran, when the executor was not allowed to change
-   * it (see `executorMayEditBacklog`): a file that differs is a scope violation, because the
-   * write-back is the only change the system may make outside the task's paths.
-   */
-  expectedText?: string;
-}
-
-export interface WriteBackResult {
-  path: string;
-  text: string;
-  /** `splice`: only the task's values changed; `document`: the file was re-serialised. */
-  method: "splice" | "document";
-}
-
-/**
- * Records the attempt on its task in `.leviathan/backlog.yaml`, so merging the PR completes
- * the task. Throws `task_not_found` when the task is not in the file.
- */
-export async function writeBack(options: WriteBackOptions): Promise<WriteBackResult> {
-  const linked = await symlinkProblem(options.dir, BACKLOG_PATH);
-  if (linked) {
-    throw new AttemptFailure("scope_violation", "task", `${BACKLOG_PATH} ${linked}`, {
-      violations: [{ path: BACKLOG_PATH, reason: linked }],
-    });
-  }
-  const file = join(options.dir, BACKLOG_PATH);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    throw new AttemptFailure("task_not_found", "task", `${BACKLOG_PATH} does not exist`);
-  }
-  if (options.expectedText !== undefined && text !== options.expectedText) {
-    const reason = "changed by the executor, outside the task's allowed_paths";
-    throw new AttemptFailure("scope_violation", "task", `${BACKLOG_PATH} was ${reason}`, {
-      violations: [{ path: BACKLOG_PATH, reason }],
-    });
-  }
-  const fields: WriteBackFields = {
-    status: "completed",
-    last_attempt_id: options.attemptId,
-    branch_name: options.branchName,
-    completed_at: options.completedAt.toISOString(),
-  };
-  const result = applyWriteBack(text, options.taskId, fields);
-  await writeFile(file, result.text);
-  return { path: BACKLOG_PATH, ...result };
 }
 
 /** Whether the task's own paths cover the backlog, so its executor may edit it. */

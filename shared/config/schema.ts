@@ -112,6 +112,10 @@ export const autonomyConfigSchema = z.strictObject({
    * `isolation_unavailable`; `none` runs it as the attempt's own user.
    */
   executor_isolation: z.enum(EXECUTOR_ISOLATION_SETTINGS).optional(),
+  /** At most this many files in one change (default 100), else `change_too_large`. */
+  max_changed_files: count(1).max(1_000_000, "must be at most 1000000").optional(),
+  /** At most this many bytes of changed files' new content (default 10 MiB), else `change_too_large`. */
+  max_change_bytes: count(1).optional(),
 });
 
 export type AutonomyConfig = z.infer<typeof autonomyConfigSchema>;

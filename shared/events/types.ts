@@ -41,12 +41,14 @@ export const TASK_FAILURE_REASONS = [
   "executor_failed",
   "scope_violation",
   "nothing_to_commit",
+  "change_too_large",
   "timeout",
 ] as const;
 export const PLATFORM_FAILURE_REASONS = [
   "clone_failed",
   "push_failed",
   "pr_failed",
+  "isolation_unavailable",
   "lost",
 ] as const;
 export type TaskFailureReason = (typeof TASK_FAILURE_REASONS)[number];

@@ -16,6 +16,8 @@ export interface CloneShallowOptions {
   token?: string;
   timeoutMs?: number;
   logger?: Logger;
+  /** Only the git directory: nothing is checked out (the attempt writes files from objects). */
+  noCheckout?: boolean;
 }
 
 /** `git clone --depth 1 --single-branch --branch <branch> --no-tags`, the token as a header. */
@@ -33,6 +35,7 @@ export async function cloneShallow(options: CloneShallowOptions): Promise<void> 
       "--branch",
       options.branch,
       "--no-tags",
+      ...(options.noCheckout ? ["--no-checkout"] : []),
       "--",
       options.url,
       dir,

@@ -17,6 +17,9 @@ export const GIT_SAFETY_CONFIG: readonly string[] = [
   "gc.auto=0",
   "maintenance.auto=false",
   "http.followRedirects=false",
+  // Paths that macOS or Windows would read as `.git` are refused, whatever the host is.
+  "core.protectHFS=true",
+  "core.protectNTFS=true",
 ];
 
 /** `Authorization: Basic base64(x-access-token:<token>)`, as GitHub and the local forge accept. */

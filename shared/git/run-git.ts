@@ -14,6 +14,8 @@ export interface GitCallOptions {
   token?: string;
   timeoutMs?: number;
   logger?: Logger;
+  /** More variables for this command, e.g. `GIT_INDEX_FILE` for a temporary index. */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface GitCallOptions {
 export async function runGit(args: readonly string[], options: GitCallOptions): Promise<string> {
   const command = args[0] ?? "git";
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
-  const env = gitEnvironment(options.token);
+  const env = { ...gitEnvironment(options.token), ...options.env };
   const signal = AbortSignal.timeout(timeoutMs);
   const git = simpleGit({
     baseDir: options.dir,

@@ -110,6 +110,13 @@ export function buildAttemptJob(
   if (config.executor_isolation === "none") {
     env.push({ name: "LEVIATHAN_EXECUTOR_ISOLATION", value: config.executor_isolation });
   }
+  // Only when the config sets them: the attempt has the same defaults.
+  if (config.max_changed_files !== undefined) {
+    env.push({ name: "LEVIATHAN_MAX_CHANGED_FILES", value: String(config.max_changed_files) });
+  }
+  if (config.max_change_bytes !== undefined) {
+    env.push({ name: "LEVIATHAN_MAX_CHANGE_BYTES", value: String(config.max_change_bytes) });
+  }
   const tokenFiles: JobTokenFile[] = [
     {
       variable: "GITHUB_TOKEN_FILE",

@@ -25,10 +25,23 @@ describe("normalizeRepoPath", () => {
     ["docs/*.md", "glob characters are not allowed"],
     [".git/hooks/pre-commit", "paths inside .git are not allowed"],
     ["docs/.GIT/config", "paths inside .git are not allowed"],
+    [".g\u200cit/config", "a name that macOS or Windows would read as .git"],
+    ["docs/.\ufeffGit/hooks/x", "a name that macOS or Windows would read as .git"],
+    [".git./config", "a name that macOS or Windows would read as .git"],
+    [".git ./hooks", "a name that macOS or Windows would read as .git"],
+    [".git::$INDEX_ALLOCATION/config", "a name that macOS or Windows would read as .git"],
+    ["GIT~1/config", "a name that macOS or Windows would read as .git"],
     [".", "path names the repository root"],
   ])("rejects %j (%s)", (raw, reason) => {
     expect(normalizeRepoPath(raw)).toEqual({ ok: false, reason });
   });
+
+  it.each([".github/workflows/ci.yml", "docs/.gitignore", "docs/git~x.md", "docs/.gitkeep"])(
+    "accepts %j, which no file system reads as .git",
+    (raw) => {
+      expect(normalizeRepoPath(raw)).toEqual({ ok: true, path: raw });
+    },
+  );
 });
 
 describe("checkAllowedPaths", () => {

@@ -36,7 +36,28 @@ export function normalizeRepoPath(raw: string): NormalizedPath {
   if (out.some((segment) => segment.toLowerCase() === ".git")) {
     return { ok: false, reason: "paths inside .git are not allowed" };
   }
+  if (out.some(readsAsDotGitElsewhere)) {
+    return { ok: false, reason: "a name that macOS or Windows would read as .git" };
+  }
   return { ok: true, path: out.join("/") + (folder ? "/" : "") };
+}
+
+/**
+ * Code points HFS+ ignores when it compares names (git's `is_hfs_dotgit`): `.g\u200cit` is
+ * `.git` on a Mac.
+ */
+const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * A segment git refuses with `core.protectHFS` / `core.protectNTFS`: `.git` once HFS+ drops
+ * its ignorable code points, or once NTFS drops trailing dots and spaces and an alternate
+ * stream (`.git.`, `.git::$INDEX_ALLOCATION`), or the 8.3 short name `git~1`.
+ */
+function readsAsDotGitElsewhere(segment: string): boolean {
+  const lower = segment.toLowerCase();
+  if (lower.replace(HFS_IGNORED, "") === ".git") return true;
+  const ntfs = lower.split(":")[0]?.replace(/[. ]+$/, "");
+  return ntfs === ".git" || /^git~\d+$/.test(ntfs ?? "");
 }
 
 /**

@@ -2,77 +2,48 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttemptFailure } from "../../shared/attempt/attempt-failure.ts";
-import {
-  type CommitInvariantsResult,
-  checkCommitInvariants,
-} from "../../shared/attempt/check-invariants.ts";
-import { createCommandExecutor } from "../../shared/attempt/executors/command.ts";
-import { cloneShallow } from "../../shared/git/clone-shallow.ts";
-import { commitPaths } from "../../shared/git/commit-paths.ts";
-import { fingerprintGitDir } from "../../shared/git/fingerprint-git-dir.ts";
-import { listChanges } from "../../shared/git/list-changes.ts";
-import { shellScript, taskFromYaml } from "./executor-fixtures.ts";
-import {
-  createOrigin,
-  type Origin,
-  plainGit,
-  quietLogger,
-  removeTempDirs,
-  tempDir,
-} from "./git-fixtures.ts";
+import { checkCommitInvariants } from "../../shared/attempt/check-invariants.ts";
+import { buildCommit } from "../../shared/git/build-commit.ts";
+import { pushBranch } from "../../shared/git/push-branch.ts";
+import { writeBlob } from "../../shared/git/write-blob.ts";
+import { createOrigin, type Origin, openDir, plainGit, removeTempDirs } from "./git-fixtures.ts";
+import { prepareWorkspace, runScript, scan } from "./workspace-fixtures.ts";
 
 const PREFIXES = [".leviathan/", "docs/"];
-const TASK = taskFromYaml(`
-  - id: scoped
-    title: Scoped task
-    ready: true
-    allowed_paths: [docs/]
-`);
+const ALLOWED = ["docs/"];
 
 let origin: Origin;
 beforeAll(() => {
-  origin = createOrigin({
-    ".gitignore": "build/\ndocs/cache/\n",
-    ".leviathan/backlog.yaml": "tasks:\n  - id: scoped\n",
-    "docs/a.md": "a\n",
-    "docs/guide/intro.md": "intro\n",
-    "src/app.ts": "app\n",
-  });
+  origin = createOrigin(
+    {
+      ".gitignore": "build/\ndocs/cache/\n",
+      ".leviathan/backlog.yaml": "tasks:\n  - id: scoped\n",
+      "docs/a.md": "a\n",
+      "docs/guide/intro.md": "intro\n",
+      "src/app.ts": "app\n",
+    },
+    (work) => {
+      plainGit(work, ["update-index", "--chmod=+x", "docs/a.md"]);
+      plainGit(work, ["commit", "-q", "-m", "a.md is executable"]);
+    },
+  );
 });
 afterAll(removeTempDirs);
 
-interface Outcome {
-  dir: string;
-  result: CommitInvariantsResult;
-}
-
-/**
- * What the attempt does around an executor: clone, fingerprint `.git/`, run a real shell
- * script as the `command` executor, fingerprint again, list the changes, check.
- */
-async function runExecutor(script: string): Promise<Outcome> {
-  const dir = join(tempDir(), "checkout");
-  await cloneShallow({ url: origin.url, branch: "main", dir });
-  const gitBefore = await fingerprintGitDir(dir);
-  const executor = createCommandExecutor({ command: [shellScript(`set -e\n${script}`)] });
-  await executor.run({
-    dir,
-    task: TASK,
-    deadline: new Date(Date.now() + 60_000),
-    logger: quietLogger,
-  });
-  const gitAfter = await fingerprintGitDir(dir);
-  const changes = await listChanges(dir);
-  const allowedPaths = TASK.allowed_paths ?? [];
-  const result = await checkCommitInvariants({
-    dir,
+/** What the trusted part finds after a real executor ran `script` in its own checkout. */
+async function violationsAfter(script: string, mayEditBacklog = false) {
+  const prepared = await prepareWorkspace(origin);
+  await runScript(prepared, script);
+  const changes = await scan(prepared);
+  return {
     changes,
-    allowedPaths,
-    prefixes: PREFIXES,
-    gitBefore,
-    gitAfter,
-  });
-  return { dir, result };
+    violations: checkCommitInvariants({
+      changes,
+      allowedPaths: ALLOWED,
+      prefixes: PREFIXES,
+      mayEditBacklog,
+    }),
+  };
 }
 
 const OUTSIDE = "outside the task's allowed_paths";
@@ -105,10 +76,7 @@ describe("commit-time invariants on what a command executor really did", () => {
     {
       name: "replaces a tracked folder with a symlink",
       script: "mv docs/guide docs/guide-real\nln -s guide-real docs/guide",
-      violations: [
-        { path: "docs/guide", reason: "is a symbolic link" },
-        { path: "docs/guide/intro.md", reason: "lies under the symbolic link docs/guide" },
-      ],
+      violations: [{ path: "docs/guide", reason: "is a symbolic link" }],
     },
     {
       name: "writes into an ignored folder outside allowed_paths",
@@ -117,10 +85,10 @@ describe("commit-time invariants on what a command executor really did", () => {
     },
     {
       name: "deletes and moves tracked files out of scope",
-      script: "rm src/app.ts\nmv docs/a.md src/a.md",
+      script: "rm src/app.ts\nmv docs/guide/intro.md src/intro.md",
       violations: [
-        { path: "src/a.md", reason: OUTSIDE },
         { path: "src/app.ts", reason: OUTSIDE },
+        { path: "src/intro.md", reason: OUTSIDE },
       ],
     },
     {
@@ -129,136 +97,205 @@ describe("commit-time invariants on what a command executor really did", () => {
       violations: [{ path: "docs/new\nline.md", reason: "control character in path" }],
     },
     {
-      name: "creates a nested repository",
-      script: "mkdir docs/nested\ncd docs/nested\ngit init -q\necho x > inside.md",
-      violations: [{ path: "docs/nested/", reason: "a folder is not a file" }],
+      name: "names a file with bytes that are not UTF-8",
+      script: "echo x > \"docs/bad-$(printf '\\377').md\"",
+      violations: [{ path: "docs/bad-\uFFFD.md", reason: "file name is not valid UTF-8" }],
     },
     {
-      name: "stages a file itself",
-      script: "echo x > docs/staged.md\ngit add docs/staged.md",
-      // The index changed, and `git add` wrote the blob of "x\n" as a loose object.
+      name: "makes a file executable",
+      script: "chmod +x docs/guide/intro.md",
       violations: [
-        { path: ".git/index", reason: "git metadata changed" },
-        { path: ".git/objects/58", reason: "git metadata added" },
         {
-          path: ".git/objects/58/7be6b4c3f93f93c489c0111bba5596147a26cb",
-          reason: "git metadata added",
+          path: "docs/guide/intro.md",
+          reason: "file mode changed from 100644 to 100755 (a file made executable or not)",
+        },
+      ],
+    },
+    {
+      name: "takes the executable bit away",
+      script: "chmod -x docs/a.md",
+      violations: [
+        {
+          path: "docs/a.md",
+          reason: "file mode changed from 100755 to 100644 (a file made executable or not)",
+        },
+      ],
+    },
+    {
+      name: "leaves a FIFO",
+      script: "mkfifo docs/pipe.md",
+      violations: [
+        { path: "docs/pipe.md", reason: "is not a regular file (a FIFO, socket or device)" },
+      ],
+    },
+    {
+      name: "gives a file a second name",
+      script: "ln docs/guide/intro.md docs/copy.md",
+      violations: [
+        { path: "docs/copy.md", reason: "is a hard link (a second name of another file)" },
+      ],
+    },
+    {
+      name: "writes a folder that macOS would read as .git",
+      script:
+        "mkdir -p \"docs/.g$(printf '\\342\\200\\214')it\"\necho x > \"docs/.g$(printf '\\342\\200\\214')it/config\"",
+      violations: [
+        {
+          path: "docs/.g\u200cit/config",
+          reason: "a name that macOS or Windows would read as .git",
+        },
+      ],
+    },
+    {
+      name: "changes the backlog when its paths do not cover it",
+      script: "echo '# mine' >> .leviathan/backlog.yaml",
+      violations: [
+        {
+          path: ".leviathan/backlog.yaml",
+          reason: "changed by the executor, outside the task's allowed_paths",
         },
       ],
     },
   ])("refuses an executor that $name", async ({ script, violations }) => {
-    const { result } = await runExecutor(script);
-    expect(result).toEqual({ ok: false, violations });
+    expect((await violationsAfter(script)).violations).toEqual(violations);
   });
 
-  it("accepts changes inside allowed_paths (ignored ones included) and the backlog write-back", async () => {
-    const { result } = await runExecutor(
+  it("refuses every file of a repository nested in the task's paths", async () => {
+    const { violations } = await violationsAfter(
+      "mkdir docs/nested\ncd docs/nested\ngit init -q\necho x > inside.md",
+    );
+    expect(violations.length).toBeGreaterThan(0);
+    for (const violation of violations) {
+      expect(violation.path.startsWith("docs/nested/.git/")).toBe(true);
+      expect(violation.reason).toBe("paths inside .git are not allowed");
+    }
+    expect(violations.map((v) => v.path)).toContain("docs/nested/.git/HEAD");
+  });
+
+  it("accepts changes inside allowed_paths, ignored files and its own git use included", async () => {
+    const { changes, violations } = await violationsAfter(
       [
         "echo new > docs/new.md",
-        "echo more >> docs/a.md",
-        "rm docs/guide/intro.md",
+        "echo more >> docs/guide/intro.md",
+        "rm docs/a.md",
         "mkdir -p docs/cache && echo c > docs/cache/data.md",
-        "echo '# written back' >> .leviathan/backlog.yaml",
+        "echo '# its own' >> .leviathan/backlog.yaml",
+        // An agent may use git in its checkout: nothing of its `.git` is judged or kept.
+        "git -c user.name=a -c user.email=a@b add -A && git -c user.name=a -c user.email=a@b commit -qm mine",
       ].join("\n"),
+      true,
     );
-    expect(result).toEqual({
-      ok: true,
-      paths: [
-        ".leviathan/backlog.yaml",
-        "docs/a.md",
-        "docs/cache/data.md",
-        "docs/guide/intro.md",
-        "docs/new.md",
-      ],
-    });
+    expect(violations).toEqual([]);
+    expect(changes.map((change) => [change.path, change.kind])).toEqual([
+      [".leviathan/backlog.yaml", "modified"],
+      ["docs/a.md", "deleted"],
+      ["docs/cache/data.md", "added"],
+      ["docs/guide/intro.md", "modified"],
+      ["docs/new.md", "added"],
+    ]);
   });
 
-  it("returns no paths when nothing changed (the caller reports nothing_to_commit)", async () => {
-    expect((await runExecutor("true")).result).toEqual({ ok: true, paths: [] });
+  it("sees no change when the executor changed nothing, or rewrote a file with the same bytes", async () => {
+    expect((await violationsAfter("true")).changes).toEqual([]);
+    const same = await violationsAfter(
+      "cp docs/guide/intro.md /tmp/$$ && cat /tmp/$$ > docs/guide/intro.md",
+    );
+    expect(same.changes).toEqual([]);
   });
 
-  it("refuses a new hook and a config line, and neither runs in the attempt's later git commands", async () => {
-    const markers = tempDir();
-    const hookBody = `#!/bin/sh\necho "$0" >> '${markers}/ran'\n`;
-    const { dir, result } = await runExecutor(
+  it("ignores the executor's .git: a planted hook, hooksPath or fsmonitor never runs in the trusted part", async () => {
+    const markers = openDir();
+    const hook = `#!/bin/sh\necho "$0" >> '${markers}/ran'\n`;
+    const prepared = await prepareWorkspace(origin);
+    await runScript(
+      prepared,
       [
-        `printf '%s' '${hookBody}' > .git/hooks/pre-commit`,
-        "chmod +x .git/hooks/pre-commit",
-        `mkdir -p '${markers}/hooks'`,
-        `printf '%s' '${hookBody}' > '${markers}/hooks/post-commit'`,
-        `chmod +x '${markers}/hooks/post-commit'`,
-        `printf '%s' '${hookBody}' > '${markers}/fsmonitor'`,
-        `chmod +x '${markers}/fsmonitor'`,
-        `git config core.hooksPath '${markers}/hooks'`,
+        `printf '%s' '${hook}' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit`,
+        `printf '%s' '${hook}' > .git/hooks/pre-push && chmod +x .git/hooks/pre-push`,
+        `printf '%s' '${hook}' > '${markers}/fsmonitor' && chmod +x '${markers}/fsmonitor'`,
         `git config core.fsmonitor '${markers}/fsmonitor'`,
+        `git config core.hooksPath '${join(prepared.area.checkout, ".git/hooks")}'`,
+        `git config url.file:///nowhere.insteadOf '${origin.url}'`,
+        "git update-ref refs/heads/main HEAD~0 && git symbolic-ref HEAD refs/heads/elsewhere",
         "echo ok > docs/ok.md",
       ].join("\n"),
     );
-    expect(result).toEqual({
-      ok: false,
-      violations: [
-        { path: ".git/config", reason: "git metadata changed" },
-        { path: ".git/hooks/pre-commit", reason: "git metadata added" },
-      ],
+    const changes = await scan(prepared);
+    expect(changes.map((change) => change.path)).toEqual(["docs/ok.md"]);
+    // The trusted part commits and pushes from its own git directory: none of it runs.
+    const sha = await writeBlob(join(prepared.trusted, ".git"), Buffer.from("ok\n"));
+    const commit = await buildCommit({
+      dir: prepared.trusted,
+      base: prepared.base,
+      changes: [{ path: "docs/ok.md", mode: "100644", sha }],
+      message: "no hooks",
     });
-    // listChanges already ran above; a commit is the other command that would run them.
-    await commitPaths({ dir, paths: ["docs/ok.md"], message: "no hooks", logger: quietLogger });
+    await pushBranch({ dir: prepared.trusted, commit, branch: "agent/x" });
+    expect(plainGit(origin.bare, ["rev-parse", "agent/x"]).trim()).toBe(commit);
     expect(existsSync(join(markers, "ran"))).toBe(false);
-    // Plain git in the same checkout runs the planted hooksPath and fsmonitor, so they were live
-    // (the .git/hooks case is shown the same way in git-commands.test.ts).
-    plainGit(dir, ["commit", "-q", "--allow-empty", "-m", "plain"]);
-    plainGit(dir, ["status"]);
+    // Plain git in the executor's checkout does run them, so they were live.
+    // (As root, plain git needs telling that a checkout another user owns is fine to use.)
+    plainGit(prepared.area.checkout, [
+      "-c",
+      "safe.directory=*",
+      "commit",
+      "-q",
+      "--allow-empty",
+      "-m",
+      "plain",
+    ]);
     const ran = readFileSync(join(markers, "ran"), "utf8");
-    expect(ran).toContain("post-commit");
+    expect(ran).toContain("pre-commit");
     expect(ran).toContain("fsmonitor");
   });
 });
 
 describe("checkCommitInvariants on given changes", () => {
-  it("checks both sides of a rename and every path, and refuses names git could not give as UTF-8", async () => {
-    const dir = tempDir();
-    const fingerprint = await fingerprintGitDir(dir);
-    const result = await checkCommitInvariants({
-      dir,
+  it("checks every path, deletions and unreadable folders included", () => {
+    const violations = checkCommitInvariants({
       changes: [
-        { path: "src/moved.md", kind: "renamed-from" },
-        { path: "docs/moved.md", kind: "renamed-to" },
-        { path: "docs/bad-\uFFFD.md", kind: "untracked" },
-        { path: "docsx/a.md", kind: "untracked" },
+        { path: "src/moved.md", kind: "deleted" },
+        {
+          path: "docs/moved.md",
+          kind: "added",
+          now: { type: "file", mode: "100644", size: 1, hardLinked: false },
+        },
+        { path: "docs/locked", kind: "added", unreadable: "folder cannot be read (EACCES)" },
+        {
+          path: "docsx/a.md",
+          kind: "added",
+          now: { type: "file", mode: "100644", size: 1, hardLinked: false },
+        },
       ],
-      allowedPaths: ["docs/"],
+      allowedPaths: ALLOWED,
       prefixes: PREFIXES,
-      gitBefore: fingerprint,
-      gitAfter: fingerprint,
+      mayEditBacklog: false,
     });
-    expect(result).toEqual({
-      ok: false,
-      violations: [
-        { path: "docs/bad-\uFFFD.md", reason: "file name is not valid UTF-8" },
-        { path: "docsx/a.md", reason: OUTSIDE },
-        { path: "src/moved.md", reason: OUTSIDE },
-      ],
-    });
+    expect(violations).toEqual([
+      { path: "src/moved.md", reason: OUTSIDE },
+      { path: "docs/locked", reason: "folder cannot be read (EACCES)" },
+      { path: "docsx/a.md", reason: OUTSIDE },
+    ]);
   });
 
   it("turns violations into a scope_violation AttemptFailure with the paths", () => {
     const failure = new AttemptFailure("scope_violation", "task", "2 paths out of scope", {
       violations: [
         { path: "src/a.ts", reason: OUTSIDE },
-        { path: ".git/config", reason: "git metadata changed" },
+        { path: "docs/x", reason: "is a symbolic link" },
       ],
     });
     expect(failure.toPayload()).toEqual({
       reason: "scope_violation",
       failure_kind: "task",
       error_summary: "2 paths out of scope",
-      paths: ["src/a.ts", ".git/config"],
+      paths: ["src/a.ts", "docs/x"],
       violations: [
         { path: "src/a.ts", reason: OUTSIDE },
-        { path: ".git/config", reason: "git metadata changed" },
+        { path: "docs/x", reason: "is a symbolic link" },
       ],
     });
-    // The kind must match the reason (DESIGN §5).
+    // The kind must match the reason.
     expect(() => new AttemptFailure("push_failed", "task" as never, "x")).toThrow(TypeError);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseBacklog } from "../../shared/backlog/parse-backlog.ts";
 import type { BacklogTask } from "../../shared/backlog/types.ts";
@@ -13,9 +13,11 @@ export function taskFromYaml(yaml: string): BacklogTask {
   return task;
 }
 
-/** A `#!/bin/sh` script in its own temporary folder, outside any checkout. */
+/** A `#!/bin/sh` script in its own temporary folder, outside any checkout, readable by the executor's user. */
 export function shellScript(body: string): string {
-  const path = join(tempDir("leviathan-script-"), "run.sh");
+  const dir = tempDir("leviathan-script-");
+  chmodSync(dir, 0o755);
+  const path = join(dir, "run.sh");
   writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   return path;
 }

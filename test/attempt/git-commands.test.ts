@@ -1,17 +1,17 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { buildCommit } from "../../shared/git/build-commit.ts";
 import { cloneShallow } from "../../shared/git/clone-shallow.ts";
-import { commitPaths } from "../../shared/git/commit-paths.ts";
 import { LEVIATHAN_GIT_IDENTITY } from "../../shared/git/git-environment.ts";
 import { GitCommandError, GitTimeoutError } from "../../shared/git/git-errors.ts";
 import { headSha } from "../../shared/git/head-sha.ts";
-import { listChanges } from "../../shared/git/list-changes.ts";
-import { pushBranch } from "../../shared/git/push-branch.ts";
+import { changedPathsBetween, pushBranch, remoteBranchSha } from "../../shared/git/push-branch.ts";
+import { readBlobs } from "../../shared/git/read-blobs.ts";
+import { writeBlob } from "../../shared/git/write-blob.ts";
 import {
   createOrigin,
   plainGit,
@@ -129,78 +129,125 @@ describe("cloneShallow", () => {
   });
 });
 
-describe("commitPaths and pushBranch", () => {
-  it("commits exactly the given paths as Leviathan, deletions and ignored files included", async () => {
+describe("buildCommit, pushBranch and the pushed branch", () => {
+  it("commits exactly the given blobs on the base as Leviathan, from objects alone", async () => {
     const origin = createOrigin({
       ".gitignore": "cache/\n",
       "docs/old.md": "old\n",
       "docs/keep.md": "keep\n",
       "src/app.ts": "app\n",
     });
-    const dir = join(tempDir(), "checkout");
-    await cloneShallow({ url: origin.url, branch: "main", dir });
-    const before = await headSha(dir);
-    writeFiles(dir, {
-      "docs/new file ü.md": "new\n",
-      "cache/generated.md": "ignored but allowed\n",
-      "src/app.ts": "changed but not listed\n",
-    });
-    execFileSync("rm", [join(dir, "docs/old.md")]);
-    // Something staged behind the attempt's back must not ride along.
-    writeFiles(dir, { "staged.txt": "sneaky\n" });
-    plainGit(dir, ["add", "staged.txt"]);
+    const dir = join(tempDir(), "trusted");
+    await cloneShallow({ url: origin.url, branch: "main", dir, noCheckout: true });
+    const base = await headSha(dir);
+    expect(existsSync(join(dir, "docs"))).toBe(false); // no work tree at all
+    const gitDir = join(dir, ".git");
+    const added = await writeBlob(gitDir, Buffer.from("new\n"));
+    const script = await writeBlob(gitDir, Buffer.from("#!/bin/sh\n"));
+    // What git itself would name the same bytes: the object format is git's own.
+    expect(added).toBe(plainGit(dir, ["hash-object", "--stdin"], {}, "new\n").trim());
 
-    const sha = await commitPaths({
+    const sha = await buildCommit({
       dir,
-      paths: ["cache/generated.md", "docs/new file ü.md", "docs/old.md"],
+      base,
+      changes: [
+        { path: "docs/new file ü.md", mode: "100644", sha: added },
+        { path: "cache/run.sh", mode: "100755", sha: script },
+        { path: "docs/old.md", deleted: true },
+      ],
       message: "attempt: test",
       logger: quietLogger,
     });
 
-    expect(sha).toBe(await headSha(dir));
-    expect(sha).not.toBe(before);
+    expect(plainGit(dir, ["rev-parse", `${sha}^`]).trim()).toBe(base);
     const files = plainGit(dir, [
       "-c",
       "core.quotePath=false",
-      "show",
+      "diff-tree",
+      "-r",
       "--name-status",
-      "--format=",
-      "HEAD",
+      base,
+      sha,
     ]);
     expect(files.trim().split("\n").sort()).toEqual([
-      "A\tcache/generated.md",
+      "A\tcache/run.sh",
       "A\tdocs/new file ü.md",
       "D\tdocs/old.md",
     ]);
-    const who = plainGit(dir, ["show", "-s", "--format=%an <%ae>|%cn <%ce>", "HEAD"]).trim();
+    expect(plainGit(dir, ["ls-tree", sha, "cache/run.sh"])).toMatch(/^100755 /);
+    expect(plainGit(dir, ["show", `${sha}:docs/keep.md`])).toBe("keep\n");
+    const who = plainGit(dir, ["show", "-s", "--format=%an <%ae>|%cn <%ce>", sha]).trim();
     const identity = `${LEVIATHAN_GIT_IDENTITY.name} <${LEVIATHAN_GIT_IDENTITY.email}>`;
     expect(who).toBe(`${identity}|${identity}`);
+    expect(
+      await changedPathsBetween({ dir, from: base, to: sha }).then((paths) => paths.sort()),
+    ).toEqual(["cache/run.sh", "docs/new file ü.md", "docs/old.md"]);
   });
 
-  it("pushes HEAD to the branch and force-pushes a rewritten one; without force it is refused", async () => {
+  it("refuses a path that macOS or Windows would read as .git", async () => {
     const origin = createOrigin({ "docs/a.md": "a\n" });
-    const dir = join(tempDir(), "checkout");
-    await cloneShallow({ url: origin.url, branch: "main", dir });
-    writeFiles(dir, { "docs/a.md": "first\n" });
-    const first = await commitPaths({ dir, paths: ["docs/a.md"], message: "first" });
-    await pushBranch({ dir, branch: "agent/docs-attempt-x-0000abcd", token: TOKEN });
-    expect(
-      plainGit(origin.bare, ["rev-parse", "refs/heads/agent/docs-attempt-x-0000abcd"]).trim(),
-    ).toBe(first);
+    const dir = join(tempDir(), "trusted");
+    await cloneShallow({ url: origin.url, branch: "main", dir, noCheckout: true });
+    const base = await headSha(dir);
+    const blob = await writeBlob(join(dir, ".git"), Buffer.from("[core]\n"));
+    for (const path of [".g\u200cit/config", "git~1/config"]) {
+      await expect(
+        buildCommit({ dir, base, changes: [{ path, mode: "100644", sha: blob }], message: "x" }),
+      ).rejects.toThrow(GitCommandError);
+    }
+  });
+
+  it("pushes a commit by its sha and force-pushes a rewritten one; without force it is refused", async () => {
+    const origin = createOrigin({ "docs/a.md": "a\n" });
+    const branch = "agent/docs-attempt-x-0000abcd";
+    const commitOn = async (content: string) => {
+      const dir = join(tempDir(), "trusted");
+      await cloneShallow({ url: origin.url, branch: "main", dir, noCheckout: true });
+      const sha = await writeBlob(join(dir, ".git"), Buffer.from(content));
+      const base = await headSha(dir);
+      const commit = await buildCommit({
+        dir,
+        base,
+        changes: [{ path: "docs/a.md", mode: "100644", sha }],
+        message: content,
+      });
+      return { dir, commit };
+    };
+    const first = await commitOn("first\n");
+    await pushBranch({ dir: first.dir, commit: first.commit, branch, token: TOKEN });
+    expect(plainGit(origin.bare, ["rev-parse", `refs/heads/${branch}`]).trim()).toBe(first.commit);
+    expect(await remoteBranchSha({ dir: first.dir, branch })).toBe(first.commit);
+    expect(await remoteBranchSha({ dir: first.dir, branch: "agent/none" })).toBeNull();
 
     // A retried attempt starts from a fresh clone: its commit is not a descendant of the first.
-    const again = join(tempDir(), "checkout");
-    await cloneShallow({ url: origin.url, branch: "main", dir: again });
-    writeFiles(again, { "docs/a.md": "second\n" });
-    const second = await commitPaths({ dir: again, paths: ["docs/a.md"], message: "second" });
+    const again = await commitOn("second\n");
     await expect(
-      pushBranch({ dir: again, branch: "agent/docs-attempt-x-0000abcd", force: false }),
+      pushBranch({ dir: again.dir, commit: again.commit, branch, force: false }),
     ).rejects.toThrow(GitCommandError);
-    await pushBranch({ dir: again, branch: "agent/docs-attempt-x-0000abcd" });
-    expect(
-      plainGit(origin.bare, ["rev-parse", "refs/heads/agent/docs-attempt-x-0000abcd"]).trim(),
-    ).toBe(second);
-    expectNoToken(readFileSync(join(again, ".git", "config"), "utf8"));
+    await pushBranch({ dir: again.dir, commit: again.commit, branch });
+    expect(plainGit(origin.bare, ["rev-parse", `refs/heads/${branch}`]).trim()).toBe(again.commit);
+    expectNoToken(readFileSync(join(again.dir, ".git", "config"), "utf8"));
+    await expect(pushBranch({ dir: again.dir, commit: "HEAD", branch })).rejects.toThrow(
+      /full commit sha/,
+    );
+  });
+
+  it("reads many blobs' exact bytes through one cat-file, binary and empty ones included", async () => {
+    const origin = createOrigin({ "docs/a.md": "a\n" });
+    const dir = join(tempDir(), "trusted");
+    await cloneShallow({ url: origin.url, branch: "main", dir, noCheckout: true });
+    const contents = [Buffer.alloc(0), Buffer.from([0, 10, 255, 13, 10]), Buffer.alloc(300_000, 7)];
+    const shas = await Promise.all(contents.map((bytes) => writeBlob(join(dir, ".git"), bytes)));
+    const read: Buffer[] = [];
+    await readBlobs(
+      shas,
+      (index, bytes) => {
+        read[index] = bytes;
+      },
+      { dir },
+    );
+    expect(read).toEqual(contents);
+    await expect(readBlobs(["0".repeat(40)], () => undefined, { dir })).rejects.toThrow(/missing/);
   });
 });
 
@@ -218,41 +265,47 @@ describe("the attempt's git runs without hooks, fsmonitor or the machine's confi
     await cloneShallow({ url: origin.url, branch: "main", dir });
     const marker = join(tempDir(), "ran");
     const script = `#!/bin/sh\necho "$0" >> '${marker}'\n`;
-    writeFileSync(join(dir, ".git/hooks/pre-commit"), script, { mode: 0o755 });
-    writeFileSync(join(dir, ".git/hooks/post-commit"), script, { mode: 0o755 });
+    for (const hook of ["pre-commit", "post-commit", "pre-push", "reference-transaction"]) {
+      writeFileSync(join(dir, `.git/hooks/${hook}`), script, { mode: 0o755 });
+    }
     const monitor = join(tempDir(), "fsmonitor.sh");
     writeFileSync(monitor, script, { mode: 0o755 });
     plainGit(dir, ["config", "core.fsmonitor", monitor]);
 
-    writeFiles(dir, { "docs/a.md": "changed\n" });
-    expect(await listChanges(dir)).toEqual([{ path: "docs/a.md", kind: "modified" }]);
-    await commitPaths({ dir, paths: ["docs/a.md"], message: "no hooks" });
+    const base = await headSha(dir);
+    const sha = await writeBlob(join(dir, ".git"), Buffer.from("changed\n"));
+    const commit = await buildCommit({
+      dir,
+      base,
+      changes: [{ path: "docs/a.md", mode: "100644", sha }],
+      message: "no hooks",
+    });
+    await pushBranch({ dir, commit, branch: "agent/x" });
     expect(existsSync(marker)).toBe(false);
 
     // The same planted files do run under plain git, so the absence above means something.
-    plainGit(dir, ["commit", "-q", "--allow-empty", "-m", "with hooks"]);
+    writeFiles(dir, { "docs/a.md": "changed\n" });
+    plainGit(dir, ["commit", "-q", "-am", "with hooks"]);
     const ran = readFileSync(marker, "utf8");
     expect(ran).toContain("pre-commit");
     expect(ran).toContain("fsmonitor.sh");
   });
 
-  it("ignores the user's global git config (HOME and XDG)", async () => {
-    const origin = createOrigin({ "docs/a.md": "a\n" });
-    const dir = join(tempDir(), "checkout");
-    await cloneShallow({ url: origin.url, branch: "main", dir });
+  it("ignores the user's global git config (HOME and XDG): no url rewrite reaches the clone", async () => {
+    const origin = createOrigin({ "docs/a.md": "from the real origin\n" });
+    const decoy = createOrigin({ "docs/a.md": "from the decoy\n" });
     const home = tempDir();
-    writeFiles(home, {
-      ".gitconfig": "[core]\n\texcludesFile = ~/.ignore-everything\n",
-      ".ignore-everything": "*.md\n",
-      ".config/git/config": "[core]\n\texcludesFile = ~/.ignore-everything\n",
-    });
+    const rewrite = `[url "${decoy.url}"]\n\tinsteadOf = ${origin.url}\n`;
+    writeFiles(home, { ".gitconfig": rewrite, ".config/git/config": rewrite });
     process.env.HOME = home;
     process.env.XDG_CONFIG_HOME = join(home, ".config");
-    writeFiles(dir, { "docs/b.md": "b\n" });
-    expect(plainGit(dir, ["status", "--porcelain", "--ignored"], { HOME: home })).toContain(
-      "!! docs/b.md",
-    );
-    expect(await listChanges(dir)).toEqual([{ path: "docs/b.md", kind: "untracked" }]);
+    const plain = join(tempDir(), "plain");
+    plainGit(tempDir(), ["clone", "-q", origin.url, plain], { HOME: home });
+    expect(readFileSync(join(plain, "docs/a.md"), "utf8")).toBe("from the decoy\n");
+
+    const dir = join(tempDir(), "checkout");
+    await cloneShallow({ url: origin.url, branch: "main", dir });
+    expect(readFileSync(join(dir, "docs/a.md"), "utf8")).toBe("from the real origin\n");
   });
 });
 

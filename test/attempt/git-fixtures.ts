@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
@@ -15,6 +15,16 @@ export function tempDir(prefix = "leviathan-attempt-test-"): string {
   return dir;
 }
 
+/**
+ * A temporary folder the executor may write into: it runs as another user when the tests run
+ * as root (as CI runs them), so a folder only root can enter would be closed to it.
+ */
+export function openDir(prefix = "leviathan-attempt-open-"): string {
+  const dir = tempDir(prefix);
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
 /** For afterAll/afterEach: removes every folder `tempDir` made. */
 export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -24,7 +34,12 @@ export function removeTempDirs(): void {
  * Plain git for setting up fixtures, outside the code under test: its own identity, no
  * global or system config.
  */
-export function plainGit(cwd: string, args: string[], env: Record<string, string> = {}): string {
+export function plainGit(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): string {
   return execFileSync("git", args, {
     cwd,
     encoding: "utf8",
@@ -38,7 +53,7 @@ export function plainGit(cwd: string, args: string[], env: Record<string, string
       GIT_COMMITTER_EMAIL: "fixture@example.test",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    ...(input === undefined ? { stdio: ["ignore", "pipe", "pipe"] } : { input }),
   });
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AttemptEnvError, parseAttemptEnv } from "../../shared/attempt/attempt-env.ts";
 import { REQUIRED_ATTEMPT_ENV } from "../../shared/jobs/build-attempt-job.ts";
@@ -44,6 +47,8 @@ describe("parseAttemptEnv", () => {
       githubApiUrl: "https://api.github.com",
       attemptTimeoutSeconds: 900,
       allowedPathPrefixes: [".leviathan/", "docs/"],
+      executorIsolation: "required",
+      executorUid: 65534,
     });
     expect(env.attemptNumber).toBeUndefined();
   });
@@ -58,8 +63,18 @@ describe("parseAttemptEnv", () => {
       LEVIATHAN_ALLOWED_PATH_PREFIXES: " docs/ , site/content/ ",
       LEVIATHAN_DEFAULT_EXECUTOR: "command",
       LEVIATHAN_EXECUTOR_COMMAND: '["/bin/sh","-c","echo hi"]',
+      LEVIATHAN_EXECUTOR_ISOLATION: "none",
+      LEVIATHAN_EXECUTOR_UID: "10002",
+      LEVIATHAN_EXECUTOR_ENV_FILE: "/run/secrets/executor.env",
+      LEVIATHAN_MAX_CHANGED_FILES: "7",
+      LEVIATHAN_MAX_CHANGE_BYTES: "4096",
     });
     expect(env).toMatchObject({
+      executorIsolation: "none",
+      executorUid: 10002,
+      executorEnvFile: "/run/secrets/executor.env",
+      maxChangedFiles: 7,
+      maxChangeBytes: 4096,
       owner: "demo",
       repo: "site",
       githubApiUrl: "http://127.0.0.1:4567/api/v3",
@@ -96,6 +111,10 @@ describe("parseAttemptEnv", () => {
       LEVIATHAN_ALLOWED_PATH_PREFIXES: "docs/,../up",
       LEVIATHAN_DEFAULT_EXECUTOR: "shell",
       LEVIATHAN_EXECUTOR_COMMAND: "sh -c 'rm -rf /'",
+      LEVIATHAN_EXECUTOR_ISOLATION: "off",
+      LEVIATHAN_EXECUTOR_UID: "0",
+      LEVIATHAN_EXECUTOR_ENV_FILE: "relative.env",
+      LEVIATHAN_MAX_CHANGED_FILES: "0",
     });
     expect(error.missing).toEqual(["GITHUB_TOKEN"]);
     expect(error.problems.map((problem) => problem.name)).toEqual([
@@ -110,12 +129,46 @@ describe("parseAttemptEnv", () => {
       "LEVIATHAN_ALLOWED_PATH_PREFIXES",
       "LEVIATHAN_DEFAULT_EXECUTOR",
       "LEVIATHAN_EXECUTOR_COMMAND",
+      "LEVIATHAN_EXECUTOR_ISOLATION",
+      "LEVIATHAN_EXECUTOR_UID",
+      "LEVIATHAN_EXECUTOR_ENV_FILE",
+      "LEVIATHAN_MAX_CHANGED_FILES",
     ]);
     expect(error.message).toContain("TARGET_REPO_URL must not carry credentials");
     expect(error.message).toContain("ATTEMPT_NUMBER must be a whole number from 1");
     expect(error.message).toContain("entry 2: path escapes the repository");
     expect(error.message).not.toContain(TOKEN);
     expect(error.message).not.toContain("upload-pack");
+  });
+
+  it("reads either token from its *_FILE, the variable winning; an unreadable file is named, its content never", () => {
+    const dir = mkdtempSync(join(tmpdir(), "leviathan-token-files-"));
+    try {
+      writeFileSync(join(dir, "github"), `  ${TOKEN}-from-file\n`, { mode: 0o600 });
+      writeFileSync(join(dir, "empty"), "\n");
+      const fromFiles = parseAttemptEnv({
+        ...FULL,
+        GITHUB_TOKEN: undefined,
+        GITHUB_TOKEN_FILE: join(dir, "github"),
+      });
+      expect(fromFiles.githubToken).toBe(`${TOKEN}-from-file`);
+      const both = parseAttemptEnv({ ...FULL, GITHUB_TOKEN_FILE: join(dir, "github") });
+      expect(both.githubToken).toBe(TOKEN);
+      const broken = failure({
+        ...FULL,
+        GITHUB_TOKEN: undefined,
+        GITHUB_TOKEN_FILE: join(dir, "missing"),
+        CONTROL_PLANE_TOKEN: undefined,
+        CONTROL_PLANE_TOKEN_FILE: join(dir, "empty"),
+      });
+      expect(broken.missing).toEqual([]);
+      expect(broken.message).toBe(
+        `GITHUB_TOKEN_FILE cannot read ${join(dir, "missing")} (ENOENT)\n` +
+          `CONTROL_PLANE_TOKEN_FILE ${join(dir, "empty")} is empty`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("takes plain http only on a loopback address", () => {

@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, shellScript } from "./executor-fixtures.ts";
-import { removeTempDirs, tempDir } from "./git-fixtures.ts";
+import { openDir, removeTempDirs } from "./git-fixtures.ts";
 import {
   eventsOf,
   exists,
@@ -208,7 +208,7 @@ describe("the control plane lost mid-attempt", () => {
     const own = await startHarness();
     try {
       const attemptId = "attempt-task-2-0000b008";
-      const signals = tempDir("leviathan-signals-");
+      const signals = openDir("leviathan-signals-");
       const started = join(signals, "started");
       const go = join(signals, "go");
       // The executor says it runs, then waits (bounded) until the test has stopped the control plane.

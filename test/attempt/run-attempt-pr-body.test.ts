@@ -8,6 +8,7 @@ const input = {
   attemptId: "attempt-task-1-0badf00d",
   attemptNumber: 2,
   executor: "docs" as const,
+  isolation: "user+pid-namespace" as const,
   branch: "agent/docs-attempt-task-1-0badf00d",
   baseBranch: "main",
   allowedPaths: ["docs/guide.md"],
@@ -30,11 +31,35 @@ describe("pull request title and body", () => {
     );
     expect(body).toContain("- id: `attempt-task-1-0badf00d`\n- number: 2\n- executor: `docs`");
     expect(body).toContain("- branch: `agent/docs-attempt-task-1-0badf00d` into `main`");
+    expect(body).toContain(
+      "- isolation: `user+pid-namespace` (the `docs` executor is Leviathan's own code and ran in its trusted part)",
+    );
     expect(body).toContain("Allowed paths:\n- `docs/guide.md`");
     expect(body).toContain("Allowed path prefixes: `.leviathan/`, `docs/`");
     expect(body).toContain("## Acceptance criteria\n- [ ] mentions npm ci\n- [ ] has an example");
     expect(body.trimEnd().split("\n").at(-1)).toBe(
       "<!-- leviathan: target=radix task=task-1 attempt=attempt-task-1-0badf00d -->",
+    );
+  });
+
+  it("states how the command executor was isolated, and says so plainly when it was not", () => {
+    const task = taskFromYaml(`  - id: task-1
+    title: Agent work
+    ready: true
+    allowed_paths: [docs/guide.md]
+`);
+    const isolated = pullRequestBody({
+      ...input,
+      task,
+      executor: "command",
+      isolation: "container",
+    });
+    expect(isolated).toContain(
+      "- isolation: `container` (the command ran as its own container, holding no credential)",
+    );
+    const open = pullRequestBody({ ...input, task, executor: "command", isolation: "none" });
+    expect(open).toContain(
+      "- isolation: `none` (the command ran as the attempt's own user: not isolated)",
     );
   });
 

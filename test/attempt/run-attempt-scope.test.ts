@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellScript } from "./executor-fixtures.ts";
-import { removeTempDirs, tempDir } from "./git-fixtures.ts";
+import { openDir, plainGit, removeTempDirs } from "./git-fixtures.ts";
 import {
   eventsOf,
   exists,
@@ -19,7 +19,7 @@ let harness: Harness;
 let marker: string;
 beforeAll(async () => {
   harness = await startHarness();
-  marker = join(tempDir("leviathan-hook-ran-"), "ran");
+  marker = join(openDir("leviathan-hook-ran-"), "ran");
 });
 afterAll(async () => {
   await harness.close();
@@ -63,18 +63,6 @@ const CASES: ScopeCase[] = [
     name: "into an ignored folder",
     script: () => "mkdir -p cache && printf 'x' > cache/notes.txt\nprintf 'ok' > docs/guide.md",
     paths: ["cache/notes.txt"],
-  },
-  {
-    name: "into .git/ (hooks)",
-    script: () =>
-      `${hook()} > .git/hooks/post-commit\n${hook()} > .git/hooks/pre-push\nchmod +x .git/hooks/post-commit .git/hooks/pre-push\nprintf 'ok' > docs/guide.md`,
-    paths: [".git/hooks/post-commit", ".git/hooks/pre-push"],
-  },
-  {
-    name: "into .git/ (a config line)",
-    script: () =>
-      `printf '[core]\\n\\tfsmonitor = touch ${marker}\\n\\tsshCommand = touch ${marker}\\n' >> .git/config\nprintf 'ok' > docs/guide.md`,
-    paths: [".git/config"],
   },
   {
     name: "the backlog itself, which only the write-back may change",
@@ -128,9 +116,35 @@ describe("a command executor that leaves the task's scope", () => {
     },
   );
 
+  it("writes into its own .git (hooks, config, HEAD, refs): none of it is pushed or run", async () => {
+    const attemptId = "attempt-task-2-5c0e00fe";
+    const script = [
+      `${hook()} > .git/hooks/post-commit`,
+      `${hook()} > .git/hooks/pre-push`,
+      `${hook()} > .git/hooks/reference-transaction`,
+      "chmod +x .git/hooks/*",
+      `printf '[core]\\n\\tfsmonitor = touch ${marker}\\n\\tsshCommand = touch ${marker}\\n' >> .git/config`,
+      `printf '[url "file:///nowhere/"]\\n\\tinsteadOf = http://\\n' >> .git/config`,
+      "git symbolic-ref HEAD refs/heads/elsewhere",
+      "printf 'ok' > docs/guide.md",
+    ].join("\n");
+    const { result } = await runOnce(harness, {
+      TASK_ID: "task-2",
+      ATTEMPT_ID: attemptId,
+      LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([shellScript(script)]),
+    });
+    expect(result).toMatchObject({ ok: true, branch: `agent/command-${attemptId}` });
+    const branch = `agent/command-${attemptId}`;
+    expect(
+      plainGit(harness.bare, ["diff", "--name-only", "main", branch]).trim().split("\n"),
+    ).toEqual([".leviathan/backlog.yaml", "docs/guide.md"]);
+    expect(plainGit(harness.bare, ["show", `${branch}:docs/guide.md`])).toBe("ok");
+    expect(exists(marker)).toBe(false);
+  });
+
   it("a task whose allowed_paths leave the target's prefixes never runs its executor", async () => {
     const attemptId = "attempt-task-2-5c0e00ff";
-    const ran = join(tempDir("leviathan-executor-ran-"), "ran");
+    const ran = join(openDir("leviathan-executor-ran-"), "ran");
     const { result } = await runOnce(harness, {
       TASK_ID: "task-2",
       ATTEMPT_ID: attemptId,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEVIATHAN_GIT_IDENTITY } from "../../shared/git/git-environment.ts";
 import { shellScript } from "./executor-fixtures.ts";
-import { plainGit, removeTempDirs, tempDir } from "./git-fixtures.ts";
+import { openDir, plainGit, removeTempDirs } from "./git-fixtures.ts";
 import {
   BACKLOG,
   eventsOf,
@@ -132,10 +132,12 @@ describe("runAttempt: the whole sequence against a real forge and control plane"
       "record start: done",
       "clone: done",
       "read task: done",
+      "copy the checkout for the executor: done",
       "execute backlog-propose: done",
-      "write back: done",
-      "check invariants: done",
+      "scan the executor's files: done",
+      "check and store the change: done",
       "commit and push: done",
+      "check the pushed branch: done",
       "pull request: done",
       "record success: done",
     ]);
@@ -192,7 +194,7 @@ describe("runAttempt: the whole sequence against a real forge and control plane"
 describe("the tokens never leave", () => {
   it("not into .git/config, the executor's environment, logs, events or the PR", async () => {
     const attemptId = "attempt-task-2-0000a004";
-    const seen = tempDir("leviathan-seen-");
+    const seen = openDir("leviathan-seen-");
     // The executor runs in the checkout: it copies what it can see to a folder outside it.
     const script = shellScript(
       [

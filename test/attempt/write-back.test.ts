@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -7,10 +7,9 @@ import {
   applyWriteBack,
   executorMayEditBacklog,
   type WriteBackFields,
-  writeBack,
 } from "../../shared/attempt/write-back.ts";
 import { parseBacklog } from "../../shared/backlog/parse-backlog.ts";
-import { removeTempDirs, tempDir } from "./git-fixtures.ts";
+import { removeTempDirs } from "./git-fixtures.ts";
 
 afterAll(removeTempDirs);
 
@@ -128,57 +127,6 @@ describe("applyWriteBack", () => {
     expect(failureOf(() => applyWriteBack("other: 1\n", "a", fieldsFor("a"))).reason).toBe(
       "task_not_found",
     );
-  });
-});
-
-describe("writeBack on a checkout", () => {
-  function checkout(text: string): string {
-    const dir = tempDir();
-    mkdirSync(join(dir, ".leviathan"));
-    writeFileSync(join(dir, ".leviathan/backlog.yaml"), text);
-    return dir;
-  }
-
-  const options = (dir: string) => ({
-    dir,
-    taskId: "target-task",
-    attemptId: "attempt-target-task-0a1b2c3d",
-    branchName: "agent/docs-attempt-target-task-0a1b2c3d",
-    completedAt: new Date("2025-01-02T03:04:05.678Z"),
-  });
-
-  it("writes the task's record into the file", async () => {
-    const dir = checkout(fixture("backlog.yaml"));
-    const result = await writeBack({ ...options(dir), expectedText: fixture("backlog.yaml") });
-    expect(result.path).toBe(".leviathan/backlog.yaml");
-    expect(readFileSync(join(dir, ".leviathan/backlog.yaml"), "utf8")).toBe(
-      fixture("backlog.target-task.expected.yaml"),
-    );
-  });
-
-  it("refuses a backlog the executor changed when it was not allowed to", async () => {
-    const dir = checkout(`${fixture("backlog.yaml")}# sneaky\n`);
-    const error = await writeBack({ ...options(dir), expectedText: fixture("backlog.yaml") }).catch(
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(AttemptFailure);
-    expect((error as AttemptFailure).reason).toBe("scope_violation");
-    expect((error as AttemptFailure).toPayload().paths).toEqual([".leviathan/backlog.yaml"]);
-  });
-
-  it("never writes through a symlinked backlog, and reports a missing one as task_not_found", async () => {
-    const outside = tempDir();
-    writeFileSync(join(outside, "victim.yaml"), fixture("backlog.yaml"));
-    const dir = tempDir();
-    mkdirSync(join(dir, ".leviathan"));
-    symlinkSync(join(outside, "victim.yaml"), join(dir, ".leviathan/backlog.yaml"));
-    const linked = await writeBack(options(dir)).catch((caught: unknown) => caught);
-    expect((linked as AttemptFailure).reason).toBe("scope_violation");
-    expect(readFileSync(join(outside, "victim.yaml"), "utf8")).toBe(fixture("backlog.yaml"));
-
-    const empty = tempDir();
-    const missing = await writeBack(options(empty)).catch((caught: unknown) => caught);
-    expect((missing as AttemptFailure).reason).toBe("task_not_found");
   });
 });
 

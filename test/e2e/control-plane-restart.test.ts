@@ -1,7 +1,8 @@
-// DESIGN §11: the control plane is a supervised child. Killed in the middle of an attempt, it
+// Local mode: the control plane is a supervised child. Killed in the middle of an attempt, it
 // is restarted on the same port and the attempt's posts (retried) all arrive, exactly once.
 import { randomBytes } from "node:crypto";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { verifyStore } from "../../shared/store/verify-store.ts";
@@ -15,6 +16,7 @@ import {
 } from "./support.ts";
 
 let home: string;
+const cleanup: string[] = [];
 
 beforeEach(async () => {
   home = await tempHome();
@@ -22,12 +24,17 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await rm(home, { recursive: true, force: true });
+  for (const dir of cleanup.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
 it(
   "keeps every event of an attempt through a SIGKILL of the control plane",
   async () => {
-    const go = join(home, `go-${randomBytes(4).toString("hex")}`);
+    // Where the executor (another user, when the suite runs as root) can see it: not the 0700 home.
+    const signals = await mkdtemp(join(tmpdir(), "leviathan-signals-"));
+    await chmod(signals, 0o755);
+    cleanup.push(signals);
+    const go = join(signals, `go-${randomBytes(4).toString("hex")}`);
     const config = await readFile("ops/autonomy/local.yaml", "utf8");
     const configPath = join(home, "local.yaml");
     // The executor holds the attempt open until the test has killed the control plane.

@@ -1,14 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { Logger } from "../../log/logger.ts";
 import { redact } from "../../log/logger.ts";
 import { AttemptFailure } from "../attempt-failure.ts";
-import type { Executor, ExecutorContext } from "./types.ts";
+import type { ExecutorIsolation, Sweep } from "../isolation/executor-isolation.ts";
+import { childrenOf, killUserProcesses, signal } from "../isolation/sweep-processes.ts";
+import type { ExecutorArea } from "../workspace/executor-area.ts";
 
-/** Names that must never reach the executor, whatever the caller asks to pass on. */
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD/i;
 // Well under AttemptFailure's cap on a summary, so the end of the output (usually the reason) survives.
 const OUTPUT_TAIL_BYTES = 2_000;
 const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -16,16 +14,26 @@ const DEFAULT_KILL_GRACE_MS = 5_000;
 const CLOSE_GRACE_MS = 2_000;
 const MAX_TIMER_MS = 2_147_483_647;
 
-export interface CommandExecutorOptions {
+export interface CommandRun {
   /** argv, run without a shell: `LEVIATHAN_EXECUTOR_COMMAND` parsed by `parseExecutorCommand`. */
   command: readonly string[];
+  area: ExecutorArea;
+  isolation: ExecutorIsolation;
+  /** The executor's own credentials (its model's API key), and nothing of Leviathan's. */
+  executorEnv?: Readonly<Record<string, string>>;
+  deadline: Date;
+  logger: Logger;
+  /** Values to cut from the output quoted in errors. */
+  secrets: readonly string[];
   /** Between SIGTERM and SIGKILL at the deadline. */
   killGraceMs?: number;
-  /** More variables to pass on from this process; names that look secret are dropped anyway. */
-  passEnv?: readonly string[];
-  /** More values to cut from the output quoted in errors. */
-  secrets?: readonly string[];
 }
+
+/** How the command ended, as `deliver` needs it (also written by a Job's `execute` container). */
+export type CommandOutcome =
+  | { status: "exited"; code: number | null; signal: string | null; output: string; ms: number }
+  | { status: "timed_out"; output: string; ms: number }
+  | { status: "not_started"; error: string; ms: number };
 
 /** `LEVIATHAN_EXECUTOR_COMMAND`: a JSON array of strings, the first the program. */
 export function parseExecutorCommand(value: string | undefined): string[] {
@@ -54,134 +62,110 @@ export function parseExecutorCommand(value: string | undefined): string[] {
 }
 
 /**
- * The executor's whole environment: nothing is inherited unless named in `passEnv`, and never
- * a variable whose name looks secret. `GIT_OPTIONAL_LOCKS=0` keeps a `git status` the command
- * runs from refreshing `.git/index`, which the fingerprint would rightly count as a change.
+ * The executor's whole environment: a PATH, its own HOME and TMPDIR, the task file, a locale,
+ * and its own credentials. Nothing of the attempt's environment is inherited.
  */
-export function executorEnvironment(options: {
-  home: string;
-  taskFile: string;
-  passEnv?: readonly string[];
-}): Record<string, string> {
-  const env: Record<string, string> = {
+export function executorEnvironment(
+  area: ExecutorArea,
+  executorEnv: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  return {
+    ...executorEnv,
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: options.home,
+    HOME: area.home,
+    TMPDIR: area.tmp,
     LANG: "C.UTF-8",
-    TMPDIR: options.home,
-    LEVIATHAN_TASK_FILE: options.taskFile,
-    GIT_OPTIONAL_LOCKS: "0",
+    LEVIATHAN_TASK_FILE: area.taskFile,
   };
-  for (const name of options.passEnv ?? []) {
-    const value = process.env[name];
-    if (value !== undefined && !SECRET_NAME.test(name) && !(name in env)) env[name] = value;
-  }
-  return env;
-}
-
-/** Every value of this process's environment whose name looks secret, for redaction. */
-function secretValues(extra: readonly string[] = []): string[] {
-  const values = Object.entries(process.env)
-    .filter(([name, value]) => SECRET_NAME.test(name) && value)
-    .map(([, value]) => value as string);
-  return [...values, ...extra];
 }
 
 /**
- * Runs a program in the checkout with the task as JSON at `LEVIATHAN_TASK_FILE` (a temporary
- * folder outside the checkout). Its process group is killed at the deadline (SIGTERM, then
- * SIGKILL) → `timeout`; a non-zero exit → `executor_failed` with the redacted end of its output.
- * When it exits, whatever it left running in its group is killed, so nothing changes the
- * checkout while the invariants are checked.
+ * Runs the program in the executor's checkout, isolated as decided, and waits until it and
+ * everything it started are gone. At the deadline it is stopped (SIGTERM, then SIGKILL).
+ * Never throws: `outcomeFailure` turns the outcome into the attempt's failure, if any.
  */
-export function createCommandExecutor(options: CommandExecutorOptions): Executor {
-  return {
-    name: "command",
-    async run(context) {
-      const scratch = await mkdtemp(join(tmpdir(), "leviathan-task-"));
-      try {
-        await runCommand(context, options, scratch);
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
-async function runCommand(
-  context: ExecutorContext,
-  options: CommandExecutorOptions,
-  scratch: string,
-): Promise<void> {
-  const [program, ...args] = options.command;
-  if (!program) throw new AttemptFailure("executor_failed", "task", "command: no program given");
-  const remaining = context.deadline.getTime() - Date.now();
-  if (remaining <= 0) {
-    throw new AttemptFailure(
-      "timeout",
-      "task",
-      "command: the attempt's deadline passed before it could start",
-    );
-  }
-  const home = join(scratch, "home");
-  await mkdir(home, { mode: 0o700 });
-  const taskFile = join(scratch, "task.json");
-  const taskJson = JSON.stringify({ ...context.task.raw, id: context.task.id }, null, 2);
-  await writeFile(taskFile, `${taskJson}\n`, { mode: 0o600 });
-  const env = executorEnvironment({ home, taskFile, passEnv: options.passEnv });
-  const secrets = secretValues(options.secrets);
+export async function runCommand(run: CommandRun): Promise<CommandOutcome> {
   const started = performance.now();
-  context.logger.info({ task_id: context.task.id, program }, "command: started");
-  const run = await supervise(program, args, {
-    cwd: context.dir,
-    env,
-    limitMs: remaining,
-    killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-  });
-  const ms = Math.round(performance.now() - started);
-  const output = run.tail.text(secrets);
-  const { exit, timedOut } = run;
-  if ("error" in exit) {
-    context.logger.warn({ task_id: context.task.id, program, ms }, "command: could not start");
-    throw new AttemptFailure(
-      "executor_failed",
-      "task",
-      redact(`command: could not start ${program}: ${exit.error.message}`, secrets),
-    );
+  const elapsed = () => Math.round(performance.now() - started);
+  const [program] = run.command;
+  const remaining = run.deadline.getTime() - Date.now();
+  if (!program) return { status: "not_started", error: "no program given", ms: 0 };
+  if (remaining <= 0) {
+    return {
+      status: "timed_out",
+      output: "the attempt's deadline passed before it could start",
+      ms: 0,
+    };
   }
-  context.logger.info(
-    { task_id: context.task.id, program, ms, ...exit, timed_out: timedOut },
+  const argv = run.isolation.wrap(run.command);
+  run.logger.info({ program, isolation: run.isolation.isolation }, "command: started");
+  const result = await supervise(argv, {
+    cwd: run.area.checkout,
+    env: executorEnvironment(run.area, run.executorEnv),
+    limitMs: remaining,
+    killGraceMs: run.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    sweep: run.isolation.sweep,
+  });
+  const ms = elapsed();
+  const output = result.tail.text(run.secrets);
+  if ("error" in result.exit) {
+    run.logger.warn({ program, ms }, "command: could not start");
+    return { status: "not_started", error: redact(result.exit.error.message, run.secrets), ms };
+  }
+  run.logger.info(
+    { program, ms, ...result.exit, timed_out: result.timedOut, survivors: result.survivors },
     "command: finished",
   );
-  if (timedOut) {
-    throw new AttemptFailure(
-      "timeout",
-      "task",
-      withOutput("command: still running at the attempt's deadline; stopped", output),
-    );
-  }
-  if (exit.code !== 0) {
-    const how =
-      exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    throw new AttemptFailure(
+  if (result.timedOut) return { status: "timed_out", output, ms };
+  return { status: "exited", code: result.exit.code, signal: result.exit.signal, output, ms };
+}
+
+/** The attempt's failure for an outcome (`timeout`, `executor_failed`), or null on success. */
+export function outcomeFailure(program: string, outcome: CommandOutcome): AttemptFailure | null {
+  if (outcome.status === "not_started") {
+    return new AttemptFailure(
       "executor_failed",
       "task",
-      withOutput(`command: ${program} ${how}`, output),
+      `command: could not start ${program}: ${outcome.error}`,
     );
   }
+  if (outcome.status === "timed_out") {
+    return new AttemptFailure(
+      "timeout",
+      "task",
+      withOutput("command: still running at the attempt's deadline; stopped", outcome.output),
+    );
+  }
+  if (outcome.code === 0) return null;
+  const how =
+    outcome.code === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
+  return new AttemptFailure(
+    "executor_failed",
+    "task",
+    withOutput(`command: ${program} ${how}`, outcome.output),
+  );
 }
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
 
 /**
- * Runs the program in its own process group and waits for it. At `limitMs` the group gets
- * SIGTERM, and SIGKILL `killGraceMs` later; when the program exits, whatever is left in its
- * group gets SIGKILL, so nothing keeps changing the checkout while it is checked.
+ * Runs `argv` in its own process group and waits for it. At `limitMs` the executor gets
+ * SIGTERM, and SIGKILL `killGraceMs` later. When it has exited, whatever it left behind is
+ * swept: a PID namespace is already empty when its launcher returns (the kernel kills the
+ * namespace with its first process); otherwise its group, and its user's every process, are
+ * killed. Returns only when the sweep is done.
  */
 async function supervise(
-  program: string,
-  args: string[],
-  options: { cwd: string; env: Record<string, string>; limitMs: number; killGraceMs: number },
-): Promise<{ exit: Exit; timedOut: boolean; tail: OutputTail }> {
+  argv: readonly string[],
+  options: {
+    cwd: string;
+    env: Record<string, string>;
+    limitMs: number;
+    killGraceMs: number;
+    sweep: Sweep;
+  },
+): Promise<{ exit: Exit; timedOut: boolean; tail: OutputTail; survivors: number }> {
+  const [program, ...args] = argv as [string, ...string[]];
   const child = spawn(program, args, {
     cwd: options.cwd,
     env: options.env,
@@ -198,8 +182,8 @@ async function supervise(
   const deadlineTimer = setTimeout(
     () => {
       timedOut = true;
-      signalGroup(child, "SIGTERM");
-      killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), options.killGraceMs);
+      void stop(child, options.sweep, "SIGTERM");
+      killTimer = setTimeout(() => void stop(child, options.sweep, "SIGKILL"), options.killGraceMs);
     },
     Math.min(options.limitMs, MAX_TIMER_MS),
   );
@@ -209,15 +193,35 @@ async function supervise(
   });
   clearTimeout(deadlineTimer);
   clearTimeout(killTimer);
-  signalGroup(child, "SIGKILL");
-  // A process that left the group (setsid) may hold the pipes open: do not wait for it forever.
+  const survivors = await sweepAfterExit(child, options.sweep);
+  // Whatever still holds the pipes is dead or not ours: do not wait for them forever.
   await Promise.race([
     closed,
     new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
   ]);
   child.stdout?.destroy();
   child.stderr?.destroy();
-  return { exit, timedOut, tail };
+  return { exit, timedOut, tail, survivors };
+}
+
+/**
+ * Stops a running executor. In a PID namespace the signal goes to the namespace's first
+ * process (the launcher itself must live to report when the namespace is empty); otherwise to
+ * the whole group.
+ */
+async function stop(child: ChildProcess, sweep: Sweep, name: NodeJS.Signals): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (sweep.kind === "pid-namespace") {
+    for (const pid of await childrenOf(child.pid)) signal(pid, name);
+    return;
+  }
+  signalGroup(child, name);
+}
+
+async function sweepAfterExit(child: ChildProcess, sweep: Sweep): Promise<number> {
+  signalGroup(child, "SIGKILL");
+  if (sweep.kind === "user") return killUserProcesses(sweep.uid);
+  return 0;
 }
 
 function withOutput(summary: string, output: string): string {
@@ -225,14 +229,8 @@ function withOutput(summary: string, output: string): string {
   return trimmed === "" ? summary : `${summary}; last output:\n${trimmed}`;
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch (error) {
-    // ESRCH: the group is already gone.
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
+function signalGroup(child: ChildProcess, name: NodeJS.Signals): void {
+  if (child.pid !== undefined) signal(-child.pid, name);
 }
 
 /**

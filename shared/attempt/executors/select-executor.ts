@@ -1,7 +1,6 @@
 import { EXECUTORS, type ExecutorName } from "../../config/schema.ts";
 import { AttemptFailure } from "../attempt-failure.ts";
 import { backlogProposeExecutor } from "./backlog-propose.ts";
-import { type CommandExecutorOptions, createCommandExecutor } from "./command.ts";
 import { docsExecutor } from "./docs.ts";
 import type { Executor, ExecutorTask } from "./types.ts";
 
@@ -21,24 +20,15 @@ export function executorNameFor(
   );
 }
 
-/** The executor by name; `command` needs its argv (`parseExecutorCommand`). */
-export function selectExecutor(
-  name: ExecutorName,
-  options: Partial<CommandExecutorOptions> = {},
-): Executor {
+/**
+ * A built-in executor by name: Leviathan's own code, run in the trusted part on the executor's
+ * checkout. `command` is not one: it runs isolated (`runCommand`).
+ */
+export function builtInExecutor(name: Exclude<ExecutorName, "command">): Executor {
   switch (name) {
     case "backlog-propose":
       return backlogProposeExecutor;
     case "docs":
       return docsExecutor;
-    case "command":
-      if (!options.command || options.command.length === 0) {
-        throw new AttemptFailure(
-          "executor_failed",
-          "task",
-          "the command executor needs LEVIATHAN_EXECUTOR_COMMAND",
-        );
-      }
-      return createCommandExecutor({ ...options, command: options.command });
   }
 }

@@ -9,7 +9,7 @@ export type ExecutorTask = Pick<
 >;
 
 export interface ExecutorContext {
-  /** The checkout; the executor changes files only inside the task's allowed paths. */
+  /** The executor's checkout; the executor changes files only inside the task's allowed paths. */
   dir: string;
   task: ExecutorTask;
   /** The attempt's deadline: an executor still running then fails with `timeout`. */
@@ -23,6 +23,6 @@ export interface ExecutorContext {
  * invariants, never trusted.
  */
 export interface Executor {
-  readonly name: ExecutorName;
+  readonly name: Exclude<ExecutorName, "command">;
   run(context: ExecutorContext): Promise<void>;
 }
