@@ -5,6 +5,7 @@ import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
+import { readTokenVariable, requireTokenVariable } from "../tokens/read-token.ts";
 import { decodeAttemptRequested } from "./decode-attempt-cloudevent.ts";
 import { handleAttemptRequest } from "./handle-attempt-request.ts";
 import { BadAttemptRequestError, httpStatusOf } from "./worker-errors.ts";
@@ -23,14 +24,12 @@ export interface WorkerOptions {
  * `CONTROL_PLANE_TOKEN` or with an unknown `LEVIATHAN_JOB_RUNNER`.
  */
 export function createWorkerHandler(options: WorkerOptions): HttpFunction {
-  const token = options.env.CONTROL_PLANE_TOKEN?.trim();
-  if (!token)
-    throw new Error("CONTROL_PLANE_TOKEN is not set; the worker refuses to start without a token");
+  const token = requireTokenVariable(options.env, "CONTROL_PLANE_TOKEN", "the worker");
   const expected = tokenDigest(token);
   const logger = options.logger ?? createLogger("worker");
   const jobs = options.jobs ?? jobRunnerFromEnv(options.env, { logger });
   const configPath = configPathFrom(options.env);
-  const secrets = [token, options.env.GITHUB_TOKEN];
+  const secrets = [token, readTokenVariable(options.env, "GITHUB_TOKEN")];
 
   return async (req, res) => {
     if (answeredBeforePostRoot(req, res)) return;

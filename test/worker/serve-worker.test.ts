@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -131,10 +131,29 @@ describe("leviathan serve worker", () => {
     }
   });
 
-  it("refuses to start without CONTROL_PLANE_TOKEN or with an unknown job runner", async () => {
+  it("refuses to start without CONTROL_PLANE_TOKEN, with an unusable CONTROL_PLANE_TOKEN_FILE or an unknown job runner", async () => {
     const noToken = await run(["serve", "worker"], { PORT: "0", LEVIATHAN_CONFIG: configPath });
     expect(noToken.code).toBe(1);
     expect(noToken.output).toContain("CONTROL_PLANE_TOKEN is not set");
+
+    const missing = join(dir, "no-such-token");
+    const noFile = await run(["serve", "worker"], {
+      PORT: "0",
+      LEVIATHAN_CONFIG: configPath,
+      CONTROL_PLANE_TOKEN_FILE: missing,
+    });
+    expect(noFile.code).toBe(1);
+    expect(noFile.output).toContain(`CONTROL_PLANE_TOKEN_FILE: cannot read ${missing} (ENOENT)`);
+
+    const emptyFile = join(dir, "empty-token");
+    await writeFile(emptyFile, "\n");
+    const empty = await run(["serve", "worker"], {
+      PORT: "0",
+      LEVIATHAN_CONFIG: configPath,
+      CONTROL_PLANE_TOKEN_FILE: emptyFile,
+    });
+    expect(empty.code).toBe(1);
+    expect(empty.output).toContain(`CONTROL_PLANE_TOKEN_FILE: ${emptyFile} is empty`);
 
     const badRunner = await run(["serve", "worker"], {
       PORT: "0",
