@@ -41,7 +41,7 @@ export interface RequestContext {
 
 export type Handler = (context: RequestContext, services: ControlPlaneServices) => Promise<void>;
 
-/** DESIGN §8, one row per route. */
+/** The control plane's HTTP API, one row per route. */
 export const CONTROL_PLANE_ROUTES: readonly Route<Handler>[] = [
   { template: "/health", methods: { GET: health }, public: true },
   { template: "/healthz", methods: { GET: health }, public: true },
