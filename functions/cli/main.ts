@@ -26,7 +26,7 @@ Commands:
   start [--once] [--json]          run the whole loop locally (npm start)
   control-plane                    the event store's HTTP server (PORT, LEVIATHAN_DATA_DIR, CONTROL_PLANE_TOKEN)
   tick [--dry-run] [--json]        one scheduler tick for the configured target
-  attempt                          one attempt, as a Job runs it (environment of DESIGN §5)
+  attempt                          one attempt, as a Job runs it (all settings from the environment)
   backlog lint [file]              check a backlog file (exit 1 on errors)
   summary                          what Leviathan did, from the running control plane
   events tail [--follow]           the event log, oldest first
