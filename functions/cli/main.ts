@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   summary: () => import("./commands/summary.ts"),
   "events tail": () => import("./commands/events-tail.ts"),
   "circuit reset": () => import("./commands/circuit-reset.ts"),
+  "token attempt": () => import("./commands/token-attempt.ts"),
   "store verify": () => import("./commands/store-verify.ts"),
   "render job": () => import("./commands/render-job.ts"),
   "render knative": () => import("./commands/render-knative.ts"),
@@ -25,11 +26,12 @@ Commands:
   start [--once] [--json]          run the whole loop locally (npm start)
   control-plane                    the event store's HTTP server (PORT, LEVIATHAN_DATA_DIR, CONTROL_PLANE_TOKEN)
   tick [--dry-run] [--json]        one scheduler tick for the configured target
-  attempt                          one attempt, as a Job runs it (environment of DESIGN §5)
+  attempt                          one attempt, as a Job runs it (all settings from the environment)
   backlog lint [file]              check a backlog file (exit 1 on errors)
   summary                          what Leviathan did, from the running control plane
   events tail [--follow]           the event log, oldest first
   circuit reset <target>           close a target's circuit breaker
+  token attempt <target> <id>      print one attempt's token (it may record and read that attempt only)
   store verify [dir]               check an event store's lines, sequence and hash chain
   render job [--task ID] [--attempt N]   the Kubernetes Job for an attempt, as YAML
   render knative                   every manifest of knative/, as YAML

@@ -3,6 +3,7 @@ import { createLogger } from "../../shared/log/logger.ts";
 import { stopSignal } from "../../shared/process/stop-signal.ts";
 import { eventsDirFrom } from "../../shared/store/events-dir.ts";
 import { StoreCorruptError, StoreLockedError } from "../../shared/store/types.ts";
+import { readTokenVariable, TokenFileError } from "../../shared/tokens/read-token.ts";
 
 export interface ControlPlaneIo {
   env: NodeJS.ProcessEnv;
@@ -15,16 +16,25 @@ export interface ControlPlaneIo {
 const NAME = "leviathan control-plane";
 
 /**
- * `leviathan control-plane` (DESIGN §8, §9): PORT (default 8000), LEVIATHAN_DATA_DIR (default
- * <LEVIATHAN_HOME>/events, as `store verify` and local mode use it), CONTROL_PLANE_TOKEN
- * (required). Runs until SIGTERM/SIGINT, then drains and closes the store: exit 0. Any start-up
- * problem is one clear line on stderr and exit 1.
+ * `leviathan control-plane`: PORT (default 8000), LEVIATHAN_DATA_DIR (default
+ * <LEVIATHAN_HOME>/events, as `store verify` and local mode use it), CONTROL_PLANE_TOKEN or
+ * CONTROL_PLANE_TOKEN_FILE (required). Runs until SIGTERM/SIGINT, then drains and closes the
+ * store: exit 0. Any start-up problem is one clear line on stderr and exit 1.
  */
 export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
   const { env, stdout, stderr } = io;
-  const token = env.CONTROL_PLANE_TOKEN?.trim();
+  let token: string | undefined;
+  try {
+    token = readTokenVariable(env, "CONTROL_PLANE_TOKEN");
+  } catch (error) {
+    if (!(error instanceof TokenFileError)) throw error;
+    stderr.write(`${NAME}: ${error.message}; refusing to start without a token\n`);
+    return 1;
+  }
   if (!token) {
-    stderr.write(`${NAME}: CONTROL_PLANE_TOKEN is not set; refusing to start without a token\n`);
+    stderr.write(
+      `${NAME}: CONTROL_PLANE_TOKEN is not set (nor CONTROL_PLANE_TOKEN_FILE); refusing to start without a token\n`,
+    );
     return 1;
   }
   const port = env.PORT ? Number(env.PORT) : 8000;

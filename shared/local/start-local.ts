@@ -21,6 +21,7 @@ import { describeDecision } from "../scheduler/describe-decision.ts";
 import type { TickDependencies } from "../scheduler/run-tick.ts";
 import { createTickHandler } from "../scheduler/tick-http-handler.ts";
 import { tickTarget } from "../scheduler/tick-target.ts";
+import { hasTokenVariable, readTokenVariable } from "../tokens/read-token.ts";
 import { createWorkerHandler } from "../worker/worker-http-handler.ts";
 import {
   ensureSecret,
@@ -47,8 +48,8 @@ export interface LocalOptions {
 }
 
 /**
- * `leviathan start` (DESIGN §11): the control plane as a supervised child, a local forge holding
- * the demo target (unless a config and GITHUB_TOKEN point at a real forge), the worker with the
+ * `leviathan start`: the control plane as a supervised child, a local forge holding
+ * the demo target (unless a config and GITHUB_TOKEN or GITHUB_TOKEN_FILE point at a real forge), the worker with the
  * process job runner and the tick on free ports, then a tick at once and on `schedule_cron`.
  * Returns the exit code: with `--once`, 0 after a successful attempt or a skip, 1 if it failed.
  */
@@ -59,7 +60,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
   const home = await prepareHome(leviathanHome(env));
   const configPath = env.LEVIATHAN_CONFIG || LOCAL_CONFIG_PATH;
   const loaded = await loadConfig(configPath);
-  const useGitHub = Boolean(env.LEVIATHAN_CONFIG && env.GITHUB_TOKEN);
+  const useGitHub = Boolean(env.LEVIATHAN_CONFIG && hasTokenVariable(env, "GITHUB_TOKEN"));
   const cleanup: Array<() => Promise<void>> = [];
   let stopping = false;
   const stop = options.stop ?? stopSignal();
@@ -99,7 +100,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
 
     let githubToken: string;
     if (useGitHub) {
-      githubToken = env.GITHUB_TOKEN!;
+      githubToken = readTokenVariable(env, "GITHUB_TOKEN")!;
       report.say("service", `forge          ${config.github_api_url} (${config.target_repo_url})`, {
         service: "forge",
         url: config.github_api_url,

@@ -4,6 +4,7 @@ import { resolveControlPlane } from "../control-plane/client/resolve-control-pla
 import type { Forge } from "../forge/types.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { Logger } from "../log/logger.ts";
+import { readTokenVariable, TokenFileError } from "../tokens/read-token.ts";
 import { dispatchAttempt } from "./dispatch-attempt.ts";
 import type { TickDependencies } from "./run-tick.ts";
 
@@ -14,8 +15,8 @@ export class TickSetupError extends Error {
 }
 
 /**
- * The tick's collaborators from the environment: the control plane as DESIGN §2 finds it, the
- * forge with `GITHUB_TOKEN`, the job runner of `LEVIATHAN_JOB_RUNNER` (for reconciliation), and
+ * The tick's collaborators from the environment: the control plane as `resolveControlPlane`
+ * finds it, the forge with `GITHUB_TOKEN` (or `GITHUB_TOKEN_FILE`), the job runner of `LEVIATHAN_JOB_RUNNER` (for reconciliation), and
  * dispatch to `K_SINK`, else the config's `worker_url`, with the control-plane token.
  */
 export async function tickDependenciesFromEnv(
@@ -29,7 +30,6 @@ export async function tickDependenciesFromEnv(
     token: location.token,
     logger: options.logger,
   });
-  const githubToken = env.GITHUB_TOKEN?.trim();
   const sink = env.K_SINK?.trim() || config.worker_url;
   let jobs: TickDependencies["jobs"];
   try {
@@ -42,11 +42,7 @@ export async function tickDependenciesFromEnv(
   }
   return {
     controlPlane,
-    forge: () => {
-      if (!githubToken)
-        throw new TickSetupError("GITHUB_TOKEN is not set: the tick cannot ask the forge");
-      return options.createForge(config, githubToken, options.logger);
-    },
+    forge: () => options.createForge(config, forgeToken(env), options.logger),
     ...(jobs ? { jobs } : {}),
     dispatch: async (request) => {
       if (!sink) {
@@ -58,4 +54,21 @@ export async function tickDependenciesFromEnv(
     },
     logger: options.logger,
   };
+}
+
+/** Read when the forge is first needed, so a tick that never asks it needs no token. */
+function forgeToken(env: NodeJS.ProcessEnv): string {
+  let token: string | undefined;
+  try {
+    token = readTokenVariable(env, "GITHUB_TOKEN");
+  } catch (error) {
+    if (error instanceof TokenFileError) throw new TickSetupError(error.message);
+    throw error;
+  }
+  if (!token) {
+    throw new TickSetupError(
+      "GITHUB_TOKEN is not set (nor GITHUB_TOKEN_FILE): the tick cannot ask the forge",
+    );
+  }
+  return token;
 }

@@ -5,6 +5,7 @@ import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
+import { readTokenVariable, requireTokenVariable } from "../tokens/read-token.ts";
 import type { ForgeFactory } from "./tick-dependencies.ts";
 import {
   TargetNotFoundError,
@@ -25,18 +26,16 @@ export interface TickHandlerOptions {
 class BadTickRequest extends Error {}
 
 /**
- * The tick's HTTP function (DESIGN §4, last paragraph): a PingSource CloudEvent needs no token;
- * a manual `POST /` needs the bearer token and `{"target": …}` or `{}`. 200 with the decision,
- * 400 bad request or other CloudEvent type, 401, 404 no config for the target, 503 when the
- * control plane or the config cannot be read.
+ * The tick's HTTP function: a PingSource CloudEvent needs no token; a manual `POST /` needs the
+ * bearer token (`CONTROL_PLANE_TOKEN` or `CONTROL_PLANE_TOKEN_FILE`) and `{"target": …}` or
+ * `{}`. 200 with the decision, 400 bad request or other CloudEvent type, 401, 404 no config for
+ * the target, 503 when the control plane, the config or a token file cannot be read.
  */
 export function createTickHandler(options: TickHandlerOptions): HttpFunction {
-  const token = options.env.CONTROL_PLANE_TOKEN?.trim();
-  if (!token)
-    throw new Error("CONTROL_PLANE_TOKEN is not set; the tick refuses to start without a token");
+  const token = requireTokenVariable(options.env, "CONTROL_PLANE_TOKEN", "the tick");
   const expected = tokenDigest(token);
   const logger = options.logger ?? createLogger("tick");
-  const secrets = [token, options.env.GITHUB_TOKEN];
+  const secrets = [token, readTokenVariable(options.env, "GITHUB_TOKEN")];
 
   return async (req, res) => {
     if (answeredBeforePostRoot(req, res)) return;

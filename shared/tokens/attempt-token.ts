@@ -62,21 +62,25 @@ function macOf(key: string, subject: AttemptTokenSubject): Buffer {
     .digest();
 }
 
+/** Why a subject cannot have a token, in words for a person; undefined when it can. */
+export function attemptTokenSubjectProblem(subject: AttemptTokenSubject): string | undefined {
+  if (!TARGET_NAME_PATTERN.test(subject.targetId) || subject.targetId.length > 63) {
+    return `target ${JSON.stringify(subject.targetId)} must match [a-z0-9][a-z0-9-]* (at most 63 characters)`;
+  }
+  if (!ATTEMPT_ID_PATTERN.test(subject.attemptId) || subject.attemptId.length > 200) {
+    return (
+      `attempt id ${JSON.stringify(subject.attemptId)} may hold only letters, digits, '-', '_' ` +
+      "and single dots (at most 200 characters)"
+    );
+  }
+  return undefined;
+}
+
 function isValidSubject(subject: AttemptTokenSubject): boolean {
-  return (
-    TARGET_NAME_PATTERN.test(subject.targetId) &&
-    subject.targetId.length <= 63 &&
-    ATTEMPT_ID_PATTERN.test(subject.attemptId) &&
-    subject.attemptId.length <= 200
-  );
+  return attemptTokenSubjectProblem(subject) === undefined;
 }
 
 function checkSubject(subject: AttemptTokenSubject): void {
-  if (!isValidSubject(subject)) {
-    throw new Error(
-      `cannot make an attempt token for target ${JSON.stringify(subject.targetId)} and attempt ` +
-        `${JSON.stringify(subject.attemptId)}: a target is [a-z0-9][a-z0-9-]* and an attempt id ` +
-        "letters, digits, '-', '_' and single dots",
-    );
-  }
+  const problem = attemptTokenSubjectProblem(subject);
+  if (problem) throw new Error(`cannot make an attempt token: ${problem}`);
 }

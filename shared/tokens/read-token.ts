@@ -32,3 +32,17 @@ export function readTokenVariable(env: NodeJS.ProcessEnv, name: string): string 
 export function hasTokenVariable(env: NodeJS.ProcessEnv, name: string): boolean {
   return Boolean(env[name]?.trim() || env[`${name}_FILE`]?.trim());
 }
+
+/**
+ * `readTokenVariable` for a token a server cannot start without: `who` names the server in the
+ * error when neither `NAME` nor `NAME_FILE` is set (a `NAME_FILE` problem is thrown as is).
+ */
+export function requireTokenVariable(env: NodeJS.ProcessEnv, name: string, who: string): string {
+  const token = readTokenVariable(env, name);
+  if (!token) {
+    throw new Error(
+      `${name} is not set (nor ${name}_FILE); ${who} refuses to start without a token`,
+    );
+  }
+  return token;
+}

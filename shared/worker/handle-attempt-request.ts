@@ -1,11 +1,21 @@
 import { dirname, join } from "node:path";
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load-config.ts";
+import {
+  ControlPlaneConfigError,
+  ControlPlaneRejectedError,
+  ControlPlaneUnavailableError,
+} from "../control-plane/client/control-plane-errors.ts";
+import type { AttemptView } from "../control-plane/types.ts";
+import type { AttemptRequest } from "../events/types.ts";
 import { buildAttemptJob } from "../jobs/build-attempt-job.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { deriveAttemptToken } from "../tokens/attempt-token.ts";
+import type { AttemptLookup } from "./attempt-lookup.ts";
+import { checkAttemptRecorded } from "./check-attempt-recorded.ts";
 import { parseAttemptRequest } from "./parse-attempt-request.ts";
 import {
+  AttemptCheckUnavailableError,
   AttemptConfigInvalidError,
   AttemptConfigNotFoundError,
   BadAttemptRequestError,
@@ -18,10 +28,12 @@ export interface AttemptRequestDeps {
   controlPlaneToken: string;
   /** The runner for a namespace (the config's `worker_namespace`). */
   jobs: (namespace: string) => JobRunner;
+  /** The control plane's record of the attempt, asked before any Job is made. */
+  lookupAttempt: AttemptLookup;
   logger?: Logger;
 }
 
-/** The worker's reply (DESIGN §4): `created` is false when the Job already existed. */
+/** The worker's reply: `created` is false when the Job already existed. */
 export interface AttemptJobSubmitted {
   job_name: string;
   created: boolean;
@@ -41,9 +53,10 @@ async function loadRequestedConfig(configPath: string, name: string): Promise<Lo
 }
 
 /**
- * One `attempt.requested`: check the data, read the config it names, build the Job and submit
- * it. Safe to repeat: the Job's name follows from the attempt id, and the runner answers a
- * repeat with `created: false`.
+ * One `attempt.requested`: check the data, read the config it names, make sure the control
+ * plane recorded that attempt and it has not finished, build the Job and submit it. Safe to
+ * repeat while the attempt runs: the Job's name follows from the attempt id, and the runner
+ * answers a repeat with `created: false`.
  */
 export async function handleAttemptRequest(
   data: unknown,
@@ -57,6 +70,7 @@ export async function handleAttemptRequest(
       [{ path: "data.target_id", message: `does not match ${name}'s target_id` }],
     );
   }
+  checkAttemptRecorded(request, await recordedAttempt(deps.lookupAttempt, config, request));
   const attemptToken = deriveAttemptToken(deps.controlPlaneToken, {
     targetId: request.target_id,
     attemptId: request.attempt_id,
@@ -68,4 +82,27 @@ export async function handleAttemptRequest(
     created ? "attempt Job created" : "attempt Job already existed",
   );
   return { job_name: job.name, created };
+}
+
+/** The lookup, with every way of not getting an answer made one 503. */
+async function recordedAttempt(
+  lookup: AttemptLookup,
+  config: LoadedConfig["config"],
+  request: AttemptRequest,
+): Promise<AttemptView | undefined> {
+  try {
+    return await lookup(config, request.attempt_id);
+  } catch (error) {
+    // A 4xx other than 404 (the worker's token refused) is a set-up fault, not an answer.
+    if (
+      error instanceof ControlPlaneUnavailableError ||
+      error instanceof ControlPlaneRejectedError ||
+      error instanceof ControlPlaneConfigError
+    ) {
+      throw new AttemptCheckUnavailableError(
+        `cannot ask the control plane about attempt ${request.attempt_id}, no Job made: ${error.message}`,
+      );
+    }
+    throw error;
+  }
 }

@@ -22,10 +22,25 @@ export class AttemptConfigInvalidError extends Error {
   override readonly name = "AttemptConfigInvalidError";
 }
 
-/** The one table from a worker failure to its HTTP status (DESIGN §4, Worker HTTP). */
+/**
+ * The control plane has no such attempt, records it for another target, task or number, or it
+ * has finished: 403, no Job. Repeating the request would not change the answer.
+ */
+export class AttemptNotRecordedError extends Error {
+  override readonly name = "AttemptNotRecordedError";
+}
+
+/** The control plane could not be asked whether the attempt is recorded: 503, the sender may retry. */
+export class AttemptCheckUnavailableError extends Error {
+  override readonly name = "AttemptCheckUnavailableError";
+}
+
+/** The one table from a worker failure to its HTTP status. */
 export function httpStatusOf(error: unknown): number {
   if (error instanceof BadAttemptRequestError) return 400;
+  if (error instanceof AttemptNotRecordedError) return 403;
   if (error instanceof AttemptConfigNotFoundError) return 404;
+  if (error instanceof AttemptCheckUnavailableError) return 503;
   if (error instanceof AttemptConfigInvalidError) return 503;
   if (error instanceof JobRunnerUnavailableError) return 503;
   return 500;

@@ -5,6 +5,8 @@ import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
+import { readTokenVariable, requireTokenVariable } from "../tokens/read-token.ts";
+import { attemptLookupFromEnv } from "./attempt-lookup.ts";
 import { decodeAttemptRequested } from "./decode-attempt-cloudevent.ts";
 import { handleAttemptRequest } from "./handle-attempt-request.ts";
 import { BadAttemptRequestError, httpStatusOf } from "./worker-errors.ts";
@@ -17,20 +19,21 @@ export interface WorkerOptions {
 }
 
 /**
- * The worker's HTTP function (DESIGN §4, Worker HTTP): `GET /health`; `POST /` with the bearer
- * token and a `dev.leviathan.attempt.requested` CloudEvent → 200 `{job_name, created}`, 400,
- * 401, 404 (no such config), 503 (no job runner). Refuses to start without
- * `CONTROL_PLANE_TOKEN` or with an unknown `LEVIATHAN_JOB_RUNNER`.
+ * The worker's HTTP function: `GET /health`; `POST /` with the bearer token and a
+ * `dev.leviathan.attempt.requested` CloudEvent → 200 `{job_name, created}`, 400, 401, 403 (the
+ * control plane has not recorded that attempt, or it finished), 404 (no such config), 503 (no
+ * job runner, or the control plane cannot be asked). Refuses to start without
+ * `CONTROL_PLANE_TOKEN` (or `CONTROL_PLANE_TOKEN_FILE`) or with an unknown
+ * `LEVIATHAN_JOB_RUNNER`.
  */
 export function createWorkerHandler(options: WorkerOptions): HttpFunction {
-  const token = options.env.CONTROL_PLANE_TOKEN?.trim();
-  if (!token)
-    throw new Error("CONTROL_PLANE_TOKEN is not set; the worker refuses to start without a token");
+  const token = requireTokenVariable(options.env, "CONTROL_PLANE_TOKEN", "the worker");
   const expected = tokenDigest(token);
   const logger = options.logger ?? createLogger("worker");
   const jobs = options.jobs ?? jobRunnerFromEnv(options.env, { logger });
   const configPath = configPathFrom(options.env);
-  const secrets = [token, options.env.GITHUB_TOKEN];
+  const lookupAttempt = attemptLookupFromEnv(options.env, token, logger);
+  const secrets = [token, readTokenVariable(options.env, "GITHUB_TOKEN")];
 
   return async (req, res) => {
     if (answeredBeforePostRoot(req, res)) return;
@@ -43,6 +46,7 @@ export function createWorkerHandler(options: WorkerOptions): HttpFunction {
         configPath,
         controlPlaneToken: token,
         jobs,
+        lookupAttempt,
         logger,
       });
       res.status(200).json(reply);

@@ -18,7 +18,7 @@ import {
   tempDir,
 } from "./support.ts";
 
-describe("resolveControlPlane: DESIGN §2's order, first found wins", () => {
+describe("resolveControlPlane: the environment, then LEVIATHAN_HOME, then the config", () => {
   let home: string;
   beforeAll(async () => {
     home = await tempDir();
@@ -48,6 +48,59 @@ describe("resolveControlPlane: DESIGN §2's order, first found wins", () => {
     expect(found).toMatchObject({ url: "http://from-file:8000", token: "token-from-file" });
   });
 
+  it("the token: CONTROL_PLANE_TOKEN, then CONTROL_PLANE_TOKEN_FILE, then the home's file", async () => {
+    const secret = join(await tempDir(), "mounted-token");
+    await writeFile(secret, "  token-from-secret-file\n", { mode: 0o600 });
+    const fromSecret = await resolveControlPlane({
+      LEVIATHAN_HOME: home,
+      CONTROL_PLANE_TOKEN_FILE: secret,
+    });
+    expect(fromSecret).toMatchObject({
+      token: "token-from-secret-file",
+      tokenFrom: "CONTROL_PLANE_TOKEN_FILE",
+    });
+    const plainWins = await resolveControlPlane({
+      LEVIATHAN_HOME: home,
+      CONTROL_PLANE_TOKEN: "token-from-env",
+      CONTROL_PLANE_TOKEN_FILE: secret,
+    });
+    expect(plainWins).toMatchObject({ token: "token-from-env", tokenFrom: "CONTROL_PLANE_TOKEN" });
+  });
+
+  it.each([
+    [
+      "a missing file",
+      async () => join(await tempDir(), "absent"),
+      /cannot read .*absent \(ENOENT\)/,
+    ],
+    [
+      "an empty file",
+      async () => {
+        const path = join(await tempDir(), "empty");
+        await writeFile(path, " \n");
+        return path;
+      },
+      /empty is empty/,
+    ],
+    ["a folder", async () => tempDir(), /\(EISDIR\)/],
+  ])(
+    "CONTROL_PLANE_TOKEN_FILE naming %s: an error naming the variable and path, no fallback",
+    async (_what, make, reason) => {
+      const path = await make();
+      // The home's token file is there, but the operator named another file: that is the mistake.
+      const error = await resolveControlPlane({
+        LEVIATHAN_HOME: home,
+        CONTROL_PLANE_TOKEN_FILE: path,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ControlPlaneConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain(`CONTROL_PLANE_TOKEN_FILE: `);
+      expect(message).toContain(path);
+      expect(message).toMatch(reason);
+      expect(message).not.toContain("token-from-file");
+    },
+  );
+
   it("then the config's control_plane_url (the token has no config fallback)", async () => {
     const empty = await tempDir();
     const found = await resolveControlPlane(
@@ -70,6 +123,7 @@ describe("resolveControlPlane: DESIGN §2's order, first found wins", () => {
       join(empty, "control-plane.url"),
       "control_plane_url",
       "CONTROL_PLANE_TOKEN",
+      "CONTROL_PLANE_TOKEN_FILE",
       join(empty, "control-plane.token"),
     ]) {
       expect(message).toContain(place);

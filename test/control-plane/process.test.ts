@@ -109,6 +109,47 @@ describe("leviathan control-plane as a process", () => {
   });
 });
 
+describe("CONTROL_PLANE_TOKEN_FILE, as a mounted Secret gives it", () => {
+  it("a control plane started with only the file accepts that token and no other", async () => {
+    const dir = await tempDir();
+    const secret = join(await tempDir(), "token");
+    await writeFile(secret, `${TOKEN}\n`, { mode: 0o600 });
+    const child = runLeviathan(["control-plane"], {
+      PORT: "0",
+      LEVIATHAN_DATA_DIR: dir,
+      CONTROL_PLANE_TOKEN_FILE: secret,
+    });
+    try {
+      const [, url] = await waitForOutput(child, /listening on (http:\/\/\S+)/);
+      expect((await track(call(url!, "/v1/graph/summary"))).status).toBe(200);
+      const wrong = await track(call(url!, "/v1/graph/summary", { auth: "Bearer not-it" }));
+      expect(wrong.status).toBe(401);
+    } finally {
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+    }
+    expect(`${child.stdout()}${child.stderr()}`).not.toContain(TOKEN);
+  });
+
+  it.each([
+    ["a missing file", "absent", /CONTROL_PLANE_TOKEN_FILE: cannot read \S*absent \(ENOENT\)/],
+    ["an empty file", "empty", /CONTROL_PLANE_TOKEN_FILE: \S*empty is empty/],
+  ])("refuses to start with %s, naming the variable and the path", async (_what, name, message) => {
+    const dir = await tempDir();
+    const secret = join(await tempDir(), name);
+    if (name === "empty") await writeFile(secret, "\n");
+    const child = runLeviathan(["control-plane"], {
+      PORT: "0",
+      LEVIATHAN_DATA_DIR: dir,
+      CONTROL_PLANE_TOKEN_FILE: secret,
+    });
+    expect(await child.exited).toBe(1);
+    expect(child.stderr()).toMatch(message);
+    expect(child.stderr()).toContain(secret);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
 describe("refusing to start", () => {
   it("without CONTROL_PLANE_TOKEN", async () => {
     const dir = await tempDir();

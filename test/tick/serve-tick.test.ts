@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudEvent, HTTP, type Message } from "cloudevents";
@@ -110,5 +110,40 @@ describe("leviathan serve tick without a token", () => {
     await expect(
       serve("tick", { LEVIATHAN_CONFIG: join(dir, "config", "dev.yaml") }),
     ).rejects.toThrow(/exited 1: [\s\S]*CONTROL_PLANE_TOKEN is not set/);
+  });
+});
+
+describe("leviathan serve tick with its tokens in files", () => {
+  it("takes CONTROL_PLANE_TOKEN_FILE's token as the one a manual tick needs", async () => {
+    const tokenFile = join(dir, "control-plane-token");
+    const githubFile = join(dir, "github-token");
+    await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    await writeFile(githubFile, `${GITHUB_TOKEN}\n`, { mode: 0o600 });
+    const fromFiles = await serve("tick", {
+      CONTROL_PLANE_TOKEN_FILE: tokenFile,
+      GITHUB_TOKEN_FILE: githubFile,
+      LEVIATHAN_CONFIG: join(dir, "config", "dev.yaml"),
+      LEVIATHAN_HOME: join(dir, "home"),
+    });
+    try {
+      // Past the token check to the config lookup: 404 for a target without a file.
+      expect((await send(fromFiles.url, json({ target: "nope" }))).status).toBe(404);
+      expect((await send(fromFiles.url, json({ target: "nope" }), "Bearer other")).status).toBe(
+        401,
+      );
+    } finally {
+      expect(await fromFiles.stop()).toBe(0);
+    }
+    expect(fromFiles.output()).not.toContain(TOKEN);
+  });
+
+  it("refuses to start when CONTROL_PLANE_TOKEN_FILE names no file, naming the variable and path", async () => {
+    const missing = join(dir, "no-such-token");
+    await expect(
+      serve("tick", {
+        CONTROL_PLANE_TOKEN_FILE: missing,
+        LEVIATHAN_CONFIG: join(dir, "config", "dev.yaml"),
+      }),
+    ).rejects.toThrow(`CONTROL_PLANE_TOKEN_FILE: cannot read ${missing} (ENOENT)`);
   });
 });

@@ -85,3 +85,33 @@ it("exits non-zero with a clear message when the control plane cannot be reached
   expect(error.stderr).toMatch(/leviathan tick: .*control plane/i);
   await cp.restart();
 });
+
+it("finds both tokens through GITHUB_TOKEN_FILE and CONTROL_PLANE_TOKEN_FILE", async () => {
+  const githubFile = join(dir, "github-token");
+  const controlPlaneFile = join(dir, "control-plane-token");
+  await writeFile(githubFile, `${env.GITHUB_TOKEN}\n`, { mode: 0o600 });
+  await writeFile(controlPlaneFile, `${TOKEN}\n`, { mode: 0o600 });
+  const { GITHUB_TOKEN: _g, CONTROL_PLANE_TOKEN: _c, ...rest } = env;
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ["bin/leviathan.js", "tick", "--dry-run", "--json"],
+    {
+      env: { ...rest, GITHUB_TOKEN_FILE: githubFile, CONTROL_PLANE_TOKEN_FILE: controlPlaneFile },
+      timeout: 60_000,
+    },
+  );
+  // The decision needed both: the control plane's target state and the forge's backlog.
+  expect(JSON.parse(stdout)).toMatchObject({ action: "dispatch", task_id: "docs-1" });
+});
+
+it("a GITHUB_TOKEN_FILE that cannot be read: exit 1 naming the variable and the path", async () => {
+  const { GITHUB_TOKEN: _g, ...rest } = env;
+  const missing = join(dir, "no-such-token");
+  const run = execFileAsync(process.execPath, ["bin/leviathan.js", "tick", "--dry-run"], {
+    env: { ...rest, GITHUB_TOKEN_FILE: missing },
+    timeout: 60_000,
+  });
+  const error = (await run.catch((e: unknown) => e)) as { code: number; stderr: string };
+  expect(error.code).toBe(1);
+  expect(error.stderr).toContain(`GITHUB_TOKEN_FILE: cannot read ${missing} (ENOENT)`);
+});

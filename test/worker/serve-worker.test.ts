@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobNameFor } from "../../shared/events/ids.ts";
 import type { ProcessJobState } from "../../shared/jobs/process/job-state-file.ts";
 import { attemptRequestedCloudEvent } from "../../shared/scheduler/dispatch-attempt.ts";
+import type { TestControlPlane } from "../control-plane/support.ts";
 import { attemptRequest } from "../jobs/job-fixtures.ts";
 import { waitFor } from "../jobs/wait-for.ts";
 import { startFakeKubernetes } from "../support/fake-kubernetes.ts";
@@ -16,8 +17,10 @@ import {
   binary,
   GITHUB_TOKEN,
   killJobs,
+  recordRequested,
   send,
   serve,
+  startWorkerControlPlane,
   structured,
   TOKEN,
   writeConfigs,
@@ -27,12 +30,16 @@ const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
 
 let dir: string;
 let configPath: string;
+/** The control plane the served workers ask whether an attempt was recorded. */
+let cp: TestControlPlane;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "leviathan-serve-"));
   configPath = await writeConfigs(dir);
+  cp = await startWorkerControlPlane();
 });
 afterAll(async () => {
+  await cp.cleanup();
   await killJobs(join(dir, "home"));
   await rm(dir, { recursive: true, force: true });
 });
@@ -65,6 +72,7 @@ describe("leviathan serve worker", () => {
       LEVIATHAN_CONFIG: configPath,
       LEVIATHAN_HOME: home,
       LEVIATHAN_JOB_RUNNER: "process",
+      CONTROL_PLANE_URL: cp.url,
     });
     try {
       const health = await fetch(`${served.url}health`);
@@ -72,6 +80,7 @@ describe("leviathan serve worker", () => {
       expect(await health.json()).toEqual({ status: "ok" });
 
       const request = attemptRequest("task-served");
+      await recordRequested(cp.url, request);
       const name = jobNameFor(request.attempt_id);
       const event = attemptRequestedCloudEvent(request);
       expect(await send(served.url, binary(event))).toEqual({
@@ -108,9 +117,11 @@ describe("leviathan serve worker", () => {
       CONTROL_PLANE_TOKEN: TOKEN,
       LEVIATHAN_CONFIG: configPath,
       KUBECONFIG: kubeconfig,
+      CONTROL_PLANE_URL: cp.url,
     });
     try {
       const request = attemptRequest("task-kube");
+      await recordRequested(cp.url, request);
       const reply = await send(served.url, binary(attemptRequestedCloudEvent(request)));
       expect(reply).toEqual({
         status: 200,
@@ -119,10 +130,9 @@ describe("leviathan serve worker", () => {
       expect(fake.jobNames()).toEqual([jobNameFor(request.attempt_id)]);
 
       await fake.close();
-      const later = await send(
-        served.url,
-        binary(attemptRequestedCloudEvent(attemptRequest("task-kube", 2))),
-      );
+      const second = attemptRequest("task-kube", 2);
+      await recordRequested(cp.url, second);
+      const later = await send(served.url, binary(attemptRequestedCloudEvent(second)));
       expect(later.status).toBe(503);
       expect(JSON.stringify(later.body)).not.toContain(fake.token);
     } finally {
@@ -131,10 +141,29 @@ describe("leviathan serve worker", () => {
     }
   });
 
-  it("refuses to start without CONTROL_PLANE_TOKEN or with an unknown job runner", async () => {
+  it("refuses to start without CONTROL_PLANE_TOKEN, with an unusable CONTROL_PLANE_TOKEN_FILE or an unknown job runner", async () => {
     const noToken = await run(["serve", "worker"], { PORT: "0", LEVIATHAN_CONFIG: configPath });
     expect(noToken.code).toBe(1);
     expect(noToken.output).toContain("CONTROL_PLANE_TOKEN is not set");
+
+    const missing = join(dir, "no-such-token");
+    const noFile = await run(["serve", "worker"], {
+      PORT: "0",
+      LEVIATHAN_CONFIG: configPath,
+      CONTROL_PLANE_TOKEN_FILE: missing,
+    });
+    expect(noFile.code).toBe(1);
+    expect(noFile.output).toContain(`CONTROL_PLANE_TOKEN_FILE: cannot read ${missing} (ENOENT)`);
+
+    const emptyFile = join(dir, "empty-token");
+    await writeFile(emptyFile, "\n");
+    const empty = await run(["serve", "worker"], {
+      PORT: "0",
+      LEVIATHAN_CONFIG: configPath,
+      CONTROL_PLANE_TOKEN_FILE: emptyFile,
+    });
+    expect(empty.code).toBe(1);
+    expect(empty.output).toContain(`CONTROL_PLANE_TOKEN_FILE: ${emptyFile} is empty`);
 
     const badRunner = await run(["serve", "worker"], {
       PORT: "0",

@@ -1,5 +1,6 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -21,6 +22,7 @@ import {
   dispatchAttempt,
 } from "../../shared/scheduler/dispatch-attempt.ts";
 import { createWorkerHandler } from "../../shared/worker/worker-http-handler.ts";
+import type { TestControlPlane } from "../control-plane/support.ts";
 import { attemptRequest } from "../jobs/job-fixtures.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../support/fake-kubernetes.ts";
 import {
@@ -28,7 +30,10 @@ import {
   deadPort,
   GITHUB_TOKEN,
   killJobs,
+  recordFinished,
+  recordRequested,
   send,
+  startWorkerControlPlane,
   structured,
   TOKEN,
   writeConfigs,
@@ -40,15 +45,31 @@ let dir: string;
 let home: string;
 let configPath: string;
 let fake: FakeKubernetes;
+let cp: TestControlPlane;
 const servers: Server[] = [];
 const replies: string[] = [];
 
-/** The worker function registered under its own name and served by the framework on loopback. */
-async function serveWorker(name: string, jobs: (namespace: string) => JobRunner): Promise<string> {
+/**
+ * The worker function registered under its own name and served by the framework on loopback;
+ * it asks the test's control plane unless `env` says otherwise.
+ */
+async function serveWorker(
+  name: string,
+  jobs: (namespace: string) => JobRunner,
+  env: NodeJS.ProcessEnv = {},
+): Promise<string> {
   functions.http(
     name,
     createWorkerHandler({
-      env: { CONTROL_PLANE_TOKEN: TOKEN, GITHUB_TOKEN, LEVIATHAN_CONFIG: configPath },
+      env: {
+        CONTROL_PLANE_TOKEN: TOKEN,
+        GITHUB_TOKEN,
+        LEVIATHAN_CONFIG: configPath,
+        CONTROL_PLANE_URL: cp.url,
+        // An empty home: no control-plane.url there unless a test writes one.
+        LEVIATHAN_HOME: join(dir, "worker-home"),
+        ...env,
+      },
       jobs,
       logger: createLogger("worker", { level: "silent" }),
     }),
@@ -59,6 +80,7 @@ async function serveWorker(name: string, jobs: (namespace: string) => JobRunner)
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
+let processJobs: JobRunner;
 let processWorker: string;
 let deadKubernetesWorker: string;
 let fakeKubernetesWorker: string;
@@ -66,9 +88,10 @@ let fakeKubernetesWorker: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "leviathan-worker-http-"));
   home = join(dir, "home");
+  cp = await startWorkerControlPlane();
   configPath = await writeConfigs(dir);
   await writeFile(join(dirname(configPath), "broken.yaml"), "target_id: radix\nmax_open_prs: [\n");
-  const processJobs = createProcessJobRunner({
+  processJobs = createProcessJobRunner({
     home,
     command: [process.execPath, FAKE_ATTEMPT],
     secrets: { GITHUB_TOKEN },
@@ -93,6 +116,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const server of servers) await new Promise((resolve) => server.close(resolve));
   await fake.close();
+  await cp.cleanup();
   await killJobs(home);
   await rm(dir, { recursive: true, force: true });
   // No reply, whatever it said, carried a token.
@@ -132,6 +156,7 @@ describe("worker over HTTP", () => {
 
   it("creates the Job from a binary CloudEvent, and a redelivery (structured) is created:false", async () => {
     const request = attemptRequest("task-binary");
+    await recordRequested(cp.url, request);
     const event = attemptRequestedCloudEvent(request);
     const first = await post(processWorker, binary(event));
     expect(first).toEqual({
@@ -153,6 +178,7 @@ describe("worker over HTTP", () => {
 
   it("accepts what the tick's own dispatcher sends", async () => {
     const request = attemptRequest("task-dispatched", 2);
+    await recordRequested(cp.url, request);
     await expect(
       dispatchAttempt(request, { sink: processWorker, token: TOKEN, attempts: 1 }),
     ).resolves.toEqual({
@@ -162,7 +188,9 @@ describe("worker over HTTP", () => {
   });
 
   it("401 without the bearer token or with a wrong one; the scheme is case-insensitive", async () => {
-    const message = binary(attemptRequestedCloudEvent(attemptRequest("task-auth")));
+    const request = attemptRequest("task-auth");
+    await recordRequested(cp.url, request);
+    const message = binary(attemptRequestedCloudEvent(request));
     for (const authorization of [null, "Bearer wrong-token", `Basic ${TOKEN}`, TOKEN, "Bearer"]) {
       const reply = await post(processWorker, message, authorization);
       expect(reply.status).toBe(401);
@@ -244,16 +272,16 @@ describe("worker over HTTP", () => {
   });
 
   it("503 when Kubernetes cannot be reached", async () => {
-    const reply = await post(
-      deadKubernetesWorker,
-      binary(attemptRequestedCloudEvent(attemptRequest("task-k8s"))),
-    );
+    const request = attemptRequest("task-k8s");
+    await recordRequested(cp.url, request);
+    const reply = await post(deadKubernetesWorker, binary(attemptRequestedCloudEvent(request)));
     expect(reply.status).toBe(503);
     expect(reply.body.error).toMatch(/Kubernetes API at http:\/\/127\.0\.0\.1:\d+ unavailable/);
   });
 
   it("creates the Job in the config's namespace through the Kubernetes API", async () => {
     const request = attemptRequest("task-k8s");
+    await recordRequested(cp.url, request);
     const event = attemptRequestedCloudEvent(request);
     expect((await post(fakeKubernetesWorker, binary(event))).body).toEqual({
       job_name: jobNameFor(request.attempt_id),
@@ -271,19 +299,190 @@ describe("worker over HTTP", () => {
         };
       }
     ).spec.template.spec.containers[0]!;
-    // References, never values, go into the Job (DESIGN §12).
+    // References, never values, go into the Job: its spec is readable by anyone who can list Jobs.
     expect(JSON.stringify(container.env)).not.toContain(TOKEN);
     expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN")).toBeUndefined();
     expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN_FILE")).toHaveProperty(
       "value",
     );
 
-    const other = attemptRequest("task-k8s", 1, "other");
-    const otherReply = await post(
-      fakeKubernetesWorker,
-      binary(attemptRequestedCloudEvent({ ...other, config: "other.yaml" })),
-    );
+    const other = { ...attemptRequest("task-k8s", 1, "other"), config: "other.yaml" };
+    await recordRequested(cp.url, other);
+    const otherReply = await post(fakeKubernetesWorker, binary(attemptRequestedCloudEvent(other)));
     expect(otherReply.status).toBe(200);
     expect(fake.jobNames("elsewhere")).toEqual([jobNameFor(other.attempt_id)]);
+  });
+});
+
+/** A loopback server that answers every request with `status`, counting them. */
+async function answering(status: number): Promise<{ url: string; hits(): number }> {
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify({ detail: "the store is broken" }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  servers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
+}
+
+function jobStateFile(request: AttemptRequest): string {
+  return join(home, "jobs", `${jobNameFor(request.attempt_id)}.json`);
+}
+
+describe("the worker makes Jobs only for attempts the control plane recorded", () => {
+  it("403 and no Job for an attempt that was never recorded (process runner: no state file)", async () => {
+    const request = attemptRequest("task-unrecorded");
+    const reply = await post(processWorker, binary(attemptRequestedCloudEvent(request)));
+    expect(reply.status).toBe(403);
+    expect(reply.body.error).toMatch(/attempt attempt-task-unrecorded-\w+ is not recorded/);
+    expect(existsSync(jobStateFile(request))).toBe(false);
+  });
+
+  it("403 and no Job request to Kubernetes for an unrecorded attempt", async () => {
+    const before = fake.requests.length;
+    const request = attemptRequest("task-unrecorded-k8s");
+    const reply = await post(fakeKubernetesWorker, binary(attemptRequestedCloudEvent(request)));
+    expect(reply.status).toBe(403);
+    expect(fake.requests.slice(before)).toEqual([]);
+    expect(fake.jobNames("leviathan")).not.toContain(jobNameFor(request.attempt_id));
+  });
+
+  it.each<[string, Partial<AttemptRequest>, RegExp]>([
+    ["another task", { task_id: "task-elsewhere" }, /task_id "task-elsewhere"/],
+    ["another attempt number", { attempt_number: 2 }, /attempt_number 2/],
+    ["another target", { target_id: "other", config: "other.yaml" }, /target_id "other"/],
+  ])("403 and no Job when the record names %s", async (_what, recorded, message) => {
+    const request = attemptRequest(`task-mismatch-${Object.keys(recorded)[0]}`);
+    await recordRequested(cp.url, request, recorded);
+    const reply = await post(processWorker, binary(attemptRequestedCloudEvent(request)));
+    expect(reply.status).toBe(403);
+    expect(reply.body.error).toMatch(message);
+    expect(existsSync(jobStateFile(request))).toBe(false);
+  });
+
+  it.each(["attempt.succeeded", "attempt.failed"] as const)(
+    "403 and no Job for a replayed request of an attempt that has %s",
+    async (type) => {
+      const request = attemptRequest(`task-finished-${type.split(".")[1]}`);
+      await recordRequested(cp.url, request);
+      await recordFinished(cp.url, request, type);
+      const reply = await post(processWorker, binary(attemptRequestedCloudEvent(request)));
+      expect(reply.status).toBe(403);
+      expect(reply.body.error).toMatch(
+        /has already (succeeded|failed); a finished attempt is not run/,
+      );
+      expect(existsSync(jobStateFile(request))).toBe(false);
+    },
+  );
+
+  it("a redelivery while the attempt runs is still answered created:false", async () => {
+    const request = attemptRequest("task-redelivered");
+    await recordRequested(cp.url, request);
+    const event = attemptRequestedCloudEvent(request);
+    expect((await post(processWorker, binary(event))).body.created).toBe(true);
+    const reply = await post(processWorker, structured(event));
+    expect(reply).toEqual({
+      status: 200,
+      body: { job_name: jobNameFor(request.attempt_id), created: false },
+    });
+  });
+
+  it("503 and no Job when the control plane is down", async () => {
+    const down = await serveWorker("worker-control-plane-down", () => processJobs, {
+      CONTROL_PLANE_URL: `http://127.0.0.1:${await deadPort()}`,
+    });
+    const request = attemptRequest("task-cp-down");
+    await recordRequested(cp.url, request);
+    const reply = await post(down, binary(attemptRequestedCloudEvent(request)));
+    expect(reply.status).toBe(503);
+    expect(reply.body.error).toMatch(/cannot ask the control plane about attempt .*no Job made/);
+    expect(existsSync(jobStateFile(request))).toBe(false);
+  });
+
+  it("503 after a bounded number of tries when the control plane keeps answering 500", async () => {
+    const broken = await answering(500);
+    const worker = await serveWorker("worker-control-plane-500", () => processJobs, {
+      CONTROL_PLANE_URL: broken.url,
+    });
+    const request = attemptRequest("task-cp-500");
+    const reply = await post(worker, binary(attemptRequestedCloudEvent(request)));
+    expect(reply.status).toBe(503);
+    expect(reply.body.error).toMatch(/HTTP 500/);
+    expect(broken.hits()).toBe(3);
+    expect(existsSync(jobStateFile(request))).toBe(false);
+  });
+
+  it("503 within a few seconds when the control plane accepts but never answers", async () => {
+    const silent = createServer(() => {
+      // Never answers: only the worker's timeout ends the wait.
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    servers.push(silent);
+    const worker = await serveWorker("worker-control-plane-silent", () => processJobs, {
+      CONTROL_PLANE_URL: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    });
+    const started = performance.now();
+    const reply = await post(
+      worker,
+      binary(attemptRequestedCloudEvent(attemptRequest("task-cp-silent"))),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    silent.closeAllConnections();
+    expect(reply.status).toBe(503);
+    expect(reply.body.error).toMatch(/timed out/);
+    expect(seconds).toBeLessThan(8);
+  });
+
+  it("503 when the control plane refuses the worker's own token", async () => {
+    const other = "another-worker-token-0123456789";
+    const worker = await serveWorker("worker-wrong-token", () => processJobs, {
+      CONTROL_PLANE_TOKEN: other,
+    });
+    const request = attemptRequest("task-wrong-token");
+    await recordRequested(cp.url, request);
+    const reply = await post(
+      worker,
+      binary(attemptRequestedCloudEvent(request)),
+      `Bearer ${other}`,
+    );
+    expect(reply.status).toBe(503);
+    expect(reply.body.error).toMatch(/401/);
+    expect(JSON.stringify(reply.body)).not.toContain(other);
+    expect(existsSync(jobStateFile(request))).toBe(false);
+  });
+
+  it("finds the control plane in <LEVIATHAN_HOME>/control-plane.url, then the config's control_plane_url", async () => {
+    const workerHome = join(dir, "home-with-url");
+    await mkdir(workerHome, { recursive: true });
+    await writeFile(join(workerHome, "control-plane.url"), `${cp.url}\n`);
+    // As local mode runs it: no CONTROL_PLANE_URL, the URL in the home's file.
+    const local = await serveWorker("worker-home-url", () => processJobs, {
+      CONTROL_PLANE_URL: undefined,
+      LEVIATHAN_HOME: workerHome,
+    });
+    const request = attemptRequest("task-home-url");
+    await recordRequested(cp.url, request);
+    expect((await post(local, binary(attemptRequestedCloudEvent(request)))).status).toBe(200);
+
+    // No variable, no file: the requested config's control_plane_url decides.
+    const bare = await serveWorker("worker-config-url", () => processJobs, {
+      CONTROL_PLANE_URL: undefined,
+    });
+    await writeFile(
+      join(dirname(configPath), "live.yaml"),
+      (await readFile(configPath, "utf8")).replace(
+        /^control_plane_url: .*$/m,
+        `control_plane_url: ${cp.url}`,
+      ),
+    );
+    const live = { ...attemptRequest("task-config-url"), config: "live.yaml" };
+    await recordRequested(cp.url, live);
+    expect((await post(bare, binary(attemptRequestedCloudEvent(live)))).status).toBe(200);
+    // dev.yaml's control_plane_url is a dead port: the same worker cannot ask, so 503.
+    const dead = attemptRequest("task-config-url-dead");
+    await recordRequested(cp.url, dead);
+    expect((await post(bare, binary(attemptRequestedCloudEvent(dead)))).status).toBe(503);
   });
 });

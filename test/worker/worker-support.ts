@@ -5,13 +5,68 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CloudEvent, HTTP, type Message } from "cloudevents";
+import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
+import { attemptEventId } from "../../shared/events/ids.ts";
+import type { AttemptRequest } from "../../shared/events/types.ts";
 import type { ProcessJobState } from "../../shared/jobs/process/job-state-file.ts";
+import { attemptRequestedEvent } from "../../shared/scheduler/scheduler-events.ts";
+import { startTestControlPlane, type TestControlPlane } from "../control-plane/support.ts";
 import { waitFor } from "../jobs/wait-for.ts";
 
 export const TOKEN = "cp-worker-test-token-0123456789";
 export const GITHUB_TOKEN = "test-token-worker_test_0123456789abcdef";
 const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
 const SEED = fileURLToPath(new URL("../../ops/autonomy/dev.yaml", import.meta.url));
+
+/** A real control plane on loopback whose token is the worker's: it answers the worker's lookups. */
+export function startWorkerControlPlane(): Promise<TestControlPlane> {
+  return startTestControlPlane({ token: TOKEN });
+}
+
+function operator(url: string): ControlPlaneClient {
+  return new ControlPlaneClient({ url, token: TOKEN, attempts: 1 });
+}
+
+/**
+ * Records `attempt.requested` as the tick does before it dispatches, the payload being the
+ * request; `recorded` overrides fields of the record only (to make it differ from a request).
+ */
+export async function recordRequested(
+  url: string,
+  request: AttemptRequest,
+  recorded: Partial<AttemptRequest> = {},
+): Promise<void> {
+  const event = attemptRequestedEvent({ ...request, ...recorded }, new Date());
+  const reply = await operator(url).postEvents(recorded.target_id ?? request.target_id, [event]);
+  // A duplicate is fine: two tests may share an attempt, as a redelivery does.
+  if (reply.ingested + reply.duplicates !== 1) {
+    throw new Error(`attempt.requested of ${request.attempt_id} not stored`);
+  }
+}
+
+/** Records the attempt's end, as the attempt (or the tick, for a lost one) does. */
+export async function recordFinished(
+  url: string,
+  request: AttemptRequest,
+  type: "attempt.succeeded" | "attempt.failed",
+): Promise<void> {
+  const { target_id, task_id, attempt_id, attempt_number } = request;
+  await operator(url).postEvents(target_id, [
+    {
+      event_id: attemptEventId(attempt_id, type),
+      event_type: type,
+      timestamp: new Date().toISOString(),
+      actor_id: "attempt",
+      payload: {
+        target_id,
+        task_id,
+        attempt_id,
+        attempt_number,
+        ...(type === "attempt.failed" ? { reason: "executor_failed" } : {}),
+      },
+    },
+  ]);
+}
 
 /** A loopback port nothing listens on: connections to it are refused at once. */
 export async function deadPort(): Promise<number> {

@@ -3,10 +3,11 @@ import { type Command, UsageError } from "../command.ts";
 
 export const command: Command = {
   usage: "leviathan control-plane",
-  summary: "Run the control plane: the event store's HTTP server (DESIGN §8).",
+  summary: "Run the control plane: the event store's HTTP server.",
   help:
     "Environment:\n" +
-    "  CONTROL_PLANE_TOKEN  bearer token every route but /health requires (required)\n" +
+    "  CONTROL_PLANE_TOKEN  bearer token every route but /health requires (required), or\n" +
+    "  CONTROL_PLANE_TOKEN_FILE  a file holding it (a mounted Secret)\n" +
     "  PORT                 port to listen on (default 8000)\n" +
     "  LEVIATHAN_DATA_DIR   event store directory (default <LEVIATHAN_HOME>/events;\n" +
     "                       the Deployment sets /data/events)\n" +

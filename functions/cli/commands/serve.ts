@@ -38,7 +38,9 @@ export const command: Command = {
     "Loads functions/<name>/index (which registers the function with the framework) and serves it.\n\n" +
     "Environment:\n" +
     "  PORT                  port to listen on (default 8080; 0 picks a free one)\n" +
-    "  CONTROL_PLANE_TOKEN   bearer token the function requires (required)\n" +
+    "  CONTROL_PLANE_TOKEN   bearer token the function requires (required; or\n" +
+    "                        CONTROL_PLANE_TOKEN_FILE, a file holding it)\n" +
+    "  GITHUB_TOKEN          the forge's token (or GITHUB_TOKEN_FILE)\n" +
     "  LEVIATHAN_CONFIG      autonomy config; other targets' files sit beside it\n" +
     "  LEVIATHAN_JOB_RUNNER  worker only: kubernetes (default) or process\n\n" +
     "Prints '<name> listening on <url>' once it accepts requests. Stops on SIGTERM or SIGINT:\n" +

@@ -9,8 +9,8 @@ export const command: Command = {
     "Per target: breaker state, attempts by status, running attempts, open PRs, tasks, the last\n" +
     "tick and skip reason, and recent events. --json prints GET /v1/graph/summary as is.\n\n" +
     "Finds the control plane through CONTROL_PLANE_URL, <LEVIATHAN_HOME>/control-plane.url, then\n" +
-    "the config's control_plane_url; the token through CONTROL_PLANE_TOKEN, then\n" +
-    "<LEVIATHAN_HOME>/control-plane.token.",
+    "the config's control_plane_url; the token through CONTROL_PLANE_TOKEN, the file\n" +
+    "CONTROL_PLANE_TOKEN_FILE names, then <LEVIATHAN_HOME>/control-plane.token.",
   options: { json: { type: "boolean" } },
   async run({ values, positionals, env, stdout }) {
     if (positionals.length > 0) throw new UsageError("takes no arguments");

@@ -2,6 +2,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { leviathanHome } from "../../config/leviathan-home.ts";
 import { ControlPlaneConfigError } from "./control-plane-errors.ts";
+import { findControlPlaneToken, TOKEN_FILE } from "./find-control-plane-token.ts";
+
+export { TOKEN_FILE };
 
 export interface ControlPlaneLocation {
   /** Base URL, without a trailing slash. */
@@ -13,11 +16,11 @@ export interface ControlPlaneLocation {
 }
 
 export const URL_FILE = "control-plane.url";
-export const TOKEN_FILE = "control-plane.token";
 
 /**
- * DESIGN §2, first found wins. URL: `CONTROL_PLANE_URL`, `<LEVIATHAN_HOME>/control-plane.url`
- * (local mode writes it), the config's `control_plane_url`. Token: `CONTROL_PLANE_TOKEN`,
+ * Where the control plane is, first found wins. URL: `CONTROL_PLANE_URL`,
+ * `<LEVIATHAN_HOME>/control-plane.url` (local mode writes it), the config's `control_plane_url`.
+ * Token: `CONTROL_PLANE_TOKEN`, the file `CONTROL_PLANE_TOKEN_FILE` names,
  * `<LEVIATHAN_HOME>/control-plane.token`. Neither found: an error naming every place looked at.
  */
 export async function resolveControlPlane(
@@ -26,7 +29,6 @@ export async function resolveControlPlane(
 ): Promise<ControlPlaneLocation> {
   const home = leviathanHome(env);
   const urlFile = join(home, URL_FILE);
-  const tokenFile = join(home, TOKEN_FILE);
   const problems: string[] = [];
 
   let url: string | undefined;
@@ -48,22 +50,12 @@ export async function resolveControlPlane(
     );
   }
 
-  let token: string | undefined;
-  let tokenFrom = "";
-  if (env.CONTROL_PLANE_TOKEN)
-    [token, tokenFrom] = [env.CONTROL_PLANE_TOKEN.trim(), "CONTROL_PLANE_TOKEN"];
-  else {
-    const fromFile = await readTrimmed(tokenFile);
-    if (fromFile) [token, tokenFrom] = [fromFile, tokenFile];
+  const found = await findControlPlaneToken(env);
+  if (found.kind === "missing") problems.push(found.problem);
+  if (problems.length > 0 || !url || found.kind === "missing") {
+    throw new ControlPlaneConfigError(problems.join("\n"));
   }
-  if (!token) {
-    problems.push(
-      `no control-plane token: set CONTROL_PLANE_TOKEN, or write it to ${tokenFile} (mode 0600; ` +
-        "local mode does)",
-    );
-  }
-  if (problems.length > 0 || !url || !token) throw new ControlPlaneConfigError(problems.join("\n"));
-  return { url: url.replace(/\/+$/, ""), token, urlFrom, tokenFrom };
+  return { url: url.replace(/\/+$/, ""), token: found.token, urlFrom, tokenFrom: found.from };
 }
 
 async function readTrimmed(path: string): Promise<string | undefined> {

@@ -5,7 +5,7 @@ import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
 import type { AttemptView, EventPage, IngestReply } from "../types.ts";
-import { authorizeAppend, type Principal } from "./authorize-request.ts";
+import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
 import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
 import { CONTROL_PLANE_ACTOR, itemsFromBundle } from "./items-from-bundle.ts";
@@ -41,7 +41,7 @@ export interface RequestContext {
 
 export type Handler = (context: RequestContext, services: ControlPlaneServices) => Promise<void>;
 
-/** DESIGN §8, one row per route. */
+/** The control plane's HTTP API, one row per route. */
 export const CONTROL_PLANE_ROUTES: readonly Route<Handler>[] = [
   { template: "/health", methods: { GET: health }, public: true },
   { template: "/healthz", methods: { GET: health }, public: true },
@@ -148,6 +148,7 @@ function sendQueryAnswer(
 async function attempt(context: RequestContext, services: ControlPlaneServices): Promise<void> {
   const meta = services.state.attempt(context.params.id ?? "");
   if (!meta) throw new HttpError(404, "no such attempt");
+  authorizeAttemptRead(context.principal, meta.target_id);
   const { seqs, ...fields } = meta;
   const view: AttemptView = { ...fields, records: await services.store.readSeqs(seqs) };
   sendJson(context.res, 200, view);
