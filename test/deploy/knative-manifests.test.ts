@@ -24,6 +24,8 @@ function one(kind: string, name: string, apiVersion?: string): Doc {
 }
 
 const knativeService = (name: string) => one("Service", name, "serving.knative.dev/v1");
+/** A pod's init containers and containers, in the order they run. */
+const containersOf = (pod: Doc): Doc[] => [...(pod.initContainers ?? []), ...pod.containers];
 const podSpecOf = (d: Doc): Doc =>
   d.kind === "Deployment" || d.kind === "Job" || d.apiVersion === "serving.knative.dev/v1"
     ? d.spec.template.spec
@@ -349,7 +351,7 @@ describe("cross-references resolve inside the folder", () => {
   it("every secretKeyRef names a key of an example Secret", () => {
     let refs = 0;
     for (const { what, pod } of workloads) {
-      for (const container of pod.containers) {
+      for (const container of containersOf(pod)) {
         for (const env of container.env ?? []) {
           const ref = env.valueFrom?.secretKeyRef;
           if (!ref) continue;
@@ -478,19 +480,30 @@ describe("least privilege", () => {
   });
 
   it("every container is hardened and no token is ever a literal value", () => {
+    let executes = 0;
     for (const { what, pod } of workloads) {
-      for (const container of pod.containers) {
-        expect(container.securityContext, what).toEqual(HARDENED_CONTAINER);
+      for (const container of containersOf(pod)) {
+        // The attempt's untrusted phase runs as a user of its own, with its own optional Secret.
+        const execute = what === "attempt Job" && container.name === "execute";
+        if (execute) executes++;
+        expect(container.securityContext, `${what} ${container.name}`).toEqual(
+          execute
+            ? { ...HARDENED_CONTAINER, runAsUser: 10002, runAsGroup: 10002 }
+            : HARDENED_CONTAINER,
+        );
         for (const env of container.env ?? []) {
           if (/TOKEN|SECRET|PASSWORD/.test(env.name) && !env.name.endsWith("_FILE")) {
             expect(env.value, `${what}: ${env.name}`).toBeUndefined();
             expect(Object.keys(env.valueFrom), `${what}: ${env.name}`).toEqual(["secretKeyRef"]);
           }
         }
-        expect(container.envFrom, what).toBeUndefined();
+        expect(container.envFrom, `${what} ${container.name}`).toEqual(
+          execute ? [{ secretRef: { name: "leviathan-executor", optional: true } }] : undefined,
+        );
       }
       expect(pod.hostNetwork ?? false).toBe(false);
       expect(pod.hostPID ?? false).toBe(false);
     }
+    expect(executes).toBe(1);
   });
 });

@@ -49,10 +49,19 @@ describe("leviathan render", () => {
     expect(rest).toHaveLength(0);
     validateManifest(job!);
     expect(job!.metadata.name).toBe(jobNameFor(attemptIdFor("radix", "x", 2)));
-    const env = Object.fromEntries(
-      job!.spec.template.spec.containers[0].env.map((e: Doc) => [e.name, e.value]),
-    );
-    expect(env).toMatchObject({ TASK_ID: "x", ATTEMPT_NUMBER: "2", TARGET_NAME: "radix" });
+    const pod = job!.spec.template.spec;
+    const phases: Doc[] = [...pod.initContainers, ...pod.containers];
+    expect(phases.map((c) => c.name)).toEqual(["prepare", "execute", "deliver"]);
+    const envOf = (c: Doc) => Object.fromEntries(c.env.map((e: Doc) => [e.name, e.value]));
+    for (const phase of phases) {
+      expect(envOf(phase), phase.name).toMatchObject({ TASK_ID: "x", TARGET_NAME: "radix" });
+    }
+    expect(envOf(phases[2]!)).toMatchObject({ ATTEMPT_NUMBER: "2" });
+    // Tokens reach only prepare and deliver, as files of Secret volumes; no value is printed.
+    expect(envOf(phases[1]!).CONTROL_PLANE_TOKEN_FILE).toBeUndefined();
+    expect(envOf(phases[2]!).CONTROL_PLANE_TOKEN_FILE).toMatch(/^\/var\/run\/secrets\//);
+    expect(run.stdout).not.toContain("secretKeyRef");
+    expect(run.stdout).not.toContain("rendered-without-a-token");
   });
 
   it("render job without options renders sample-task, attempt 1", async () => {
