@@ -264,6 +264,8 @@ describe("worker over HTTP", () => {
       created: false,
     });
     expect(fake.jobNames("leviathan")).toEqual([jobNameFor(request.attempt_id)]);
+    // The attempt token went into the Job's own Secret, next to it.
+    expect(fake.secretNames("leviathan")).toEqual([`${jobNameFor(request.attempt_id)}-token`]);
     type Phase = { name: string; env: Array<Record<string, unknown>> };
     const stored = fake.job(jobNameFor(request.attempt_id)) as {
       spec: { template: { spec: { initContainers: Phase[]; containers: Phase[] } } };
