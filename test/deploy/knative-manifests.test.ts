@@ -128,7 +128,7 @@ describe("knative/ parses and validates", () => {
     expect(applied.some((d) => d.kind === "Secret")).toBe(false);
   });
 
-  it("holds the objects DESIGN §12 names, all in the namespace leviathan", () => {
+  it("holds the deployment's objects, all in the namespace leviathan", () => {
     expect(applied.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual(
       [
         "Namespace/leviathan",
@@ -154,6 +154,7 @@ describe("knative/ parses and validates", () => {
     expect(secrets.map((s) => s.metadata.name)).toEqual([
       "leviathan-secrets",
       "leviathan-control-plane-secret",
+      "leviathan-executor",
     ]);
   });
 });
@@ -232,7 +233,7 @@ describe("the functions", () => {
     },
   );
 
-  it("each gets exactly the tokens §12 gives it, by Secret reference", () => {
+  it("each gets exactly the tokens it needs, by Secret reference", () => {
     const tokens = (d: Doc) =>
       d.spec.template.spec.containers[0].env
         .filter((e: Doc) => e.name.endsWith("_TOKEN"))
@@ -365,6 +366,30 @@ describe("cross-references resolve inside the folder", () => {
     expect(refs).toBe(4); // control plane 1, tick 2, worker 1; the Job reads its tokens from files
   });
 
+  it("every envFrom and Secret volume names an example Secret, or the attempt's own", () => {
+    const names: string[] = [];
+    for (const { what, pod } of workloads) {
+      for (const container of containersOf(pod)) {
+        for (const source of container.envFrom ?? [])
+          names.push(`${what}|${source.secretRef.name}`);
+      }
+      for (const volume of pod.volumes ?? []) {
+        if (volume.secret) names.push(`${what}|${volume.secret.secretName}`);
+      }
+    }
+    const own = `${renderedJob.metadata.name}-token`; // the worker creates it with the Job
+    expect(names.sort()).toEqual(
+      [
+        "attempt Job|leviathan-executor",
+        "attempt Job|leviathan-secrets",
+        `attempt Job|${own}`,
+      ].sort(),
+    );
+    for (const name of names.map((n) => n.split("|")[1]!).filter((n) => n !== own)) {
+      expect(secrets.map((s) => s.metadata.name)).toContain(name);
+    }
+  });
+
   it("the example Secrets hold no values", () => {
     for (const secret of secrets) {
       expect(secret.data).toBeUndefined();
@@ -442,21 +467,17 @@ describe("cross-references resolve inside the folder", () => {
 });
 
 describe("least privilege", () => {
-  it("only namespaced Roles: the worker manages Jobs, the tick reads them, nothing else", () => {
+  it("only namespaced Roles: the worker manages Jobs and their Secrets, the tick reads Jobs", () => {
     expect(applied.filter((d) => /^Cluster/.test(d.kind))).toEqual([]);
     const rules = (name: string) => one("Role", name).rules;
-    expect(rules("leviathan-worker")).toHaveLength(1);
-    expect(rules("leviathan-worker")[0]).toEqual({
-      apiGroups: ["batch"],
-      resources: ["jobs"],
-      verbs: expect.any(Array),
-    });
-    expect([...rules("leviathan-worker")[0].verbs].sort()).toEqual([
-      "create",
-      "delete",
-      "get",
-      "list",
-      "watch",
+    const sorted = (rule: Doc) => ({ ...rule, verbs: [...rule.verbs].sort() });
+    expect(rules("leviathan-worker").map(sorted)).toEqual([
+      {
+        apiGroups: ["batch"],
+        resources: ["jobs"],
+        verbs: ["create", "delete", "get", "list", "watch"],
+      },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete", "get"] },
     ]);
     expect(rules("leviathan-tick")).toEqual([
       { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list"] },
