@@ -33,6 +33,8 @@ function fileOf(manifest: Manifest): string {
   switch (manifest.kind) {
     case "Namespace":
       return "namespace.yaml";
+    case "NetworkPolicy":
+      return "network-policy.yaml";
     case "ServiceAccount":
     case "Role":
     case "RoleBinding":

@@ -5,6 +5,7 @@ export const NAMES = {
   controlPlane: "leviathan-control-plane",
   eventsVolume: "leviathan-events",
   autonomyConfig: "leviathan-autonomy",
+  attemptNetworkPolicy: "leviathan-attempt",
 } as const;
 
 /** Where the ConfigMap is mounted in the tick and the worker; `LEVIATHAN_CONFIG` points inside. */

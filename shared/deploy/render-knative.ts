@@ -1,6 +1,7 @@
 import type { IService as IKnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import type { IPingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
 import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
@@ -21,6 +22,7 @@ import {
   hardenedContainerSecurityContext,
   hardenedPodSecurityContext,
 } from "../jobs/kubernetes/job-manifest.ts";
+import { attemptNetworkPolicy } from "./attempt-network-policy.ts";
 import { autonomyConfigText } from "./autonomy-config-text.ts";
 import {
   CONFIG_MOUNT_DIR,
@@ -35,6 +37,7 @@ export type Manifest =
   | IServiceAccount
   | IRole
   | IRoleBinding
+  | INetworkPolicy
   | IPersistentVolumeClaim
   | IConfigMap
   | IDeployment
@@ -230,7 +233,8 @@ function knativeService(
 
 /**
  * Every manifest of the deployment, in the order they can be applied: namespace, identities
- * and their rights, storage and config, the control plane, the two functions, the schedule. Everything lives in the config's `worker_namespace`, where the
+ * and their rights, the attempts' network, storage and config, the control plane, the two
+ * functions, the schedule. Everything lives in the config's `worker_namespace`, where the
  * worker creates the Jobs.
  */
 export function renderKnative(
@@ -270,6 +274,7 @@ export function renderKnative(
       namespace,
     ),
     ...role(NAMES.tick, [jobsRule(["get", "list"])], namespace),
+    attemptNetworkPolicy(namespace, PART_OF),
     {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",

@@ -139,6 +139,7 @@ describe("knative/ parses and validates", () => {
         "RoleBinding/leviathan-worker",
         "Role/leviathan-tick",
         "RoleBinding/leviathan-tick",
+        "NetworkPolicy/leviathan-attempt",
         "PersistentVolumeClaim/leviathan-events",
         "ConfigMap/leviathan-autonomy",
         "Deployment/leviathan-control-plane",
@@ -463,6 +464,129 @@ describe("cross-references resolve inside the folder", () => {
     expect(shortOk || fullNames.includes(url.hostname), url.hostname).toBe(true);
     expect(Number(url.port || 80)).toBe(service.spec.ports[0].port);
     expect(url.protocol).toBe("http:");
+  });
+});
+
+/** An IPv4 address or CIDR's network as a 32-bit number and its prefix length. */
+function ipv4(cidr: string): { base: number; bits: number } {
+  const [address, bits = "32"] = cidr.split("/");
+  const base = address!.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  return { base, bits: Number(bits) };
+}
+
+function cidrContains(cidr: string, address: string): boolean {
+  const { base, bits } = ipv4(cidr);
+  const size = 2 ** (32 - bits);
+  const ip = ipv4(address).base;
+  return ip >= base - (base % size) && ip < base - (base % size) + size;
+}
+
+/** Whether a NetworkPolicy's ipBlock peers let a pod reach `address`. */
+function ipBlocksAllow(rules: Doc[], address: string): boolean {
+  return rules.some((rule) =>
+    (rule.to ?? []).some(
+      (peer: Doc) =>
+        peer.ipBlock !== undefined &&
+        cidrContains(peer.ipBlock.cidr, address) &&
+        !(peer.ipBlock.except ?? []).some((except: string) => cidrContains(except, address)),
+    ),
+  );
+}
+
+function selects(selector: Doc, labels: Record<string, string>): boolean {
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every((e: Doc) => {
+    switch (e.operator) {
+      case "Exists":
+        return e.key in labels;
+      case "DoesNotExist":
+        return !(e.key in labels);
+      case "In":
+        return e.values.includes(labels[e.key]);
+      case "NotIn":
+        return !e.values.includes(labels[e.key]);
+      default:
+        throw new Error(`unknown operator ${e.operator}`);
+    }
+  });
+  return byLabel && byExpression;
+}
+
+describe("the attempts' network", () => {
+  const policy = () => one("NetworkPolicy", "leviathan-attempt");
+  const egress = (): Doc[] => policy().spec.egress;
+
+  it("validates with kubernetes-models, and the check is not a no-op", () => {
+    expect(() => validateManifest(policy())).not.toThrow();
+    const broken = structuredClone(policy());
+    delete broken.spec.egress[2].to[0].ipBlock.cidr;
+    expect(() => validateManifest(broken)).toThrow(/cidr/);
+  });
+
+  it("selects the attempt pods and no other pod of the folder", () => {
+    const { podSelector } = policy().spec;
+    expect(selects(podSelector, renderedJob.spec.template.metadata.labels)).toBe(true);
+    expect(podSelector.matchLabels).toEqual({ app: "leviathan-worker" });
+    for (const { what } of workloads.filter((w) => w.what !== "attempt Job")) {
+      const doc = applied.find((d) => `${d.kind} ${d.metadata.name}` === what)!;
+      const labels = doc.spec.template.metadata?.labels ?? {};
+      expect(selects(podSelector, labels), what).toBe(false);
+      // Not even if the worker's Knative pods were labelled app=leviathan-worker.
+      expect(selects(podSelector, { ...labels, app: "leviathan-worker" }), what).toBe(false);
+    }
+  });
+
+  it("refuses every connection to an attempt pod", () => {
+    const { spec } = policy();
+    expect(spec.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(spec.ingress ?? []).toEqual([]);
+  });
+
+  it("lets attempts reach DNS and the control plane's pods on 8000, nothing else inside the cluster", () => {
+    const rules = egress();
+    // A rule without `to` would allow every destination.
+    for (const rule of rules) expect(rule.to?.length ?? 0).toBeGreaterThan(0);
+    const bySelector = rules.filter((r) => r.to.some((p: Doc) => p.ipBlock === undefined));
+    expect(bySelector).toHaveLength(2);
+    const [dns, controlPlane] = bySelector;
+    expect(dns!.to).toEqual([
+      { namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+    ]);
+    expect(dns!.ports).toEqual([
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ]);
+    const deployment = one("Deployment", "leviathan-control-plane");
+    expect(controlPlane!.to).toHaveLength(1);
+    expect(controlPlane!.to[0].namespaceSelector).toBeUndefined(); // its own namespace only
+    expect(selects(controlPlane!.to[0].podSelector, deployment.spec.template.metadata.labels)).toBe(
+      true,
+    );
+    const containerPorts = deployment.spec.template.spec.containers[0].ports.map(
+      (p: Doc) => p.containerPort,
+    );
+    expect(controlPlane!.ports).toEqual([{ protocol: "TCP", port: 8000 }]);
+    expect(containerPorts).toContain(8000);
+  });
+
+  it("reaches outside addresses, never the metadata service or the private ranges", () => {
+    const rules = egress();
+    expect(ipBlocksAllow(rules, "140.82.112.3")).toBe(true); // github.com
+    expect(ipBlocksAllow(rules, "8.8.8.8")).toBe(true);
+    for (const address of [
+      "169.254.169.254",
+      "10.96.0.1",
+      "10.244.1.7",
+      "172.16.0.1",
+      "172.31.255.254",
+      "192.168.1.1",
+    ]) {
+      expect(ipBlocksAllow(rules, address), address).toBe(false);
+    }
+    // The helper itself: an ipBlock without excepts would allow the metadata address.
+    expect(ipBlocksAllow([{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }], "169.254.169.254")).toBe(
+      true,
+    );
   });
 });
 

@@ -99,6 +99,7 @@ describe("leviathan render", () => {
       "RoleBinding",
       "Role",
       "RoleBinding",
+      "NetworkPolicy",
       "PersistentVolumeClaim",
       "ConfigMap",
       "Deployment",
