@@ -64,6 +64,15 @@ describe("leviathan render", () => {
     expect(run.stdout).not.toContain("rendered-without-a-token");
   });
 
+  it("render job --help says where the tokens go and which Secret the worker adds", async () => {
+    const run = await leviathan(["render", "job", "--help"]);
+    expect(run.code).toBe(0);
+    const help = run.stdout.replace(/\s+/g, " ");
+    expect(help).toContain("Tokens reach only prepare and deliver, as files of Secret volumes");
+    expect(help).toContain("the worker also creates the Secret <job name>-token");
+    expect(help).toContain("owned by the Job");
+  });
+
   it("render job without options renders sample-task, attempt 1", async () => {
     const run = await leviathan(["render", "job"]);
     expect(run.code).toBe(0);
