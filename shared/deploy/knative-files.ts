@@ -1,6 +1,7 @@
 import type { ISecret } from "kubernetes-models/v1/Secret";
 import { stringify } from "yaml";
 import type { AutonomyConfig } from "../config/schema.ts";
+import { EXECUTOR_SECRET } from "../jobs/attempt-phases.ts";
 import { CONTROL_PLANE_TOKEN_SECRET, GITHUB_TOKEN_SECRET } from "../jobs/build-attempt-job.ts";
 import { NAMES } from "./names.ts";
 import {
@@ -24,11 +25,16 @@ export interface RenderKnativeFilesOptions extends RenderKnativeOptions {
 export const KUSTOMIZATION_FILE = "kustomization.yaml";
 export const SECRETS_EXAMPLE_FILE = "secrets.example.yaml";
 
+/** A key of the example executor Secret: whatever the executor's command reads, an API key say. */
+const EXAMPLE_EXECUTOR_KEY = "EXECUTOR_API_KEY";
+
 /** One file per concern; a concern's objects stay in render order. */
 function fileOf(manifest: Manifest): string {
   switch (manifest.kind) {
     case "Namespace":
       return "namespace.yaml";
+    case "NetworkPolicy":
+      return "network-policy.yaml";
     case "ServiceAccount":
     case "Role":
     case "RoleBinding":
@@ -54,18 +60,23 @@ function header(source: string | undefined): string {
   );
 }
 
-/** The Secrets §12 names, without values; kept out of the kustomization on purpose. */
+/**
+ * The Secrets the operator creates, without values; kept out of the kustomization on purpose.
+ * The executor's is optional, and its keys are examples: each key becomes a variable of the
+ * `execute` container only.
+ */
 export function exampleSecrets(config: AutonomyConfig): ISecret[] {
-  const secret = (name: string, key: string): ISecret => ({
+  const secret = (name: string, keys: string[]): ISecret => ({
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name, namespace: config.worker_namespace },
     type: "Opaque",
-    stringData: { [key]: "" },
+    stringData: Object.fromEntries(keys.map((key) => [key, ""])),
   });
   return [
-    secret(GITHUB_TOKEN_SECRET.name, GITHUB_TOKEN_SECRET.key),
-    secret(CONTROL_PLANE_TOKEN_SECRET.name, CONTROL_PLANE_TOKEN_SECRET.key),
+    secret(GITHUB_TOKEN_SECRET.name, [GITHUB_TOKEN_SECRET.key]),
+    secret(CONTROL_PLANE_TOKEN_SECRET.name, [CONTROL_PLANE_TOKEN_SECRET.key]),
+    secret(EXECUTOR_SECRET, [EXAMPLE_EXECUTOR_KEY]),
   ];
 }
 
@@ -100,7 +111,8 @@ export function renderKnativeFiles(
       top +
       "# Example only, NOT in kustomization.yaml: fill in the values and apply once with\n" +
       "# `kubectl apply -f`, or create the Secrets with `kubectl create secret` (README.md).\n" +
-      "# Never commit real values.\n" +
+      "# Never commit real values. leviathan-executor is optional: each of its keys becomes an\n" +
+      "# environment variable of the attempt's `execute` container and of nothing else.\n" +
       toYamlDocuments(exampleSecrets(config)),
   });
   return files;

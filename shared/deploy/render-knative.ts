@@ -1,6 +1,8 @@
 import type { IService as IKnativeService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import type { IPingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
 import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
@@ -20,6 +22,7 @@ import {
   hardenedContainerSecurityContext,
   hardenedPodSecurityContext,
 } from "../jobs/kubernetes/job-manifest.ts";
+import { attemptNetworkPolicy } from "./attempt-network-policy.ts";
 import { autonomyConfigText } from "./autonomy-config-text.ts";
 import {
   CONFIG_MOUNT_DIR,
@@ -34,6 +37,7 @@ export type Manifest =
   | IServiceAccount
   | IRole
   | IRoleBinding
+  | INetworkPolicy
   | IPersistentVolumeClaim
   | IConfigMap
   | IDeployment
@@ -69,15 +73,19 @@ function serviceAccount(name: string, needsApiToken: boolean, namespace: string)
   };
 }
 
-/** A Role on Jobs in the namespace, and nothing else, bound to the ServiceAccount of the same name. */
-function jobsRole(name: string, verbs: string[], namespace: string): [IRole, IRoleBinding] {
+function jobsRule(verbs: string[]): IPolicyRule {
+  return { apiGroups: ["batch"], resources: ["jobs"], verbs };
+}
+
+/** A namespaced Role with just these rules, bound to the ServiceAccount of the same name. */
+function role(name: string, rules: IPolicyRule[], namespace: string): [IRole, IRoleBinding] {
   const metadata = { name, namespace, labels: { ...PART_OF } };
   return [
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata,
-      rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs }],
+      rules,
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -224,9 +232,10 @@ function knativeService(
 }
 
 /**
- * Every manifest of DESIGN §12, in the order they can be applied: namespace, identities and
- * their rights, storage and config, the control plane, the two functions, the schedule.
- * Everything lives in the config's `worker_namespace`, where the worker creates the Jobs.
+ * Every manifest of the deployment, in the order they can be applied: namespace, identities
+ * and their rights, the attempts' network, storage and config, the control plane, the two
+ * functions, the schedule. Everything lives in the config's `worker_namespace`, where the
+ * worker creates the Jobs.
  */
 export function renderKnative(
   config: AutonomyConfig,
@@ -254,8 +263,18 @@ export function renderKnative(
     serviceAccount(NAMES.worker, true, namespace),
     serviceAccount(NAMES.tick, true, namespace),
     serviceAccount(NAMES.controlPlane, false, namespace),
-    ...jobsRole(NAMES.worker, ["create", "get", "list", "watch", "delete"], namespace),
-    ...jobsRole(NAMES.tick, ["get", "list"], namespace),
+    // The worker creates each attempt's Job and the Secret `<job>-token` beside it. RBAC cannot
+    // narrow `create` to names, so it can create and read any Secret of the namespace.
+    ...role(
+      NAMES.worker,
+      [
+        jobsRule(["create", "get", "list", "watch", "delete"]),
+        { apiGroups: [""], resources: ["secrets"], verbs: ["create", "get", "delete"] },
+      ],
+      namespace,
+    ),
+    ...role(NAMES.tick, [jobsRule(["get", "list"])], namespace),
+    attemptNetworkPolicy(namespace, PART_OF),
     {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
@@ -296,7 +315,8 @@ export function renderKnative(
     knativeService(config, namespace, configName, {
       name: NAMES.worker,
       target: "worker",
-      // The worker puts Secret references, never values, into the Jobs: it needs no GitHub token.
+      // The worker puts Secret references, never values, into the Jobs, and into each Job's own
+      // Secret an attempt token derived from its CONTROL_PLANE_TOKEN: it needs no GitHub token.
       env: [secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET)],
     }),
     {

@@ -24,6 +24,8 @@ function one(kind: string, name: string, apiVersion?: string): Doc {
 }
 
 const knativeService = (name: string) => one("Service", name, "serving.knative.dev/v1");
+/** A pod's init containers and containers, in the order they run. */
+const containersOf = (pod: Doc): Doc[] => [...(pod.initContainers ?? []), ...pod.containers];
 const podSpecOf = (d: Doc): Doc =>
   d.kind === "Deployment" || d.kind === "Job" || d.apiVersion === "serving.knative.dev/v1"
     ? d.spec.template.spec
@@ -126,7 +128,7 @@ describe("knative/ parses and validates", () => {
     expect(applied.some((d) => d.kind === "Secret")).toBe(false);
   });
 
-  it("holds the objects DESIGN §12 names, all in the namespace leviathan", () => {
+  it("holds the deployment's objects, all in the namespace leviathan", () => {
     expect(applied.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual(
       [
         "Namespace/leviathan",
@@ -137,6 +139,7 @@ describe("knative/ parses and validates", () => {
         "RoleBinding/leviathan-worker",
         "Role/leviathan-tick",
         "RoleBinding/leviathan-tick",
+        "NetworkPolicy/leviathan-attempt",
         "PersistentVolumeClaim/leviathan-events",
         "ConfigMap/leviathan-autonomy",
         "Deployment/leviathan-control-plane",
@@ -152,6 +155,7 @@ describe("knative/ parses and validates", () => {
     expect(secrets.map((s) => s.metadata.name)).toEqual([
       "leviathan-secrets",
       "leviathan-control-plane-secret",
+      "leviathan-executor",
     ]);
   });
 });
@@ -230,7 +234,7 @@ describe("the functions", () => {
     },
   );
 
-  it("each gets exactly the tokens §12 gives it, by Secret reference", () => {
+  it("each gets exactly the tokens it needs, by Secret reference", () => {
     const tokens = (d: Doc) =>
       d.spec.template.spec.containers[0].env
         .filter((e: Doc) => e.name.endsWith("_TOKEN"))
@@ -349,7 +353,7 @@ describe("cross-references resolve inside the folder", () => {
   it("every secretKeyRef names a key of an example Secret", () => {
     let refs = 0;
     for (const { what, pod } of workloads) {
-      for (const container of pod.containers) {
+      for (const container of containersOf(pod)) {
         for (const env of container.env ?? []) {
           const ref = env.valueFrom?.secretKeyRef;
           if (!ref) continue;
@@ -361,6 +365,30 @@ describe("cross-references resolve inside the folder", () => {
       }
     }
     expect(refs).toBe(4); // control plane 1, tick 2, worker 1; the Job reads its tokens from files
+  });
+
+  it("every envFrom and Secret volume names an example Secret, or the attempt's own", () => {
+    const names: string[] = [];
+    for (const { what, pod } of workloads) {
+      for (const container of containersOf(pod)) {
+        for (const source of container.envFrom ?? [])
+          names.push(`${what}|${source.secretRef.name}`);
+      }
+      for (const volume of pod.volumes ?? []) {
+        if (volume.secret) names.push(`${what}|${volume.secret.secretName}`);
+      }
+    }
+    const own = `${renderedJob.metadata.name}-token`; // the worker creates it with the Job
+    expect(names.sort()).toEqual(
+      [
+        "attempt Job|leviathan-executor",
+        "attempt Job|leviathan-secrets",
+        `attempt Job|${own}`,
+      ].sort(),
+    );
+    for (const name of names.map((n) => n.split("|")[1]!).filter((n) => n !== own)) {
+      expect(secrets.map((s) => s.metadata.name)).toContain(name);
+    }
   });
 
   it("the example Secrets hold no values", () => {
@@ -439,22 +467,141 @@ describe("cross-references resolve inside the folder", () => {
   });
 });
 
+/** An IPv4 address or CIDR's network as a 32-bit number and its prefix length. */
+function ipv4(cidr: string): { base: number; bits: number } {
+  const [address, bits = "32"] = cidr.split("/");
+  const base = address!.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  return { base, bits: Number(bits) };
+}
+
+function cidrContains(cidr: string, address: string): boolean {
+  const { base, bits } = ipv4(cidr);
+  const size = 2 ** (32 - bits);
+  const ip = ipv4(address).base;
+  return ip >= base - (base % size) && ip < base - (base % size) + size;
+}
+
+/** Whether a NetworkPolicy's ipBlock peers let a pod reach `address`. */
+function ipBlocksAllow(rules: Doc[], address: string): boolean {
+  return rules.some((rule) =>
+    (rule.to ?? []).some(
+      (peer: Doc) =>
+        peer.ipBlock !== undefined &&
+        cidrContains(peer.ipBlock.cidr, address) &&
+        !(peer.ipBlock.except ?? []).some((except: string) => cidrContains(except, address)),
+    ),
+  );
+}
+
+function selects(selector: Doc, labels: Record<string, string>): boolean {
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every((e: Doc) => {
+    switch (e.operator) {
+      case "Exists":
+        return e.key in labels;
+      case "DoesNotExist":
+        return !(e.key in labels);
+      case "In":
+        return e.values.includes(labels[e.key]);
+      case "NotIn":
+        return !e.values.includes(labels[e.key]);
+      default:
+        throw new Error(`unknown operator ${e.operator}`);
+    }
+  });
+  return byLabel && byExpression;
+}
+
+describe("the attempts' network", () => {
+  const policy = () => one("NetworkPolicy", "leviathan-attempt");
+  const egress = (): Doc[] => policy().spec.egress;
+
+  it("validates with kubernetes-models, and the check is not a no-op", () => {
+    expect(() => validateManifest(policy())).not.toThrow();
+    const broken = structuredClone(policy());
+    delete broken.spec.egress[2].to[0].ipBlock.cidr;
+    expect(() => validateManifest(broken)).toThrow(/cidr/);
+  });
+
+  it("selects the attempt pods and no other pod of the folder", () => {
+    const { podSelector } = policy().spec;
+    expect(selects(podSelector, renderedJob.spec.template.metadata.labels)).toBe(true);
+    expect(podSelector.matchLabels).toEqual({ app: "leviathan-worker" });
+    for (const { what } of workloads.filter((w) => w.what !== "attempt Job")) {
+      const doc = applied.find((d) => `${d.kind} ${d.metadata.name}` === what)!;
+      const labels = doc.spec.template.metadata?.labels ?? {};
+      expect(selects(podSelector, labels), what).toBe(false);
+      // Not even if the worker's Knative pods were labelled app=leviathan-worker.
+      expect(selects(podSelector, { ...labels, app: "leviathan-worker" }), what).toBe(false);
+    }
+  });
+
+  it("refuses every connection to an attempt pod", () => {
+    const { spec } = policy();
+    expect(spec.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(spec.ingress ?? []).toEqual([]);
+  });
+
+  it("lets attempts reach DNS and the control plane's pods on 8000, nothing else inside the cluster", () => {
+    const rules = egress();
+    // A rule without `to` would allow every destination.
+    for (const rule of rules) expect(rule.to?.length ?? 0).toBeGreaterThan(0);
+    const bySelector = rules.filter((r) => r.to.some((p: Doc) => p.ipBlock === undefined));
+    expect(bySelector).toHaveLength(2);
+    const [dns, controlPlane] = bySelector;
+    expect(dns!.to).toEqual([
+      { namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+    ]);
+    expect(dns!.ports).toEqual([
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ]);
+    const deployment = one("Deployment", "leviathan-control-plane");
+    expect(controlPlane!.to).toHaveLength(1);
+    expect(controlPlane!.to[0].namespaceSelector).toBeUndefined(); // its own namespace only
+    expect(selects(controlPlane!.to[0].podSelector, deployment.spec.template.metadata.labels)).toBe(
+      true,
+    );
+    const containerPorts = deployment.spec.template.spec.containers[0].ports.map(
+      (p: Doc) => p.containerPort,
+    );
+    expect(controlPlane!.ports).toEqual([{ protocol: "TCP", port: 8000 }]);
+    expect(containerPorts).toContain(8000);
+  });
+
+  it("reaches outside addresses, never the metadata service or the private ranges", () => {
+    const rules = egress();
+    expect(ipBlocksAllow(rules, "140.82.112.3")).toBe(true); // github.com
+    expect(ipBlocksAllow(rules, "8.8.8.8")).toBe(true);
+    for (const address of [
+      "169.254.169.254",
+      "10.96.0.1",
+      "10.244.1.7",
+      "172.16.0.1",
+      "172.31.255.254",
+      "192.168.1.1",
+    ]) {
+      expect(ipBlocksAllow(rules, address), address).toBe(false);
+    }
+    // The helper itself: an ipBlock without excepts would allow the metadata address.
+    expect(ipBlocksAllow([{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }], "169.254.169.254")).toBe(
+      true,
+    );
+  });
+});
+
 describe("least privilege", () => {
-  it("only namespaced Roles: the worker manages Jobs, the tick reads them, nothing else", () => {
+  it("only namespaced Roles: the worker manages Jobs and their Secrets, the tick reads Jobs", () => {
     expect(applied.filter((d) => /^Cluster/.test(d.kind))).toEqual([]);
     const rules = (name: string) => one("Role", name).rules;
-    expect(rules("leviathan-worker")).toHaveLength(1);
-    expect(rules("leviathan-worker")[0]).toEqual({
-      apiGroups: ["batch"],
-      resources: ["jobs"],
-      verbs: expect.any(Array),
-    });
-    expect([...rules("leviathan-worker")[0].verbs].sort()).toEqual([
-      "create",
-      "delete",
-      "get",
-      "list",
-      "watch",
+    const sorted = (rule: Doc) => ({ ...rule, verbs: [...rule.verbs].sort() });
+    expect(rules("leviathan-worker").map(sorted)).toEqual([
+      {
+        apiGroups: ["batch"],
+        resources: ["jobs"],
+        verbs: ["create", "delete", "get", "list", "watch"],
+      },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete", "get"] },
     ]);
     expect(rules("leviathan-tick")).toEqual([
       { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list"] },
@@ -478,19 +625,30 @@ describe("least privilege", () => {
   });
 
   it("every container is hardened and no token is ever a literal value", () => {
+    let executes = 0;
     for (const { what, pod } of workloads) {
-      for (const container of pod.containers) {
-        expect(container.securityContext, what).toEqual(HARDENED_CONTAINER);
+      for (const container of containersOf(pod)) {
+        // The attempt's untrusted phase runs as a user of its own, with its own optional Secret.
+        const execute = what === "attempt Job" && container.name === "execute";
+        if (execute) executes++;
+        expect(container.securityContext, `${what} ${container.name}`).toEqual(
+          execute
+            ? { ...HARDENED_CONTAINER, runAsUser: 10002, runAsGroup: 10002 }
+            : HARDENED_CONTAINER,
+        );
         for (const env of container.env ?? []) {
           if (/TOKEN|SECRET|PASSWORD/.test(env.name) && !env.name.endsWith("_FILE")) {
             expect(env.value, `${what}: ${env.name}`).toBeUndefined();
             expect(Object.keys(env.valueFrom), `${what}: ${env.name}`).toEqual(["secretKeyRef"]);
           }
         }
-        expect(container.envFrom, what).toBeUndefined();
+        expect(container.envFrom, `${what} ${container.name}`).toEqual(
+          execute ? [{ secretRef: { name: "leviathan-executor", optional: true } }] : undefined,
+        );
       }
       expect(pod.hostNetwork ?? false).toBe(false);
       expect(pod.hostPID ?? false).toBe(false);
     }
+    expect(executes).toBe(1);
   });
 });

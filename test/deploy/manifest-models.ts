@@ -4,6 +4,7 @@ import { Service as KnativeService } from "@kubernetes-models/knative/serving.kn
 import { PingSource } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSource";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
@@ -30,6 +31,7 @@ const MODELS: Record<string, new (data: never) => Validatable> = {
   "v1/Service": Service,
   "apps/v1/Deployment": Deployment,
   "batch/v1/Job": Job,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "rbac.authorization.k8s.io/v1/Role": Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
   "serving.knative.dev/v1/Service": KnativeService,

@@ -49,10 +49,28 @@ describe("leviathan render", () => {
     expect(rest).toHaveLength(0);
     validateManifest(job!);
     expect(job!.metadata.name).toBe(jobNameFor(attemptIdFor("radix", "x", 2)));
-    const env = Object.fromEntries(
-      job!.spec.template.spec.containers[0].env.map((e: Doc) => [e.name, e.value]),
-    );
-    expect(env).toMatchObject({ TASK_ID: "x", ATTEMPT_NUMBER: "2", TARGET_NAME: "radix" });
+    const pod = job!.spec.template.spec;
+    const phases: Doc[] = [...pod.initContainers, ...pod.containers];
+    expect(phases.map((c) => c.name)).toEqual(["prepare", "execute", "deliver"]);
+    const envOf = (c: Doc) => Object.fromEntries(c.env.map((e: Doc) => [e.name, e.value]));
+    for (const phase of phases) {
+      expect(envOf(phase), phase.name).toMatchObject({ TASK_ID: "x", TARGET_NAME: "radix" });
+    }
+    expect(envOf(phases[2]!)).toMatchObject({ ATTEMPT_NUMBER: "2" });
+    // Tokens reach only prepare and deliver, as files of Secret volumes; no value is printed.
+    expect(envOf(phases[1]!).CONTROL_PLANE_TOKEN_FILE).toBeUndefined();
+    expect(envOf(phases[2]!).CONTROL_PLANE_TOKEN_FILE).toMatch(/^\/var\/run\/secrets\//);
+    expect(run.stdout).not.toContain("secretKeyRef");
+    expect(run.stdout).not.toContain("rendered-without-a-token");
+  });
+
+  it("render job --help says where the tokens go and which Secret the worker adds", async () => {
+    const run = await leviathan(["render", "job", "--help"]);
+    expect(run.code).toBe(0);
+    const help = run.stdout.replace(/\s+/g, " ");
+    expect(help).toContain("Tokens reach only prepare and deliver, as files of Secret volumes");
+    expect(help).toContain("the worker also creates the Secret <job name>-token");
+    expect(help).toContain("owned by the Job");
   });
 
   it("render job without options renders sample-task, attempt 1", async () => {
@@ -90,6 +108,7 @@ describe("leviathan render", () => {
       "RoleBinding",
       "Role",
       "RoleBinding",
+      "NetworkPolicy",
       "PersistentVolumeClaim",
       "ConfigMap",
       "Deployment",

@@ -4,25 +4,39 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { type FakeJobState, fakeJobStatus, now } from "./fake-job-status.ts";
+import { failure, success } from "./kubernetes-status.ts";
+import { type Cause, jobPodSpecCauses } from "./pod-spec-checks.ts";
+import { mergeStringData, secretCauses } from "./secret-checks.ts";
+
+export type { FakeJobState } from "./fake-job-status.ts";
 
 /**
- * A Kubernetes API server for `batch/v1` Jobs, on 127.0.0.1 and a free port, speaking the real
- * protocol (paths, Status bodies, codes) so the runner under test uses the ordinary client
- * path. Bodies are validated with kubernetes-models as the API server validates them with its
- * OpenAPI schema. Only what the runners use is served: create, get, list (equality label
- * selectors), delete.
+ * A Kubernetes API server for `batch/v1` Jobs and `v1` Secrets, on 127.0.0.1 and a free port,
+ * speaking the real protocol (paths, Status bodies, codes) so the runner under test uses the
+ * ordinary client path. Bodies are validated with kubernetes-models as the API server
+ * validates them with its OpenAPI schema, plus the checks a schema cannot express (duplicate
+ * and dangling names). Only what the runners use is served: create, get, list (equality label
+ * selectors), delete — and the garbage collector's part in a delete: a Job's owned Secrets go
+ * with it unless the delete orphans them.
  */
 
-/** What a test can make a Job's controller report. */
-export type FakeJobState = "running" | "succeeded" | "failed" | "deadline-exceeded";
+export type FakeResource = "jobs" | "secrets";
 
 export interface FakeRequest {
   method: string;
   path: string;
   query: Record<string, string>;
   authorized: boolean;
-  /** The body as received (parsed JSON), for POSTs. */
+  /** The body as received (parsed JSON), for POSTs and DELETEs that have one. */
   body?: unknown;
+}
+
+/** Which requests `failNext` fails: every one unless narrowed. */
+export interface FailureFilter {
+  method?: string;
+  resource?: FakeResource;
 }
 
 export interface FakeKubernetes {
@@ -40,57 +54,121 @@ export interface FakeKubernetes {
   /** A stored Job as the server holds it (a copy), or undefined. */
   job(name: string, namespace?: string): Record<string, unknown> | undefined;
   jobNames(namespace?: string): string[];
+  /** A stored Secret as the server holds it (a copy; `stringData` merged into `data`), or undefined. */
+  secret(name: string, namespace?: string): Record<string, unknown> | undefined;
+  secretNames(namespace?: string): string[];
   /** What the Job controller would write into `.status` for that state. */
   setJobState(name: string, state: FakeJobState, namespace?: string): void;
-  /** The next `count` requests (any route) answer `code` with a Status body, as an overloaded server does. */
-  failNext(count: number, code?: number): void;
+  /**
+   * The next `count` requests matching `only` (any, by default) answer `code` with a Status
+   * body, as an overloaded server does.
+   */
+  failNext(count: number, code?: number, only?: FailureFilter): void;
   close(): Promise<void>;
 }
 
-interface StatusBody {
-  kind: "Status";
-  apiVersion: "v1";
-  metadata: Record<string, never>;
-  status: "Success" | "Failure";
-  message?: string;
-  reason?: string;
-  details?: Record<string, unknown>;
-  code: number;
+interface Kind {
+  apiVersion: string;
+  kind: string;
+  group: string;
+  validate(object: Record<string, unknown>): void;
+  /** Checks beyond the schema, each a cause of a 422. */
+  causes(object: Record<string, unknown>): Cause[];
+  /** What the API server's defaulting and storage do to a new object. */
+  store(object: Record<string, unknown>, uid: string, name: string): void;
+  /** What a DELETE without `propagationPolicy` does to dependents (batch/v1 Jobs orphan them). */
+  defaultPropagation: Propagation;
 }
 
-const JOBS_PATH = /^\/apis\/batch\/v1\/namespaces\/([a-z0-9][-a-z0-9]*)\/jobs(?:\/([^/]+))?$/;
-const REASONS: Record<number, string> = {
-  400: "BadRequest",
-  401: "Unauthorized",
-  404: "NotFound",
-  405: "MethodNotAllowed",
-  409: "AlreadyExists",
-  415: "UnsupportedMediaType",
-  422: "Invalid",
-  500: "InternalError",
-  503: "ServiceUnavailable",
-};
+type Propagation = "Orphan" | "Background" | "Foreground";
 
-function failure(code: number, message: string, details?: Record<string, unknown>): StatusBody {
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason: REASONS[code] ?? "Unknown",
-    ...(details ? { details } : {}),
-    code,
-  };
-}
-
-/** RFC 3339 to the second, as the API server writes timestamps. */
-function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+const COLLECTION =
+  /^\/(?:apis\/batch|api)\/v1\/namespaces\/([a-z0-9][-a-z0-9]*)\/(jobs|secrets)(?:\/([^/]+))?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function clone<T>(value: T): T {
   return structuredClone(value);
+}
+
+function schemaCauses(validate: () => void): Cause[] {
+  try {
+    validate();
+    return [];
+  } catch (error) {
+    const found = (error as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
+    return (found ?? [{ instancePath: "", message: (error as Error).message }]).map((e) => ({
+      reason: "FieldValueInvalid",
+      message: e.message ?? "invalid",
+      field: (e.instancePath ?? "").replace(/^\//, "").replaceAll("/", "."),
+    }));
+  }
+}
+
+const KINDS: Record<FakeResource, Kind> = {
+  jobs: {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    group: "batch",
+    validate: (object) => new Job(object as ConstructorParameters<typeof Job>[0]).validate(),
+    causes(object) {
+      const name = (object.metadata as { name?: unknown } | undefined)?.name;
+      const spec = (object.spec ?? {}) as {
+        template?: { spec?: Parameters<typeof jobPodSpecCauses>[0] };
+      };
+      return [
+        // A Job's name becomes a label value of its pods, so it is at most 63 characters.
+        ...(typeof name === "string" && name.length > 63
+          ? [
+              {
+                reason: "FieldValueInvalid" as const,
+                message: "must be no more than 63 characters",
+                field: "metadata.name",
+              },
+            ]
+          : []),
+        ...jobPodSpecCauses(spec.template?.spec ?? {}, "spec.template.spec"),
+      ];
+    },
+    store(stored, uid, name) {
+      const spec = stored.spec as Record<string, unknown>;
+      spec.completions ??= 1;
+      spec.parallelism ??= 1;
+      spec.completionMode ??= "NonIndexed";
+      spec.suspend ??= false;
+      spec.selector ??= { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
+      const template = (spec.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
+      template.metadata ??= {};
+      template.metadata.labels = {
+        ...template.metadata.labels,
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": name,
+        "controller-uid": uid,
+        "job-name": name,
+      };
+      stored.status = {};
+    },
+    defaultPropagation: "Orphan",
+  },
+  secrets: {
+    apiVersion: "v1",
+    kind: "Secret",
+    group: "",
+    validate: (object) => new Secret(object as ConstructorParameters<typeof Secret>[0]).validate(),
+    causes: (object) => secretCauses(object),
+    store: (stored) => mergeStringData(stored),
+    defaultPropagation: "Background",
+  },
+};
+
+/** `jobs.batch`, `secrets`: how the API server names a resource in its messages. */
+function qualified(resource: FakeResource): string {
+  const { group } = KINDS[resource];
+  return group ? `${resource}.${group}` : resource;
+}
+
+function details(resource: FakeResource, name: string, extra: Record<string, unknown> = {}) {
+  const { group } = KINDS[resource];
+  return { name, ...(group ? { group } : {}), kind: resource, ...extra };
 }
 
 interface Requirement {
@@ -114,15 +192,37 @@ function matches(labels: Record<string, string>, requirements: Requirement[]): b
   return requirements.every((r) => (labels[r.key] === r.value) === r.equal);
 }
 
+interface OwnerReference {
+  uid?: string;
+}
+
+function metadataOf(object: Record<string, unknown>): {
+  name?: unknown;
+  namespace?: unknown;
+  uid?: string;
+  labels?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  resourceVersion?: string;
+} {
+  return (object.metadata ?? {}) as ReturnType<typeof metadataOf>;
+}
+
 export async function startFakeKubernetes(
   options: { namespace?: string; token?: string } = {},
 ): Promise<FakeKubernetes> {
   const namespace = options.namespace ?? "leviathan";
   const token = options.token ?? `fake-k8s-${randomBytes(12).toString("hex")}`;
-  const jobs = new Map<string, Record<string, unknown>>();
+  const store: Record<FakeResource, Map<string, Record<string, unknown>>> = {
+    jobs: new Map(),
+    secrets: new Map(),
+  };
   const requests: FakeRequest[] = [];
   let resourceVersion = 1000;
-  let failures: { count: number; code: number } = { count: 0, code: 500 };
+  let failures: { count: number; code: number; only: FailureFilter } = {
+    count: 0,
+    code: 500,
+    only: {},
+  };
   const key = (ns: string, name: string) => `${ns}/${name}`;
 
   function send(res: ServerResponse, code: number, body: unknown): void {
@@ -134,19 +234,20 @@ export async function startFakeKubernetes(
     res.end(text);
   }
 
-  async function readJson(req: IncomingMessage): Promise<unknown> {
+  async function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return Buffer.concat(chunks).toString("utf8");
   }
 
-  function create(ns: string, body: unknown, res: ServerResponse): void {
+  function create(resource: FakeResource, ns: string, body: unknown, res: ServerResponse): void {
+    const kind = KINDS[resource];
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       send(res, 400, failure(400, "the body of the request was in an unknown format"));
       return;
     }
     const object = body as Record<string, unknown>;
-    if (object.apiVersion !== "batch/v1" || object.kind !== "Job") {
+    if (object.apiVersion !== kind.apiVersion || object.kind !== kind.kind) {
       send(
         res,
         400,
@@ -154,7 +255,7 @@ export async function startFakeKubernetes(
       );
       return;
     }
-    const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+    const metadata = metadataOf(object);
     const name = metadata.name;
     if (metadata.namespace !== undefined && metadata.namespace !== ns) {
       send(
@@ -167,50 +268,39 @@ export async function startFakeKubernetes(
       );
       return;
     }
-    const causes: Array<{ reason: string; message: string; field: string }> = [];
-    if (typeof name !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    const causes: Cause[] = [];
+    if (typeof name !== "string" || name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
       causes.push({
         reason: "FieldValueInvalid",
         message: "a lowercase RFC 1123 subdomain is required",
         field: "metadata.name",
       });
     }
-    try {
-      new Job(object as ConstructorParameters<typeof Job>[0]).validate();
-    } catch (error) {
-      const found = (error as { errors?: Array<{ instancePath?: string; message?: string }> })
-        .errors;
-      for (const e of found ?? [{ instancePath: "", message: (error as Error).message }]) {
-        causes.push({
-          reason: "FieldValueInvalid",
-          message: e.message ?? "invalid",
-          field: (e.instancePath ?? "").replace(/^\//, "").replaceAll("/", "."),
-        });
-      }
-    }
+    causes.push(...schemaCauses(() => kind.validate(object)), ...kind.causes(object));
     if (causes.length > 0) {
       const shown = typeof name === "string" ? name : "";
+      const what = kind.group ? `${kind.kind}.${kind.group}` : kind.kind;
       send(
         res,
         422,
         failure(
           422,
-          `Job.batch "${shown}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(", ")}`,
-          { name: shown, group: "batch", kind: "Job", causes },
+          `${what} "${shown}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(", ")}`,
+          { ...details(resource, shown), kind: kind.kind, causes },
         ),
       );
       return;
     }
-    const jobName = name as string;
-    if (jobs.has(key(ns, jobName))) {
+    const objectName = name as string;
+    if (store[resource].has(key(ns, objectName))) {
       send(
         res,
         409,
-        failure(409, `jobs.batch "${jobName}" already exists`, {
-          name: jobName,
-          group: "batch",
-          kind: "jobs",
-        }),
+        failure(
+          409,
+          `${qualified(resource)} "${objectName}" already exists`,
+          details(resource, objectName),
+        ),
       );
       return;
     }
@@ -221,31 +311,20 @@ export async function startFakeKubernetes(
       namespace: ns,
       uid,
       resourceVersion: String(++resourceVersion),
-      generation: 1,
       creationTimestamp: now(),
+      ...(resource === "jobs" ? { generation: 1 } : {}),
     };
-    // What the API server's defaulting adds to a Job, so the stored object looks like a real one.
-    const spec = stored.spec as Record<string, unknown>;
-    spec.completions ??= 1;
-    spec.parallelism ??= 1;
-    spec.completionMode ??= "NonIndexed";
-    spec.suspend ??= false;
-    spec.selector ??= { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
-    const template = (spec.template ?? {}) as { metadata?: { labels?: Record<string, string> } };
-    template.metadata ??= {};
-    template.metadata.labels = {
-      ...template.metadata.labels,
-      "batch.kubernetes.io/controller-uid": uid,
-      "batch.kubernetes.io/job-name": jobName,
-      "controller-uid": uid,
-      "job-name": jobName,
-    };
-    stored.status = {};
-    jobs.set(key(ns, jobName), stored);
+    kind.store(stored, uid, objectName);
+    store[resource].set(key(ns, objectName), stored);
     send(res, 201, stored);
   }
 
-  function list(ns: string, query: Record<string, string>, res: ServerResponse): void {
+  function list(
+    resource: FakeResource,
+    ns: string,
+    query: Record<string, string>,
+    res: ServerResponse,
+  ): void {
     let requirements: Requirement[] = [];
     if (query.labelSelector) {
       const parsed = parseSelector(query.labelSelector);
@@ -255,42 +334,83 @@ export async function startFakeKubernetes(
       }
       requirements = parsed;
     }
-    const items = [...jobs.entries()]
+    const items = [...store[resource].entries()]
       .filter(([k]) => k.startsWith(`${ns}/`))
-      .map(([, job]) => job)
-      .filter((job) => {
-        const labels = ((job.metadata as { labels?: Record<string, string> }).labels ??
-          {}) as Record<string, string>;
-        return matches(labels, requirements);
-      })
+      .map(([, object]) => object)
+      .filter((object) => matches(metadataOf(object).labels ?? {}, requirements))
       // A list's items carry no kind or apiVersion; the list does.
       .map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => clone(rest));
     send(res, 200, {
-      kind: "JobList",
-      apiVersion: "batch/v1",
+      kind: `${KINDS[resource].kind}List`,
+      apiVersion: KINDS[resource].apiVersion,
       metadata: { resourceVersion: String(resourceVersion) },
       items,
     });
+  }
+
+  /**
+   * The garbage collector, at once: dependents of a deleted owner lose their reference to it,
+   * and with Background or Foreground propagation those left without owners are deleted.
+   */
+  function collect(ns: string, ownerUid: string, propagation: Propagation): void {
+    for (const [k, dependent] of store.secrets) {
+      if (!k.startsWith(`${ns}/`)) continue;
+      const metadata = metadataOf(dependent);
+      const references = metadata.ownerReferences ?? [];
+      if (!references.some((r) => r.uid === ownerUid)) continue;
+      const remaining = references.filter((r) => r.uid !== ownerUid);
+      if (propagation !== "Orphan" && remaining.length === 0) {
+        store.secrets.delete(k);
+        continue;
+      }
+      if (remaining.length > 0) metadata.ownerReferences = remaining;
+      else delete metadata.ownerReferences;
+      metadata.resourceVersion = String(++resourceVersion);
+    }
+  }
+
+  function propagationOf(
+    resource: FakeResource,
+    query: Record<string, string>,
+    body: unknown,
+  ): Propagation | undefined {
+    const fromBody = (body as { propagationPolicy?: unknown } | undefined)?.propagationPolicy;
+    const policy = query.propagationPolicy ?? fromBody ?? KINDS[resource].defaultPropagation;
+    return policy === "Orphan" || policy === "Background" || policy === "Foreground"
+      ? policy
+      : undefined;
+  }
+
+  function matchesFailure(method: string, resource: FakeResource | undefined): boolean {
+    const { only } = failures;
+    return (
+      (only.method === undefined || only.method === method) &&
+      (only.resource === undefined || only.resource === resource)
+    );
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const query = Object.fromEntries(url.searchParams.entries());
     const authorized = req.headers.authorization === `Bearer ${token}`;
-    const record: FakeRequest = { method: req.method ?? "", path: url.pathname, query, authorized };
+    const method = req.method ?? "";
+    const record: FakeRequest = { method, path: url.pathname, query, authorized };
     requests.push(record);
-    if (req.method === "POST") {
+    const route = COLLECTION.exec(url.pathname);
+    // Only the group a resource belongs to serves it: /apis/batch/v1/…/secrets is not a path.
+    const resource = route?.[2] as FakeResource | undefined;
+    const servedHere =
+      route !== null && url.pathname.startsWith(KINDS[resource!].group ? "/apis/batch/" : "/api/");
+    let malformed = false;
+    if (method === "POST" || method === "DELETE") {
+      const text = await readBody(req);
       try {
-        record.body = await readJson(req);
+        record.body = text === "" ? undefined : JSON.parse(text);
       } catch {
-        record.body = undefined;
-        if (authorized && failures.count === 0) {
-          send(res, 400, failure(400, "the body of the request was in an unknown format"));
-          return;
-        }
+        malformed = true;
       }
     }
-    if (failures.count > 0) {
+    if (failures.count > 0 && matchesFailure(method, servedHere ? resource : undefined)) {
       failures.count--;
       send(
         res,
@@ -303,48 +423,53 @@ export async function startFakeKubernetes(
       send(res, 401, failure(401, "Unauthorized"));
       return;
     }
-    const route = JOBS_PATH.exec(url.pathname);
-    if (!route) {
+    if (malformed || (method === "POST" && record.body === undefined)) {
+      send(res, 400, failure(400, "the body of the request was in an unknown format"));
+      return;
+    }
+    if (!route || !servedHere || resource === undefined) {
       send(res, 404, failure(404, "the server could not find the requested resource"));
       return;
     }
-    const [, ns, name] = route as unknown as [string, string, string | undefined];
-    if (name === undefined) {
-      if (req.method === "POST") return create(ns, record.body, res);
-      if (req.method === "GET") return list(ns, query, res);
+    const [, ns, , name] = route as unknown as [string, string, FakeResource, string | undefined];
+    const notAllowed = () =>
       send(
         res,
         405,
-        failure(405, `the server does not allow this method on the requested resource`),
+        failure(405, "the server does not allow this method on the requested resource"),
       );
-      return;
+    if (name === undefined) {
+      if (method === "POST") return create(resource, ns, record.body, res);
+      if (method === "GET") return list(resource, ns, query, res);
+      return notAllowed();
     }
-    const stored = jobs.get(key(ns, name));
+    const objects = store[resource];
+    const stored = objects.get(key(ns, name));
     const notFound = () =>
       send(
         res,
         404,
-        failure(404, `jobs.batch "${name}" not found`, { name, group: "batch", kind: "jobs" }),
+        failure(404, `${qualified(resource)} "${name}" not found`, details(resource, name)),
       );
-    if (req.method === "GET") {
+    if (method === "GET") {
       if (!stored) return notFound();
       send(res, 200, stored);
       return;
     }
-    if (req.method === "DELETE") {
+    if (method === "DELETE") {
+      const propagation = propagationOf(resource, query, record.body);
+      if (propagation === undefined) {
+        send(res, 400, failure(400, "propagationPolicy must be Orphan, Background or Foreground"));
+        return;
+      }
       if (!stored) return notFound();
-      jobs.delete(key(ns, name));
-      const uid = (stored.metadata as { uid: string }).uid;
-      send(res, 200, {
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Success",
-        details: { name, group: "batch", kind: "jobs", uid },
-      });
+      objects.delete(key(ns, name));
+      const uid = metadataOf(stored).uid!;
+      collect(ns, uid, propagation);
+      send(res, 200, success(details(resource, name, { uid })));
       return;
     }
-    send(res, 405, failure(405, "the server does not allow this method on the requested resource"));
+    notAllowed();
   }
 
   const server = createServer((req, res) => {
@@ -383,87 +508,15 @@ export async function startFakeKubernetes(
     "",
   ].join("\n");
 
-  function jobStatus(state: FakeJobState, start: string): Record<string, unknown> {
-    const at = now();
-    const condition = (type: string, reason?: string, message?: string) => ({
-      type,
-      status: "True",
-      lastProbeTime: at,
-      lastTransitionTime: at,
-      ...(reason ? { reason } : {}),
-      ...(message ? { message } : {}),
-    });
-    switch (state) {
-      case "running":
-        return {
-          active: 1,
-          ready: 0,
-          terminating: 0,
-          startTime: start,
-          uncountedTerminatedPods: {},
-        };
-      case "succeeded":
-        return {
-          succeeded: 1,
-          ready: 0,
-          terminating: 0,
-          startTime: start,
-          completionTime: at,
-          uncountedTerminatedPods: {},
-          conditions: [
-            condition(
-              "SuccessCriteriaMet",
-              "CompletionsReached",
-              "Reached expected number of succeeded pods",
-            ),
-            condition(
-              "Complete",
-              "CompletionsReached",
-              "Reached expected number of succeeded pods",
-            ),
-          ],
-        };
-      case "failed":
-        return {
-          failed: 1,
-          ready: 0,
-          terminating: 0,
-          startTime: start,
-          uncountedTerminatedPods: {},
-          conditions: [
-            condition(
-              "FailureTarget",
-              "BackoffLimitExceeded",
-              "Job has reached the specified backoff limit",
-            ),
-            condition(
-              "Failed",
-              "BackoffLimitExceeded",
-              "Job has reached the specified backoff limit",
-            ),
-          ],
-        };
-      case "deadline-exceeded":
-        return {
-          failed: 1,
-          ready: 0,
-          terminating: 0,
-          startTime: start,
-          uncountedTerminatedPods: {},
-          conditions: [
-            condition(
-              "FailureTarget",
-              "DeadlineExceeded",
-              "Job was active longer than specified deadline",
-            ),
-            condition(
-              "Failed",
-              "DeadlineExceeded",
-              "Job was active longer than specified deadline",
-            ),
-          ],
-        };
-    }
+  function copyOf(resource: FakeResource, name: string, ns: string) {
+    const stored = store[resource].get(key(ns, name));
+    return stored ? clone(stored) : undefined;
+  }
+
+  function namesOf(resource: FakeResource, ns: string): string[] {
+    return [...store[resource].keys()]
+      .filter((k) => k.startsWith(`${ns}/`))
+      .map((k) => k.slice(ns.length + 1));
   }
 
   return {
@@ -480,24 +533,19 @@ export async function startFakeKubernetes(
       await writeFile(path, kubeconfig, { mode: 0o600 });
     },
     requests,
-    job(name, ns = namespace) {
-      const stored = jobs.get(key(ns, name));
-      return stored ? clone(stored) : undefined;
-    },
-    jobNames(ns = namespace) {
-      return [...jobs.keys()]
-        .filter((k) => k.startsWith(`${ns}/`))
-        .map((k) => k.slice(ns.length + 1));
-    },
+    job: (name, ns = namespace) => copyOf("jobs", name, ns),
+    jobNames: (ns = namespace) => namesOf("jobs", ns),
+    secret: (name, ns = namespace) => copyOf("secrets", name, ns),
+    secretNames: (ns = namespace) => namesOf("secrets", ns),
     setJobState(name, state, ns = namespace) {
-      const stored = jobs.get(key(ns, name));
+      const stored = store.jobs.get(key(ns, name));
       if (!stored) throw new Error(`fake kubernetes: no Job ${ns}/${name}`);
       const previous = (stored.status ?? {}) as { startTime?: string };
-      stored.status = jobStatus(state, previous.startTime ?? now());
-      (stored.metadata as { resourceVersion: string }).resourceVersion = String(++resourceVersion);
+      stored.status = fakeJobStatus(state, previous.startTime ?? now());
+      metadataOf(stored).resourceVersion = String(++resourceVersion);
     },
-    failNext(count, code = 500) {
-      failures = { count, code };
+    failNext(count, code = 500, only = {}) {
+      failures = { count, code, only };
     },
     close() {
       return new Promise((resolve) => {

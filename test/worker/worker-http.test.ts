@@ -292,19 +292,24 @@ describe("worker over HTTP", () => {
       created: false,
     });
     expect(fake.jobNames("leviathan")).toEqual([jobNameFor(request.attempt_id)]);
-    const container = (
-      fake.job(jobNameFor(request.attempt_id)) as {
-        spec: {
-          template: { spec: { containers: Array<{ env: Array<Record<string, unknown>> }> } };
-        };
-      }
-    ).spec.template.spec.containers[0]!;
-    // References, never values, go into the Job: its spec is readable by anyone who can list Jobs.
-    expect(JSON.stringify(container.env)).not.toContain(TOKEN);
-    expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN")).toBeUndefined();
-    expect(container.env.find((e) => e.name === "CONTROL_PLANE_TOKEN_FILE")).toHaveProperty(
-      "value",
-    );
+    // The attempt token went into the Job's own Secret, next to it.
+    expect(fake.secretNames("leviathan")).toEqual([`${jobNameFor(request.attempt_id)}-token`]);
+    type Phase = { name: string; env: Array<Record<string, unknown>> };
+    const stored = fake.job(jobNameFor(request.attempt_id)) as {
+      spec: { template: { spec: { initContainers: Phase[]; containers: Phase[] } } };
+    };
+    const { initContainers, containers } = stored.spec.template.spec;
+    // Paths of Secret files, never values, go into the Job; `execute` gets not even a path.
+    expect(JSON.stringify(stored)).not.toContain(TOKEN);
+    for (const phase of [...initContainers, ...containers]) {
+      expect(
+        phase.env.find((e) => e.name === "CONTROL_PLANE_TOKEN"),
+        phase.name,
+      ).toBeUndefined();
+      const file = phase.env.find((e) => e.name === "CONTROL_PLANE_TOKEN_FILE");
+      if (phase.name === "execute") expect(file).toBeUndefined();
+      else expect(file, phase.name).toHaveProperty("value");
+    }
 
     const other = { ...attemptRequest("task-k8s", 1, "other"), config: "other.yaml" };
     await recordRequested(cp.url, other);

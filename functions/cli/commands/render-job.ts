@@ -2,6 +2,7 @@ import { MAX_TASK_ID_LENGTH, TASK_ID_PATTERN } from "../../../shared/backlog/tas
 import { configPathFrom, loadConfig } from "../../../shared/config/load-config.ts";
 import { toYamlDocuments } from "../../../shared/deploy/render-knative.ts";
 import { attemptIdFor } from "../../../shared/events/ids.ts";
+import { EXECUTOR_SECRET } from "../../../shared/jobs/attempt-phases.ts";
 import { buildAttemptJob } from "../../../shared/jobs/build-attempt-job.ts";
 import { toJobManifest } from "../../../shared/jobs/kubernetes/job-manifest.ts";
 import { type Command, UsageError } from "../command.ts";
@@ -19,7 +20,13 @@ export const command: Command = {
   usage: "leviathan render job [--task ID] [--attempt N]",
   summary: "Prints the Kubernetes Job the worker would create for an attempt, as YAML.",
   help: `The task defaults to ${SAMPLE_TASK}, the attempt number to 1; the config comes from --config,
-LEVIATHAN_CONFIG, then ops/autonomy/dev.yaml. Tokens appear as Secret references only.`,
+LEVIATHAN_CONFIG, then ops/autonomy/dev.yaml.
+
+The pod runs init containers prepare and execute, then the container deliver. Tokens reach
+only prepare and deliver, as files of Secret volumes: the manifest names the Secrets and
+holds no token. execute gets neither token, only a few variables and the optional Secret
+${EXECUTOR_SECRET}. With the Job the worker also creates the Secret <job name>-token (the
+attempt's token), owned by the Job so it is deleted with it; it is not printed here.`,
   options: { task: { type: "string" }, attempt: { type: "string" } },
   async run({ values, positionals, env, stdout }) {
     if (positionals.length > 0) throw new UsageError("takes no positional arguments");

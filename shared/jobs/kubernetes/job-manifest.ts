@@ -1,10 +1,12 @@
-import { basename, dirname } from "node:path";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
-import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
-import type { IResourceRequirements } from "kubernetes-models/v1/ResourceRequirements";
 import type { ISecurityContext } from "kubernetes-models/v1/SecurityContext";
+import { type AttemptPhase, EXECUTOR_USER_ID, phaseArgs } from "../attempt-phases.ts";
 import type { AttemptJob } from "../types.ts";
+import { attemptPodVolumes, phaseVolumeMounts } from "./attempt-pod-volumes.ts";
+import { phaseEnv } from "./phase-env.ts";
+import { phaseResources } from "./phase-resources.ts";
 
 /** The image's user and group (ops/Dockerfile creates them); not root, not a system id. */
 export const IMAGE_USER_ID = 10001;
@@ -24,11 +26,11 @@ export function hardenedPodSecurityContext(): IPodSecurityContext {
 }
 
 /** Container-level hardening: the same for Jobs, the control plane and the Knative Services. */
-export function hardenedContainerSecurityContext(): ISecurityContext {
+export function hardenedContainerSecurityContext(userId = IMAGE_USER_ID): ISecurityContext {
   return {
     runAsNonRoot: true,
-    runAsUser: IMAGE_USER_ID,
-    runAsGroup: IMAGE_USER_ID,
+    runAsUser: userId,
+    runAsGroup: userId,
     readOnlyRootFilesystem: true,
     allowPrivilegeEscalation: false,
     privileged: false,
@@ -37,33 +39,32 @@ export function hardenedContainerSecurityContext(): ISecurityContext {
   };
 }
 
-/** An attempt clones one branch shallowly and runs one executor: modest, but bounded. */
-export const ATTEMPT_RESOURCES: IResourceRequirements = {
-  requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
-  limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "5Gi" },
-};
-
-/** The image's entry point runs this (ops/docker-entrypoint.sh, under tini). */
-export const ATTEMPT_ARGS = ["leviathan", "attempt"];
-
-const WORKSPACE_ENV = "LEVIATHAN_WORKSPACE_DIR";
-const DEFAULT_WORKSPACE_DIR = "/workspace";
-
-function envOf(job: AttemptJob): IEnvVar[] {
-  return [
-    ...job.env.map((variable) => ({ name: variable.name, value: variable.value })),
-    ...job.tokenFiles.map((file) => ({ name: file.variable, value: file.path })),
-  ];
-}
-
-function workspaceDirOf(job: AttemptJob): string {
-  return job.env.find((v) => v.name === WORKSPACE_ENV)?.value ?? DEFAULT_WORKSPACE_DIR;
+/**
+ * One phase as a container of the image; its entry point (tini) stays PID 1, so only `args`.
+ * `execute` runs as a user of its own. The pod's fsGroup still gives it the image's group
+ * (Kubernetes applies fsGroup to every container), so what keeps the trusted files and the
+ * tokens from it is that their volumes are not mounted into it at all.
+ */
+function phaseContainer(phase: AttemptPhase, job: AttemptJob): IContainer {
+  return {
+    name: phase,
+    image: job.image,
+    args: phaseArgs(phase),
+    ...phaseEnv(phase, job),
+    resources: phaseResources(phase),
+    securityContext: hardenedContainerSecurityContext(
+      phase === "execute" ? EXECUTOR_USER_ID : IMAGE_USER_ID,
+    ),
+    volumeMounts: phaseVolumeMounts(phase, job),
+  };
 }
 
 /**
- * DESIGN §12: one attempt as a batch/v1 Job. Never retried by Kubernetes (the tick decides
- * retries), killed at its deadline, nothing writable but its workspace and `/tmp`, no API token,
- * and an environment that is exactly the AttemptJob's (no Service links injected).
+ * One attempt as a batch/v1 Job whose pod runs the attempt's phases in order: init containers
+ * `prepare` then `execute`, then the container `deliver`; a phase that fails stops the pod.
+ * Never retried by Kubernetes (the tick decides retries), killed at its deadline, nothing
+ * writable but its emptyDir volumes, no API token, no Service links, and tokens only as files
+ * of Secret volumes in the two trusted phases.
  */
 export function toJobManifest(job: AttemptJob): IJob {
   const labels = { ...job.labels };
@@ -82,37 +83,9 @@ export function toJobManifest(job: AttemptJob): IJob {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: hardenedPodSecurityContext(),
-          containers: [
-            {
-              name: "attempt",
-              image: job.image,
-              args: [...ATTEMPT_ARGS],
-              env: envOf(job),
-              resources: structuredClone(ATTEMPT_RESOURCES),
-              securityContext: hardenedContainerSecurityContext(),
-              volumeMounts: [
-                { name: "workspace", mountPath: workspaceDirOf(job) },
-                { name: "tmp", mountPath: "/tmp" },
-                ...job.tokenFiles.map((file) => ({
-                  name: file.volume,
-                  mountPath: dirname(file.path),
-                  readOnly: true,
-                })),
-              ],
-            },
-          ],
-          volumes: [
-            { name: "workspace", emptyDir: { sizeLimit: "4Gi" } },
-            { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
-            ...job.tokenFiles.map((file) => ({
-              name: file.volume,
-              secret: {
-                secretName: file.secret.name,
-                items: [{ key: file.secret.key, path: basename(file.path) }],
-                defaultMode: 0o440,
-              },
-            })),
-          ],
+          initContainers: [phaseContainer("prepare", job), phaseContainer("execute", job)],
+          containers: [phaseContainer("deliver", job)],
+          volumes: attemptPodVolumes(job),
         },
       },
     },

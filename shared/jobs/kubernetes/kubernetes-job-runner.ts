@@ -1,6 +1,7 @@
 import {
   ApiException,
   BatchV1Api,
+  CoreV1Api,
   createConfiguration,
   type KubeConfig,
   type Middleware,
@@ -9,7 +10,7 @@ import {
   type V1Status,
 } from "@kubernetes/client-node";
 import { labelValue } from "../../events/ids.ts";
-import type { Logger } from "../../log/logger.ts";
+import { type Logger, redact } from "../../log/logger.ts";
 import { withRetries } from "../../net/with-retries.ts";
 import { TARGET_LABEL } from "../build-attempt-job.ts";
 import {
@@ -18,6 +19,7 @@ import {
   JobRunnerUnavailableError,
   type JobStatus,
 } from "../types.ts";
+import { toAttemptSecretManifest } from "./attempt-secret-manifest.ts";
 import { toJobManifest } from "./job-manifest.ts";
 import { jobStatusFromKubernetes } from "./job-status-from-kubernetes.ts";
 import { loadKubeConfig } from "./load-kube-config.ts";
@@ -64,22 +66,28 @@ function describe(error: unknown): string {
   return e.code ? `${e.code}: ${e.message ?? ""}` : (e.message ?? String(error));
 }
 
+/** The two API groups the runner uses, built from one configuration. */
+interface Apis {
+  batch: BatchV1Api;
+  core: CoreV1Api;
+}
+
 /**
- * DESIGN §4/§12: attempts as batch/v1 Jobs. Create is idempotent (the name is deterministic, so
- * 409 AlreadyExists is success and a retried create after a lost reply is safe); network
- * errors, timeouts and 5xx are retried with backoff and then reported as
+ * Attempts as batch/v1 Jobs, each with its own Secret. Create is idempotent (the names are
+ * deterministic, so 409 AlreadyExists is success and a retried create after a lost reply is
+ * safe); network errors, timeouts and 5xx are retried with backoff and then reported as
  * `JobRunnerUnavailableError`, which the worker answers with 503.
  */
 export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): JobRunner {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const log = options.logger;
-  let api: BatchV1Api | undefined;
+  let apis: Apis | undefined;
   let server = "";
 
   // Built on first use, so a worker without any Kubernetes configuration still starts and
   // answers 503 (and its health check) instead of crashing.
-  function client(): BatchV1Api {
-    if (api) return api;
+  function client(): Apis {
+    if (apis) return apis;
     let kubeConfig: KubeConfig;
     try {
       kubeConfig = options.kubeConfig ?? loadKubeConfig();
@@ -101,39 +109,41 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
         return context;
       },
     };
-    api = new BatchV1Api(
-      createConfiguration({
-        baseServer: new ServerConfiguration(server, {}),
-        authMethods: { default: kubeConfig },
-        promiseMiddleware: [timeout],
-      }),
-    );
-    return api;
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(server, {}),
+      authMethods: { default: kubeConfig },
+      promiseMiddleware: [timeout],
+    });
+    apis = { batch: new BatchV1Api(configuration), core: new CoreV1Api(configuration) };
+    return apis;
   }
 
   /**
    * One API call with bounded retries. `settle` turns an expected HTTP answer (409 on create,
    * 404 on read) into a result inside the retried call, so a retry that meets the effect of a
-   * lost earlier try still ends well.
+   * lost earlier try still ends well. `secrets` are cut out of every account of a failure, in
+   * case a server echoes what it was sent.
    */
   async function call<T>(
     operation: string,
     subject: string,
-    run: (batch: BatchV1Api) => Promise<T>,
+    run: (apis: Apis) => Promise<T>,
     settle: (error: ApiException<unknown>) => T | undefined = () => undefined,
+    secrets: readonly string[] = [],
   ): Promise<T> {
-    const batch = client();
+    const api = client();
     const started = Date.now();
+    const account = (error: unknown) => redact(describe(error), secrets);
     try {
       const result = await withRetries(
         async () => {
           try {
-            return await run(batch);
+            return await run(api);
           } catch (error) {
             if (error instanceof ApiException) {
               const settled = settle(error);
               if (settled !== undefined) return settled;
-              if (!isTransient(error)) throw new RefusedError(describe(error));
+              if (!isTransient(error)) throw new RefusedError(account(error));
             }
             throw error;
           }
@@ -145,7 +155,7 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
           retryable: isTransient,
           onRetry: (error, attempt, delayMs) =>
             log?.warn(
-              { operation, subject, attempt, delayMs, err: describe(error) },
+              { operation, subject, attempt, delayMs, err: account(error) },
               "kubernetes retry",
             ),
         },
@@ -153,7 +163,7 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
       log?.debug({ operation, subject, ms: Date.now() - started }, "kubernetes call done");
       return result;
     } catch (error) {
-      const why = describe(error);
+      const why = account(error);
       log?.error(
         { operation, subject, ms: Date.now() - started, err: why },
         "kubernetes call failed",
@@ -174,17 +184,42 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
           `Job ${job.name} is for namespace ${job.namespace}, this runner serves ${options.namespace}`,
         );
       }
+      const subject = `Job ${job.namespace}/${job.name}`;
       const body = toJobManifest(job) as V1Job;
-      const result = await call(
+      // null: it already exists, and only a read can tell its uid.
+      const created = await call(
         "create",
-        `Job ${job.namespace}/${job.name}`,
-        async (batch) => {
-          await batch.createNamespacedJob({ namespace: options.namespace, body });
+        subject,
+        ({ batch }) => batch.createNamespacedJob({ namespace: options.namespace, body }),
+        (error) => (error.code === 409 ? null : undefined),
+      );
+      const owner =
+        created ??
+        (await call("read", subject, ({ batch }) =>
+          batch.readNamespacedJob({ name: job.name, namespace: options.namespace }),
+        ));
+      const uid = owner.metadata?.uid;
+      if (!uid) throw new JobRunnerUnavailableError(`Kubernetes returned ${subject} without a uid`);
+      // After the Job, because the Secret names the Job's uid as its owner. Until it exists
+      // the pod waits for its Secret volume; a repeat submit (a retried request) creates it.
+      const secret = await call(
+        "create",
+        `Secret ${job.namespace}/${job.attemptSecret.name}`,
+        async ({ core }) => {
+          await core.createNamespacedSecret({
+            namespace: options.namespace,
+            body: toAttemptSecretManifest(job, uid),
+          });
           return { created: true };
         },
         (error) => (error.code === 409 ? { created: false } : undefined),
+        Object.values(job.attemptSecret.data),
       );
-      log?.info({ job: job.name, created: result.created }, "attempt Job submitted");
+      const result = { created: created !== null };
+      log?.info(
+        { job: job.name, created: result.created, secretCreated: secret.created },
+        "attempt Job submitted",
+      );
       return result;
     },
 
@@ -192,7 +227,7 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
       return call(
         "read",
         `Job ${options.namespace}/${name}`,
-        async (batch) =>
+        async ({ batch }) =>
           jobStatusFromKubernetes(
             await batch.readNamespacedJob({ name, namespace: options.namespace }),
           ),
@@ -202,7 +237,7 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
 
     async list(targetId: string): Promise<JobStatus[]> {
       const labelSelector = `${TARGET_LABEL}=${labelValue(targetId)}`;
-      const jobs = await call("list", `Jobs ${labelSelector}`, (batch) =>
+      const jobs = await call("list", `Jobs ${labelSelector}`, ({ batch }) =>
         batch.listNamespacedJob({ namespace: options.namespace, labelSelector }),
       );
       return jobs.items.map(jobStatusFromKubernetes);
