@@ -1,0 +1,236 @@
+// A Job's pod without Kubernetes: its three containers as three processes in order, each with
+// the environment its container gets. `prepare` and `deliver` run as this user with the token
+// files; `execute` runs as the executor's container user (10002) with only its few variables,
+// the pod's group (10001, Kubernetes' fsGroup) and the workspace — never the trusted folder.
+import { execFile } from "node:child_process";
+import { chmodSync, chownSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXECUTE_PHASE_ENV } from "../../shared/jobs/attempt-phases.ts";
+import { deriveAttemptToken } from "../../shared/tokens/attempt-token.ts";
+import { shellScript } from "./executor-fixtures.ts";
+import { openDir, plainGit, removeTempDirs, tempDir } from "./git-fixtures.ts";
+import {
+  attemptEnvFor,
+  CONTROL_PLANE_TOKEN,
+  eventsOf,
+  GITHUB_TOKEN,
+  type Harness,
+  leakedTokens,
+  pullRequests,
+  startHarness,
+  TARGET,
+} from "./run-attempt-fixtures.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const POD_GROUP = 10001;
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness();
+});
+afterAll(async () => {
+  await harness.close();
+  removeTempDirs();
+});
+
+interface Exit {
+  code: number | null;
+  stderr: string;
+}
+
+function run(argv: string[], env: Record<string, string>): Promise<Exit> {
+  const [program, ...args] = argv as [string, ...string[]];
+  return new Promise((resolve) => {
+    execFile(
+      program,
+      args,
+      { cwd: ROOT, env, timeout: 120_000, killSignal: "SIGKILL" },
+      (error, _out, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stderr });
+      },
+    );
+  });
+}
+
+/** The workspace volume: owned by the pod's group, setgid, as Kubernetes makes an fsGroup emptyDir. */
+function workspaceVolume(): string {
+  const dir = openDir("leviathan-pod-workspace-");
+  chownSync(dir, 0, POD_GROUP);
+  chmodSync(dir, 0o2775);
+  return dir;
+}
+
+describe("a Job's three containers", () => {
+  it("prepare, execute (no token, another user) and deliver open the PR with only the executor's change", async () => {
+    const attemptId = "attempt-task-2-0000d001";
+    const workspace = workspaceVolume();
+    const trusted = tempDir("leviathan-pod-trusted-");
+    const secrets = tempDir("leviathan-pod-secrets-");
+    const attemptToken = deriveAttemptToken(CONTROL_PLANE_TOKEN, { targetId: TARGET, attemptId });
+    writeFileSync(join(secrets, "github-token"), GITHUB_TOKEN, { mode: 0o400 });
+    writeFileSync(join(secrets, "control-plane-token"), attemptToken, { mode: 0o400 });
+    const out = openDir("leviathan-pod-out-");
+    const command = [
+      shellScript(
+        [
+          `env > ${out}/env`,
+          `id > ${out}/id`,
+          `ls ${trusted} > ${out}/trusted 2>&1 || true`,
+          "printf 'from the executor\\n' > docs/guide.md",
+          // What it writes into its account of the command is judged, never trusted for content.
+          "exit 0",
+        ].join("\n"),
+      ),
+    ];
+    const full = attemptEnvFor(harness, {
+      TASK_ID: "task-2",
+      ATTEMPT_ID: attemptId,
+      LEVIATHAN_WORKSPACE_DIR: workspace,
+      LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify(command),
+      GITHUB_TOKEN: undefined,
+      CONTROL_PLANE_TOKEN: undefined,
+    });
+    const trustedEnv = {
+      ...full,
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: tempDir(),
+      GITHUB_TOKEN_FILE: join(secrets, "github-token"),
+      CONTROL_PLANE_TOKEN_FILE: join(secrets, "control-plane-token"),
+    };
+    const prepare = await run(
+      [process.execPath, BIN, "attempt", "prepare", "--trusted-dir", trusted],
+      trustedEnv,
+    );
+    expect(prepare.code, prepare.stderr).toBe(0);
+
+    const executeEnv: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: "/nonexistent",
+      EXECUTOR_API_KEY: "model-key-from-its-secret",
+    };
+    for (const name of EXECUTE_PHASE_ENV) if (full[name]) executeEnv[name] = full[name];
+    const execute = await run(
+      [
+        "setpriv",
+        "--reuid=10002",
+        `--regid=10002`,
+        `--groups=${POD_GROUP}`,
+        "--no-new-privs",
+        "--",
+        process.execPath,
+        BIN,
+        "attempt",
+        "execute",
+      ],
+      executeEnv,
+    );
+    expect(execute.code, execute.stderr).toBe(0);
+
+    const deliver = await run(
+      [process.execPath, BIN, "attempt", "deliver", "--trusted-dir", trusted],
+      trustedEnv,
+    );
+    expect(deliver.code, deliver.stderr).toBe(0);
+
+    const seen = readFileSync(join(out, "env"), "utf8");
+    expect(seen).toContain("EXECUTOR_API_KEY=model-key-from-its-secret");
+    expect(seen).not.toMatch(/TOKEN/);
+    expect(leakedTokens(seen)).toEqual([]);
+    expect(seen).not.toContain(attemptToken);
+    expect(readFileSync(join(out, "id"), "utf8")).toMatch(/^uid=10002\b/);
+    expect(readFileSync(join(out, "trusted"), "utf8")).toMatch(/Permission denied/);
+
+    const branch = `agent/command-${attemptId}`;
+    expect(plainGit(harness.bare, ["show", `${branch}:docs/guide.md`])).toBe("from the executor\n");
+    expect(
+      plainGit(harness.bare, ["diff", "--name-only", "main", branch]).trim().split("\n"),
+    ).toEqual([".leviathan/backlog.yaml", "docs/guide.md"]);
+    const pull = (await pullRequests(harness)).find((p) => p.head.ref === branch);
+    expect(pull?.body).toContain("- isolation: `container`");
+    const records = await eventsOf(harness, attemptId);
+    expect(records.map((r) => r.event.event_type)).toEqual([
+      "attempt.created",
+      "attempt.started",
+      "pr.created",
+      "attempt.succeeded",
+    ]);
+    expect(records[1]?.event.payload.isolation).toBe("container");
+  });
+
+  it("deliver judges what execute left: an out-of-scope file is a scope violation, nothing pushed", async () => {
+    const attemptId = "attempt-task-2-0000d002";
+    const workspace = workspaceVolume();
+    const trusted = tempDir("leviathan-pod-trusted-");
+    const secrets = tempDir("leviathan-pod-secrets-");
+    writeFileSync(join(secrets, "github-token"), GITHUB_TOKEN, { mode: 0o400 });
+    writeFileSync(
+      join(secrets, "control-plane-token"),
+      deriveAttemptToken(CONTROL_PLANE_TOKEN, { targetId: TARGET, attemptId }),
+      { mode: 0o400 },
+    );
+    const full = attemptEnvFor(harness, {
+      TASK_ID: "task-2",
+      ATTEMPT_ID: attemptId,
+      LEVIATHAN_WORKSPACE_DIR: workspace,
+      LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([
+        shellScript(
+          // It forges its own account too: a clean exit is all it can claim, and it is not enough.
+          `echo evil > src/app.ts\nprintf '{"status":"exited","code":0}' > ../result.json\nexit 0`,
+        ),
+      ]),
+      GITHUB_TOKEN: undefined,
+      CONTROL_PLANE_TOKEN: undefined,
+    });
+    const trustedEnv = {
+      ...full,
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: tempDir(),
+      GITHUB_TOKEN_FILE: join(secrets, "github-token"),
+      CONTROL_PLANE_TOKEN_FILE: join(secrets, "control-plane-token"),
+    };
+    expect(
+      (
+        await run(
+          [process.execPath, BIN, "attempt", "prepare", "--trusted-dir", trusted],
+          trustedEnv,
+        )
+      ).code,
+    ).toBe(0);
+    const executeEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+    for (const name of EXECUTE_PHASE_ENV) if (full[name]) executeEnv[name] = full[name];
+    const execute = await run(
+      [
+        "setpriv",
+        "--reuid=10002",
+        "--regid=10002",
+        `--groups=${POD_GROUP}`,
+        "--",
+        process.execPath,
+        BIN,
+        "attempt",
+        "execute",
+      ],
+      executeEnv,
+    );
+    expect(execute.code, execute.stderr).toBe(0);
+    const deliver = await run(
+      [process.execPath, BIN, "attempt", "deliver", "--trusted-dir", trusted],
+      trustedEnv,
+    );
+    expect(deliver.code).toBe(1);
+
+    const failed = (await eventsOf(harness, attemptId)).find(
+      (r) => r.event.event_type === "attempt.failed",
+    );
+    expect(failed?.event.payload).toMatchObject({
+      reason: "scope_violation",
+      paths: ["src/app.ts"],
+    });
+    expect(plainGit(harness.bare, ["branch", "--list", `agent/command-${attemptId}`]).trim()).toBe(
+      "",
+    );
+  });
+});
