@@ -1,4 +1,4 @@
-// The attempt's benchmark (issue 5): one attempt on a generated repository of 10,000 files and
+// The attempt's benchmark: one attempt on a generated repository of 10,000 files and
 // a deep history (clone + execute + commit + push, then the PR), beside plain `git clone
 // --depth 1` + the same change + commit + push run by shell, in the same run, against the same
 // local forge. Runs alternate, so both see the same machine.
@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { parseAttemptEnv } from "../../shared/attempt/attempt-env.ts";
 import { runAttempt } from "../../shared/attempt/run-attempt.ts";
@@ -64,7 +65,7 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
     await forge.createRepository(OWNER, REPO, { fromDir: seed });
     const bare = join(forgeRoot, "repos", OWNER, `${REPO}.git`);
     const generated = performance.now();
-    const { bytes } = await generateHistory(bare, commits, runs * 2);
+    const { bytes } = await generateHistory(bare, commits, runs * 3);
     const generateMs = performance.now() - generated;
 
     const env = (attemptId: string, taskId: string) =>
@@ -83,6 +84,8 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
         ATTEMPT_TIMEOUT_SECONDS: "900",
       });
 
+    const baseline = await loadBaselineAttempt();
+    const baselineGit: number[] = [];
     const attemptTotals: number[] = [];
     const attemptGit: number[] = [];
     const shellTotals: number[] = [];
@@ -90,9 +93,29 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
     const stepTotals = new Map<string, number[]>();
     for (let run = 0; run < runs; run++) {
       // Alternate which goes first, so neither always finds the forge's caches warm.
-      const order = run % 2 === 0 ? ["attempt", "shell"] : ["shell", "attempt"];
+      const order =
+        run % 2 === 0 ? ["attempt", "baseline", "shell"] : ["shell", "baseline", "attempt"];
       for (const which of order) {
-        const taskId = `task-${which === "attempt" ? run * 2 : run * 2 + 1}`;
+        const taskId = `task-${which === "attempt" ? run * 3 : which === "shell" ? run * 3 + 1 : run * 3 + 2}`;
+        if (which === "baseline") {
+          if (!baseline.run) continue;
+          const lines: string[] = [];
+          const logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+          const attemptEnv = env(`attempt-${taskId}-0000${String(run).padStart(4, "0")}`, taskId);
+          const result = await baseline.run(attemptEnv, {
+            controlPlane: new ControlPlaneClient({ url: controlPlane.url, token: CP_TOKEN }),
+            forge: createGitHubForge({
+              apiUrl: attemptEnv.githubApiUrl,
+              owner: OWNER,
+              repo: REPO,
+              token: TOKEN,
+            }),
+            logger,
+          });
+          if (!result.ok) throw new Error(`the baseline attempt failed: ${JSON.stringify(result)}`);
+          baselineGit.push(cloneToPush(lines, "commit and push"));
+          continue;
+        }
         if (which === "shell") {
           shellTotals.push(await plainGitRun(workDir, forge.gitUrl(OWNER, REPO), taskId, run));
           // Context: the same by file://, without HTTP, to show what the transport costs.
@@ -119,12 +142,15 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
         for (const [name, value] of steps) {
           stepTotals.set(name, [...(stepTotals.get(name) ?? []), value]);
         }
-        attemptGit.push(cloneToPush(lines));
+        attemptGit.push(cloneToPush(lines, "check the pushed branch"));
       }
     }
     const shell = median(shellTotals);
     const git = median(attemptGit);
     const overhead = (git / shell - 1) * 100;
+    const before = baselineGit.length > 0 ? median(baselineGit) : undefined;
+    const copy = median(stepTotals.get("copy the checkout for the executor") ?? [Number.NaN]);
+    const clone = median(stepTotals.get("clone") ?? [Number.NaN]);
     const stepText = [...stepTotals]
       .map(([name, values]) => `${name} ${ms(median(values), 0)}`)
       .join(", ");
@@ -134,6 +160,7 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
         `repository generated with git fast-import in ${ms(generateMs, 0)} (${(bytes / 1024 / 1024).toFixed(1)} MiB of file content); served by the local forge over git smart HTTP on loopback`,
         `${runs} runs of each, alternating; medians. Shell: git clone --depth 1 --single-branch, the same backlog edit, git add/commit, git push, token as the same header`,
         `attempt steps (median): ${stepText}`,
+        baseline.note,
       ],
       rows: [
         {
@@ -146,8 +173,17 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
         {
           measure: "overhead over plain git",
           figure: `${overhead.toFixed(0)}%`,
-          baseline: "",
+          baseline:
+            before === undefined
+              ? "the attempt before isolation: not measured"
+              : `the attempt before isolation: ${ms(before, 0)}, ${((before / shell - 1) * 100).toFixed(0)}% over plain git`,
           goal: "",
+        },
+        {
+          measure: `the executor's copy of the checkout (${FILES.toLocaleString("en-US")} files and its .git)`,
+          figure: ms(copy, 0),
+          baseline: `the attempt's own clone (no work tree): ${ms(clone, 0)}`,
+          goal: "not a second clone",
         },
         {
           measure: "plain git by shell over file:// (no HTTP; context)",
@@ -170,15 +206,16 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
 }
 
 /**
- * Wall time from the start of the clone to the end of the push, from the log lines' clock:
- * everything between (fingerprints, status, the workspace) counts, not just the named steps.
+ * Wall time from the start of the clone to the end of `lastStep` (the push, and for the split
+ * attempt the check of the pushed branch), from the log lines' clock: everything between
+ * counts, not just the named steps.
  */
-function cloneToPush(lines: string[]): number {
+function cloneToPush(lines: string[], lastStep: string): number {
   const parsed = lines.map(
     (line) => JSON.parse(line) as { time: number; step?: string; ms?: number },
   );
   const clone = parsed.find((line) => line.step === "clone");
-  const push = parsed.find((line) => line.step === "commit and push");
+  const push = parsed.find((line) => line.step === lastStep);
   if (!clone || !push || clone.ms === undefined)
     throw new Error("the attempt logged no clone or push");
   return push.time - (clone.time - clone.ms);
@@ -194,6 +231,44 @@ function stepsOf(lines: string[]): Map<string, number> {
     }
   }
   return steps;
+}
+
+/** The commit before the attempt was split into a trusted part and an isolated executor. */
+const BEFORE_ISOLATION = "6a579ae8fda54cc4fdd38db3f07ae69847028cd8";
+
+type RunAttempt = typeof runAttempt;
+
+/**
+ * The attempt as it was before the split, for a same-run baseline: its sources taken from git
+ * history (`ATTEMPT_BENCH_BASELINE`, default the commit before the split) into `.bench/` inside
+ * this repository, so they load this repository's node_modules. Missing history → not measured.
+ */
+async function loadBaselineAttempt(): Promise<{ run?: RunAttempt; note: string }> {
+  const ref = process.env.ATTEMPT_BENCH_BASELINE ?? BEFORE_ISOLATION;
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const dir = join(root, ".bench", `baseline-${ref.slice(0, 12)}`);
+  try {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        "/bin/sh",
+        ["-c", `git -C '${root}' archive '${ref}' shared | tar -x -C '${dir}'`],
+        { timeout: 60_000 },
+        (error, _stdout, stderr) =>
+          error ? reject(new Error(stderr || error.message)) : resolve(),
+      );
+    });
+    const module = (await import(join(dir, "shared", "attempt", "run-attempt.ts"))) as {
+      runAttempt: RunAttempt;
+    };
+    return {
+      run: module.runAttempt,
+      note: `baseline attempt: the sources of ${ref.slice(0, 12)} (before the split), same forge, same run`,
+    };
+  } catch (error) {
+    return { note: `baseline attempt not measured: ${(error as Error).message.split("\n")[0]}` };
+  }
 }
 
 /**

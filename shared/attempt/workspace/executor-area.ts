@@ -39,11 +39,11 @@ export async function createExecutorArea(
 ): Promise<void> {
   await rm(area.root, { recursive: true, force: true });
   await mkdir(area.root, { recursive: true, mode: 0o700 });
-  await handOver(area.root, "dir", false, how);
+  handOver(area.root, "dir", false, how);
   for (const dir of [area.checkout, area.home, area.tmp]) {
     await mkdir(dir, { mode: 0o700 });
-    await handOver(dir, "dir", false, how);
+    handOver(dir, "dir", false, how);
   }
   await writeFile(area.taskFile, `${JSON.stringify(task, null, 2)}\n`, { mode: 0o644 });
-  await handOver(area.taskFile, "file", false, how);
+  handOver(area.taskFile, "file", false, how);
 }

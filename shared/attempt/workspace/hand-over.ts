@@ -1,4 +1,4 @@
-import { chmod, lchown } from "node:fs/promises";
+import { chmodSync, lchownSync } from "node:fs";
 
 /**
  * How files the trusted part writes for the executor become the executor's to change:
@@ -11,21 +11,24 @@ export type HandOver =
   | { kind: "group-writable" }
   | { kind: "none" };
 
-/** Applies the hand-over to one entry the trusted part just created. */
-export async function handOver(
+/**
+ * Applies the hand-over to one entry the trusted part just created. Synchronous: it runs once
+ * per file of a checkout, where a thread-pool round trip per call costs more than the call.
+ */
+export function handOver(
   path: string,
   type: "file" | "dir" | "symlink",
   executable: boolean,
   how: HandOver,
-): Promise<void> {
+): void {
   if (how.kind === "chown") {
-    await lchown(path, how.uid, how.gid);
+    lchownSync(path, how.uid, how.gid);
     return;
   }
   if (how.kind === "group-writable" && type !== "symlink") {
     // Set explicitly: the process's umask would otherwise take group write away. Folders keep
     // setgid so what the executor creates stays in the pod's group, readable by `deliver`.
     const mode = type === "dir" ? 0o2775 : executable ? 0o775 : 0o664;
-    await chmod(path, mode);
+    chmodSync(path, mode);
   }
 }

@@ -1,5 +1,6 @@
 import type { BigIntStats } from "node:fs";
-import { cp, lstat, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
+import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync } from "node:fs";
+import { cp, lstat, open, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { TreeEntry } from "../../git/list-tree.ts";
 import { readBlobs } from "../../git/read-blobs.ts";
@@ -26,8 +27,6 @@ export interface MaterializedCheckout {
   files: number;
 }
 
-const PARALLEL_WRITES = 32;
-
 /**
  * Writes the base commit's files into the executor's checkout from the trusted repository's
  * objects: the exact bytes of each blob (no filters, no attributes), executable bits and links
@@ -49,11 +48,11 @@ export async function materializeCheckout(options: {
   const stamps = new Map<string, FileStamp>();
   const skipped: string[] = [];
   const made = new Set<string>([""]);
-  const ensureDir = async (relative: string): Promise<void> => {
+  const ensureDir = (relative: string): void => {
     if (made.has(relative)) return;
-    await ensureDir(parentOf(relative));
-    await mkdir(join(checkout, relative), { mode: 0o755 });
-    await handOver(join(checkout, relative), "dir", false, how);
+    ensureDir(parentOf(relative));
+    mkdirSync(join(checkout, relative), { mode: 0o755 });
+    handOver(join(checkout, relative), "dir", false, how);
     made.add(relative);
   };
 
@@ -63,32 +62,28 @@ export async function materializeCheckout(options: {
       skipped.push(path);
       continue;
     }
-    if (entry.mode === "160000") await ensureDir(path);
+    if (entry.mode === "160000") ensureDir(path);
     else blobs.push({ path, entry });
   }
 
-  const writing = new Set<Promise<void>>();
+  // Written synchronously as the blobs stream in: one small file is a few system calls, and
+  // going through the thread pool for each would cost more than the calls themselves.
   await readBlobs(
     blobs.map((blob) => blob.entry.sha),
-    async (index, bytes) => {
+    (index, bytes) => {
       const { path, entry } = blobs[index]!;
-      await ensureDir(parentOf(path));
-      const job = writeEntry(join(checkout, path), entry, bytes, how).finally(() =>
-        writing.delete(job),
-      );
-      writing.add(job);
-      if (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
+      ensureDir(parentOf(path));
+      writeEntry(join(checkout, path), entry, bytes, how);
     },
     { dir: options.trustedDir, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) },
   );
-  await Promise.all(writing);
 
   await giveExecutorGit(options.trustedDir, checkout, how, options);
   // A file written in the clock tick the copy ended in could be rewritten within that tick
   // without its times changing: such files are always read back in full.
   const tick = await clockNow(checkout);
   for (const { path } of blobs) {
-    const stat = await lstat(join(checkout, path), { bigint: true });
+    const stat = lstatSync(join(checkout, path), { bigint: true });
     stamps.set(path, stampOf(stat, stat.ctimeNs >= tick));
   }
   return { stamps, skipped, files: blobs.length };
@@ -117,25 +112,21 @@ export function matchesStamp(stat: BigIntStats, stamp: FileStamp): boolean {
   );
 }
 
-async function writeEntry(
-  file: string,
-  entry: TreeEntry,
-  bytes: Buffer,
-  how: HandOver,
-): Promise<void> {
+function writeEntry(file: string, entry: TreeEntry, bytes: Buffer, how: HandOver): void {
   if (entry.mode === "120000") {
-    await symlink(bytes, file);
-    await handOver(file, "symlink", false, how);
+    symlinkSync(bytes, file);
+    handOver(file, "symlink", false, how);
     return;
   }
   const executable = entry.mode === "100755";
-  const handle = await open(file, "wx", executable ? 0o755 : 0o644);
+  const fd = openSync(file, "wx", executable ? 0o755 : 0o644);
   try {
-    await handle.writeFile(bytes);
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
-  await handOver(file, "file", executable, how);
+  handOver(file, "file", executable, how);
 }
 
 /**
@@ -162,11 +153,11 @@ async function giveExecutorGit(
 
 async function handOverTree(dir: string, how: HandOver): Promise<void> {
   if (how.kind === "none") return;
-  await handOver(dir, "dir", false, how);
+  handOver(dir, "dir", false, how);
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await handOverTree(path, how);
-    else await handOver(path, entry.isSymbolicLink() ? "symlink" : "file", false, how);
+    else handOver(path, entry.isSymbolicLink() ? "symlink" : "file", false, how);
   }
 }
 

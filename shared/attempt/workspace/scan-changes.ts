@@ -1,5 +1,6 @@
 import type { BigIntStats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstatSync, readdirSync } from "node:fs";
+import { readlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { TreeEntry, TreeMode } from "../../git/list-tree.ts";
 import { blobSha } from "../../git/write-blob.ts";
@@ -55,7 +56,7 @@ export async function scanChanges(options: ScanOptions): Promise<ExecutorChange[
     const dir = relative === "" ? options.checkout : join(options.checkout, relative);
     let names: Buffer[];
     try {
-      names = await readdir(dir, { encoding: "buffer" });
+      names = readdirSync(dir, { encoding: "buffer" });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "error";
       changes.push({
@@ -74,7 +75,8 @@ export async function scanChanges(options: ScanOptions): Promise<ExecutorChange[
         continue;
       }
       const full = join(options.checkout, path);
-      const stat = await lstat(full, { bigint: true });
+      // Synchronous: one lstat per file of the checkout, cheaper than a thread-pool round trip.
+      const stat = lstatSync(full, { bigint: true });
       if (stat.isDirectory() && !submodules.has(path)) {
         await walk(path);
         continue;
