@@ -3,6 +3,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { CronExpressionParser } from "cron-parser";
 import { stringify } from "yaml";
+import {
+  DEFAULT_EXECUTOR_UID,
+  detectIsolation,
+  parseExecutorUid,
+} from "../attempt/isolation/detect-isolation.ts";
 import { leviathanHome } from "../config/leviathan-home.ts";
 import { LOCAL_CONFIG_PATH, loadConfig } from "../config/load-config.ts";
 import { type AutonomyConfig, parseRepoUrl } from "../config/schema.ts";
@@ -159,6 +164,17 @@ export async function runLocal(options: LocalOptions): Promise<number> {
       },
     );
     report.say("service", `tick           ${tick.url}`, { service: "tick", url: tick.url });
+    const isolation = await detectIsolation({
+      setting: config.executor_isolation ?? "required",
+      executorUid: executorUidOf(env),
+    });
+    report.say(
+      "isolation",
+      "unavailable" in isolation
+        ? "executor       command tasks refused here: not root (built-in executors run as usual)"
+        : `executor       command tasks run isolated as: ${isolation.isolation}`,
+      { isolation: "unavailable" in isolation ? "unavailable" : isolation.isolation },
+    );
     report.say(
       "service",
       `summary        ${controlPlane.url}/v1/graph/summary  (or: npx leviathan summary)`,
@@ -279,6 +295,11 @@ function localEnv(
     CONTROL_PLANE_TOKEN: token,
     GITHUB_TOKEN: githubToken,
   };
+}
+
+function executorUidOf(env: NodeJS.ProcessEnv): number {
+  const parsed = parseExecutorUid(env.LEVIATHAN_EXECUTOR_UID);
+  return typeof parsed === "number" ? parsed : DEFAULT_EXECUTOR_UID;
 }
 
 function sleepUntil(when: Date): Promise<void> {

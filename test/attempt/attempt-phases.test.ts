@@ -63,77 +63,90 @@ function workspaceVolume(): string {
   return dir;
 }
 
+interface Pod {
+  trusted: string;
+  attemptToken: string;
+  prepare: Exit;
+  execute: Exit;
+  deliver: Exit;
+}
+
+/**
+ * One attempt as its pod runs it: `prepare` and `deliver` with the token files (as Secret
+ * volumes give them), `execute` as uid 10002 in the pod's group with only its own variables
+ * and the executor's Secret.
+ */
+async function runPod(
+  attemptId: string,
+  scriptFor: (trusted: string) => string,
+  executorSecret: Record<string, string> = {},
+): Promise<Pod> {
+  const workspace = workspaceVolume();
+  const trusted = tempDir("leviathan-pod-trusted-");
+  const secrets = tempDir("leviathan-pod-secrets-");
+  const attemptToken = deriveAttemptToken(CONTROL_PLANE_TOKEN, { targetId: TARGET, attemptId });
+  writeFileSync(join(secrets, "github-token"), GITHUB_TOKEN, { mode: 0o400 });
+  writeFileSync(join(secrets, "control-plane-token"), attemptToken, { mode: 0o400 });
+  const full = attemptEnvFor(harness, {
+    TASK_ID: "task-2",
+    ATTEMPT_ID: attemptId,
+    LEVIATHAN_WORKSPACE_DIR: workspace,
+    LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([scriptFor(trusted)]),
+    GITHUB_TOKEN: undefined,
+    CONTROL_PLANE_TOKEN: undefined,
+  });
+  const path = process.env.PATH ?? "/usr/bin:/bin";
+  const trustedEnv = {
+    ...full,
+    PATH: path,
+    HOME: tempDir(),
+    GITHUB_TOKEN_FILE: join(secrets, "github-token"),
+    CONTROL_PLANE_TOKEN_FILE: join(secrets, "control-plane-token"),
+  };
+  const phase = (name: "prepare" | "deliver") =>
+    run([process.execPath, BIN, "attempt", name, "--trusted-dir", trusted], trustedEnv);
+  const prepare = await phase("prepare");
+  const executeEnv: Record<string, string> = {
+    PATH: path,
+    HOME: "/nonexistent",
+    ...executorSecret,
+  };
+  for (const name of EXECUTE_PHASE_ENV) if (full[name]) executeEnv[name] = full[name];
+  const asExecutor = [
+    "setpriv",
+    "--reuid=10002",
+    "--regid=10002",
+    `--groups=${POD_GROUP}`,
+    "--no-new-privs",
+    "--",
+  ];
+  const execute = await run(
+    [...asExecutor, process.execPath, BIN, "attempt", "execute"],
+    executeEnv,
+  );
+  const deliver = await phase("deliver");
+  return { trusted, attemptToken, prepare, execute, deliver };
+}
+
 describe("a Job's three containers", () => {
   it("prepare, execute (no token, another user) and deliver open the PR with only the executor's change", async () => {
     const attemptId = "attempt-task-2-0000d001";
-    const workspace = workspaceVolume();
-    const trusted = tempDir("leviathan-pod-trusted-");
-    const secrets = tempDir("leviathan-pod-secrets-");
-    const attemptToken = deriveAttemptToken(CONTROL_PLANE_TOKEN, { targetId: TARGET, attemptId });
-    writeFileSync(join(secrets, "github-token"), GITHUB_TOKEN, { mode: 0o400 });
-    writeFileSync(join(secrets, "control-plane-token"), attemptToken, { mode: 0o400 });
     const out = openDir("leviathan-pod-out-");
-    const command = [
+    const script = (trusted: string) =>
       shellScript(
         [
           `env > ${out}/env`,
           `id > ${out}/id`,
           `ls ${trusted} > ${out}/trusted 2>&1 || true`,
           "printf 'from the executor\\n' > docs/guide.md",
-          // What it writes into its account of the command is judged, never trusted for content.
           "exit 0",
         ].join("\n"),
-      ),
-    ];
-    const full = attemptEnvFor(harness, {
-      TASK_ID: "task-2",
-      ATTEMPT_ID: attemptId,
-      LEVIATHAN_WORKSPACE_DIR: workspace,
-      LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify(command),
-      GITHUB_TOKEN: undefined,
-      CONTROL_PLANE_TOKEN: undefined,
-    });
-    const trustedEnv = {
-      ...full,
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: tempDir(),
-      GITHUB_TOKEN_FILE: join(secrets, "github-token"),
-      CONTROL_PLANE_TOKEN_FILE: join(secrets, "control-plane-token"),
-    };
-    const prepare = await run(
-      [process.execPath, BIN, "attempt", "prepare", "--trusted-dir", trusted],
-      trustedEnv,
-    );
-    expect(prepare.code, prepare.stderr).toBe(0);
-
-    const executeEnv: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: "/nonexistent",
-      EXECUTOR_API_KEY: "model-key-from-its-secret",
-    };
-    for (const name of EXECUTE_PHASE_ENV) if (full[name]) executeEnv[name] = full[name];
-    const execute = await run(
-      [
-        "setpriv",
-        "--reuid=10002",
-        `--regid=10002`,
-        `--groups=${POD_GROUP}`,
-        "--no-new-privs",
-        "--",
-        process.execPath,
-        BIN,
-        "attempt",
-        "execute",
-      ],
-      executeEnv,
-    );
-    expect(execute.code, execute.stderr).toBe(0);
-
-    const deliver = await run(
-      [process.execPath, BIN, "attempt", "deliver", "--trusted-dir", trusted],
-      trustedEnv,
-    );
-    expect(deliver.code, deliver.stderr).toBe(0);
+      );
+    const pod = await runPod(attemptId, script, { EXECUTOR_API_KEY: "model-key-from-its-secret" });
+    expect(pod.prepare.code, pod.prepare.stderr).toBe(0);
+    expect(pod.execute.code, pod.execute.stderr).toBe(0);
+    expect(pod.deliver.code, pod.deliver.stderr).toBe(0);
+    const attemptToken = pod.attemptToken;
 
     const seen = readFileSync(join(out, "env"), "utf8");
     expect(seen).toContain("EXECUTOR_API_KEY=model-key-from-its-secret");
@@ -162,65 +175,15 @@ describe("a Job's three containers", () => {
 
   it("deliver judges what execute left: an out-of-scope file is a scope violation, nothing pushed", async () => {
     const attemptId = "attempt-task-2-0000d002";
-    const workspace = workspaceVolume();
-    const trusted = tempDir("leviathan-pod-trusted-");
-    const secrets = tempDir("leviathan-pod-secrets-");
-    writeFileSync(join(secrets, "github-token"), GITHUB_TOKEN, { mode: 0o400 });
-    writeFileSync(
-      join(secrets, "control-plane-token"),
-      deriveAttemptToken(CONTROL_PLANE_TOKEN, { targetId: TARGET, attemptId }),
-      { mode: 0o400 },
+    // It forges its own account too: a clean exit is all it can claim, and it is not enough.
+    const pod = await runPod(attemptId, () =>
+      shellScript(
+        `echo evil > src/app.ts\nprintf '{"status":"exited","code":0}' > ../result.json\nexit 0`,
+      ),
     );
-    const full = attemptEnvFor(harness, {
-      TASK_ID: "task-2",
-      ATTEMPT_ID: attemptId,
-      LEVIATHAN_WORKSPACE_DIR: workspace,
-      LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([
-        shellScript(
-          // It forges its own account too: a clean exit is all it can claim, and it is not enough.
-          `echo evil > src/app.ts\nprintf '{"status":"exited","code":0}' > ../result.json\nexit 0`,
-        ),
-      ]),
-      GITHUB_TOKEN: undefined,
-      CONTROL_PLANE_TOKEN: undefined,
-    });
-    const trustedEnv = {
-      ...full,
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: tempDir(),
-      GITHUB_TOKEN_FILE: join(secrets, "github-token"),
-      CONTROL_PLANE_TOKEN_FILE: join(secrets, "control-plane-token"),
-    };
-    expect(
-      (
-        await run(
-          [process.execPath, BIN, "attempt", "prepare", "--trusted-dir", trusted],
-          trustedEnv,
-        )
-      ).code,
-    ).toBe(0);
-    const executeEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
-    for (const name of EXECUTE_PHASE_ENV) if (full[name]) executeEnv[name] = full[name];
-    const execute = await run(
-      [
-        "setpriv",
-        "--reuid=10002",
-        "--regid=10002",
-        `--groups=${POD_GROUP}`,
-        "--",
-        process.execPath,
-        BIN,
-        "attempt",
-        "execute",
-      ],
-      executeEnv,
-    );
-    expect(execute.code, execute.stderr).toBe(0);
-    const deliver = await run(
-      [process.execPath, BIN, "attempt", "deliver", "--trusted-dir", trusted],
-      trustedEnv,
-    );
-    expect(deliver.code).toBe(1);
+    expect(pod.prepare.code, pod.prepare.stderr).toBe(0);
+    expect(pod.execute.code, pod.execute.stderr).toBe(0);
+    expect(pod.deliver.code).toBe(1);
 
     const failed = (await eventsOf(harness, attemptId)).find(
       (r) => r.event.event_type === "attempt.failed",

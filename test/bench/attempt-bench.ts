@@ -97,36 +97,19 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
         run % 2 === 0 ? ["attempt", "baseline", "shell"] : ["shell", "baseline", "attempt"];
       for (const which of order) {
         const taskId = `task-${which === "attempt" ? run * 3 : which === "shell" ? run * 3 + 1 : run * 3 + 2}`;
-        if (which === "baseline") {
-          if (!baseline.run) continue;
-          const lines: string[] = [];
-          const logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
-          const attemptEnv = env(`attempt-${taskId}-0000${String(run).padStart(4, "0")}`, taskId);
-          const result = await baseline.run(attemptEnv, {
-            controlPlane: new ControlPlaneClient({ url: controlPlane.url, token: CP_TOKEN }),
-            forge: createGitHubForge({
-              apiUrl: attemptEnv.githubApiUrl,
-              owner: OWNER,
-              repo: REPO,
-              token: TOKEN,
-            }),
-            logger,
-          });
-          if (!result.ok) throw new Error(`the baseline attempt failed: ${JSON.stringify(result)}`);
-          baselineGit.push(cloneToPush(lines, "commit and push"));
-          continue;
-        }
         if (which === "shell") {
           shellTotals.push(await plainGitRun(workDir, forge.gitUrl(OWNER, REPO), taskId, run));
           // Context: the same by file://, without HTTP, to show what the transport costs.
           localTotals.push(await plainGitRun(workDir, `file://${bare}`, `${taskId}-local`, run));
           continue;
         }
+        const implementation = which === "attempt" ? runAttempt : baseline.run;
+        if (!implementation) continue;
         const attemptEnv = env(`attempt-${taskId}-0000${String(run).padStart(4, "0")}`, taskId);
         const lines: string[] = [];
         const logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
         const started = performance.now();
-        const result = await runAttempt(attemptEnv, {
+        const result = await implementation(attemptEnv, {
           controlPlane: new ControlPlaneClient({ url: controlPlane.url, token: CP_TOKEN }),
           forge: createGitHubForge({
             apiUrl: attemptEnv.githubApiUrl,
@@ -136,10 +119,13 @@ async function measure(quick: boolean, workDir: string): Promise<BenchSection> {
           }),
           logger,
         });
+        if (!result.ok) throw new Error(`the ${which} attempt failed: ${JSON.stringify(result)}`);
+        if (which === "baseline") {
+          baselineGit.push(cloneToPush(lines, "commit and push"));
+          continue;
+        }
         attemptTotals.push(performance.now() - started);
-        if (!result.ok) throw new Error(`the attempt failed: ${JSON.stringify(result)}`);
-        const steps = stepsOf(lines);
-        for (const [name, value] of steps) {
+        for (const [name, value] of stepsOf(lines)) {
           stepTotals.set(name, [...(stepTotals.get(name) ?? []), value]);
         }
         attemptGit.push(cloneToPush(lines, "check the pushed branch"));
