@@ -65,6 +65,12 @@ const CASES: ScopeCase[] = [
     paths: ["cache/notes.txt"],
   },
   {
+    name: "a folder macOS would read as .git",
+    script: () =>
+      `mkdir -p "docs/cache/.g$(printf '\\342\\200\\214')it" && printf '[core]' > "docs/cache/.g$(printf '\\342\\200\\214')it/config"`,
+    paths: ["docs/cache/.g\u200cit/config"],
+  },
+  {
     name: "the backlog itself, which only the write-back may change",
     script: () =>
       "sed -i 's/ready: true/ready: false/' .leviathan/backlog.yaml\nprintf 'ok' > docs/guide.md",
@@ -113,6 +119,37 @@ describe("a command executor that leaves the task's scope", () => {
       });
       expect(String(records[2]?.event.payload.error_summary)).toContain(paths[0]);
       expect(leakedTokens(logs)).toEqual([]);
+    },
+  );
+
+  it.each([
+    {
+      name: "more files than max_changed_files",
+      limits: { LEVIATHAN_MAX_CHANGED_FILES: "5" },
+      script: "mkdir -p docs/cache && for i in 1 2 3 4 5 6; do echo $i > docs/cache/$i.md; done",
+      summary: /touches 7 files, more than max_changed_files \(5\)/,
+    },
+    {
+      name: "more bytes than max_change_bytes",
+      limits: { LEVIATHAN_MAX_CHANGE_BYTES: "4096" },
+      script: "head -c 5000 /dev/zero > docs/guide.md",
+      summary: /over max_change_bytes \(4096 bytes\)/,
+    },
+  ])(
+    "$name: change_too_large, a task failure, nothing pushed",
+    async ({ limits, script, summary }) => {
+      const attemptId = `attempt-task-2-5c0e1${Object.keys(limits)[0]!.length.toString(16).padStart(3, "0")}`;
+      const { result } = await runOnce(harness, {
+        TASK_ID: "task-2",
+        ATTEMPT_ID: attemptId,
+        LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([shellScript(script)]),
+        ...limits,
+      });
+      if (result.ok || result.outcome !== "failed") throw new Error("expected a failure");
+      expect(result.failure.reason).toBe("change_too_large");
+      expect(result.failure.failureKind).toBe("task");
+      expect(result.failure.summary).toMatch(summary);
+      expect(remoteBranches(harness)).not.toContain(`agent/command-${attemptId}`);
     },
   );
 
