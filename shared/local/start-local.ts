@@ -192,6 +192,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
         client,
         dependencies,
         stopped: () => stopping,
+        localForge: !useGitHub,
       });
 
     if (options.once) {
@@ -226,6 +227,8 @@ async function tickOnce(input: {
   client: () => ControlPlaneClient;
   dependencies: (deps: TickDependencies) => TickDependencies;
   stopped: () => boolean;
+  /** The PR is on the local forge, whose page has Merge and Close buttons. */
+  localForge: boolean;
 }): Promise<AttemptResult | undefined> {
   const outcome = await tickTarget({
     env: input.env,
@@ -251,6 +254,13 @@ async function tickOnce(input: {
       pr_url: result.pr_url,
       seconds: result.seconds,
     });
+    if (input.localForge) {
+      input.report.say(
+        "next",
+        "review it there and press Merge (or Close): the next tick sees it and moves on",
+        { pr_url: result.pr_url },
+      );
+    }
   } else {
     input.report.say(
       "result",

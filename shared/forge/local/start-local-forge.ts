@@ -4,10 +4,16 @@ import { performance } from "node:perf_hooks";
 import { createTokenCheck } from "./check-forge-token.ts";
 import { createCommitMemo } from "./commit-memo.ts";
 import { createFaultInjector, type FaultRule } from "./fault-injector.ts";
+import { ForgeHttpError } from "./forge-errors.ts";
 import type { ForgeServices } from "./forge-services.ts";
 import { serveGitHttp } from "./git-http-backend.ts";
 import { pullRequestPage, repositoryPage } from "./html-pages.ts";
 import { mergePullRequest } from "./merge-pull-request.ts";
+import {
+  createActionGuard,
+  type PullRequestAction,
+  runPullRequestAction,
+} from "./pull-request-actions.ts";
 import { createRateLimit } from "./rate-limit.ts";
 import { createRepositoryStore } from "./repository-store.ts";
 import { DEFAULT_FORGE_GIT_TIMEOUT_MS } from "./run-forge-git.ts";
@@ -21,13 +27,15 @@ const SHUTDOWN_GRACE_MS = 5_000;
 
 const GIT_PATH = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/;
 const PULL_PAGE = /^\/([^/]+)\/([^/]+)\/pull\/([1-9][0-9]{0,9})$/;
+const PULL_ACTION = /^\/([^/]+)\/([^/]+)\/pull\/([1-9][0-9]{0,9})\/(merge|close)$/;
 const REPO_PAGE = /^\/([^/]+)\/([^/]+)$/;
 
 /**
- * A GitHub-compatible forge on loopback (DESIGN §11): git smart HTTP through `git
+ * A GitHub-compatible forge on loopback for local mode: git smart HTTP through `git
  * http-backend` at `/<owner>/<repo>.git`, the REST routes Leviathan uses under `/api/v3`,
- * and HTML pages at PRs' `html_url`s. Git and REST need the token; repositories and PR state
- * live under `root` and survive restarts.
+ * and HTML pages at PRs' `html_url`s, whose Merge and Close buttons do what the REST routes
+ * do. Git and REST need the token; repositories and PR state live under `root` and survive
+ * restarts.
  */
 export async function startLocalForge(options: LocalForgeOptions): Promise<LocalForge> {
   const tokens = createTokenCheck(options.token);
@@ -51,6 +59,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     now: () => new Date(),
   };
   const rest: RestServer = { services, tokens, rateLimit: createRateLimit() };
+  const guard = createActionGuard();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
@@ -104,15 +113,48 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       await serveGit(req, res, git[1]!, git[2]!, git[3]!, search);
       return;
     }
-    const pull = PULL_PAGE.exec(pathname);
-    const repo = REPO_PAGE.exec(pathname);
+    const action = PULL_ACTION.exec(pathname);
+    if (action && method === "POST") {
+      await servePullRequestAction(req, res, action);
+      return;
+    }
+    const pull = method === "GET" || method === "HEAD" ? PULL_PAGE.exec(pathname) : null;
+    const repo = method === "GET" || method === "HEAD" ? REPO_PAGE.exec(pathname) : null;
     const html = pull
-      ? await pullRequestPage(services, pull[1]!, pull[2]!, Number(pull[3]))
+      ? await pullRequestPage(services, guard, decode(pull[1]!), decode(pull[2]!), Number(pull[3]))
       : repo
-        ? await repositoryPage(services, repo[1]!, repo[2]!)
+        ? await repositoryPage(services, decode(repo[1]!), decode(repo[2]!))
         : undefined;
     if (html === undefined) sendText(res, 404, "Not Found\n");
     else sendText(res, 200, html, "text/html; charset=utf-8");
+  }
+
+  /** A Merge or Close button: done, then back to the PR's page (303); refused, the page says why. */
+  async function servePullRequestAction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    match: RegExpExecArray,
+  ): Promise<void> {
+    const owner = decode(match[1]!);
+    const repo = decode(match[2]!);
+    const number = Number(match[3]);
+    const location = `/${match[1]}/${match[2]}/pull/${number}`;
+    try {
+      await runPullRequestAction(services, guard, req, {
+        owner,
+        repo,
+        number,
+        action: match[4] as PullRequestAction,
+      });
+      res.writeHead(303, { location, "content-length": 0 });
+      res.end();
+    } catch (error) {
+      if (!(error instanceof ForgeHttpError)) throw error;
+      if (!req.complete) res.setHeader("connection", "close");
+      const html = await pullRequestPage(services, guard, owner, repo, number, error.message);
+      if (html === undefined) sendText(res, 404, "Not Found\n");
+      else sendText(res, error.status, html, "text/html; charset=utf-8");
+    }
   }
 
   async function serveGit(
@@ -237,6 +279,15 @@ function holdRequest(res: ServerResponse, ms: number): Promise<boolean> {
     }
     res.once("close", onClose);
   });
+}
+
+/** A path segment as written in a URL; one that does not decode stays as it is (and matches nothing). */
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function sendText(
