@@ -1,4 +1,4 @@
-/** `LEVIATHAN_HOME`, default `./.data` (DESIGN §2, §11): local mode's files, the store's default home. */
+/** `LEVIATHAN_HOME`, default `./.data` (relative to the working directory): local mode's files, the store's default home. */
 export const DEFAULT_LEVIATHAN_HOME = "./.data";
 
 export function leviathanHome(env: NodeJS.ProcessEnv): string {
