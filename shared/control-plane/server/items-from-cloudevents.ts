@@ -6,6 +6,7 @@ import type { AppendItem } from "../../store/types.ts";
 import { HttpError, unprocessable } from "./http-reply.ts";
 import type { BodyKind } from "./media-type.ts";
 import { parseJsonBody } from "./read-body.ts";
+import { withoutNullAttributes } from "./without-null-attributes.ts";
 
 /** Attributes the CloudEvents spec defines; every other member of an event is an extension. */
 const CONTEXT_ATTRIBUTES = new Set([
@@ -24,7 +25,7 @@ const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const MAX_BATCH = 100_000;
 
 /**
- * `POST /v1/events` (DESIGN §7, §8): CloudEvents in binary mode (`ce-*` headers, JSON body),
+ * `POST /v1/events`: CloudEvents in binary mode (`ce-*` headers, JSON body),
  * structured mode or a batch, as the items to append. All-or-nothing: one bad event anywhere
  * rejects the request with every problem found (422).
  */
@@ -43,8 +44,10 @@ export function itemsFromCloudEvents(
       details.push({ path: prefix, message: "a CloudEvent must be a JSON object" });
       return;
     }
-    const problems = attributeProblems(ce as Record<string, unknown>, prefix);
-    const mapped = fromCloudEvent(ce, receivedAt, prefix);
+    // Headers cannot be null; in JSON a null attribute is an unset one.
+    const event = kind === "json" ? ce : withoutNullAttributes(ce as Record<string, unknown>);
+    const problems = attributeProblems(event, prefix);
+    const mapped = fromCloudEvent(event, receivedAt, prefix);
     if (mapped.ok && problems.length === 0) {
       items.push({ target: mapped.target, event: mapped.event });
       return;
