@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { artifactPayloadSchema } from "./artifact-payload.ts";
 import { isIsoTimestamp } from "./iso-timestamp.ts";
 import type { LeviathanEvent } from "./types.ts";
 
@@ -68,12 +69,7 @@ const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
     task_id: identifier("payload.task_id"),
     attempts: z.number().int().nonnegative().optional(),
   }),
-  "artifact.created": z.looseObject({
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    kind: z.string().min(1),
-    uri: z.string().min(1),
-    size: z.number().int().nonnegative(),
-  }),
+  "artifact.created": artifactPayloadSchema,
 };
 
 export const eventSchema = z
