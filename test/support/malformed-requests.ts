@@ -1,4 +1,4 @@
-// Seeded malformed requests for the control plane's ingest routes (issue 3 §3, fuzz): random
+// Seeded malformed requests for the control plane's ingest routes, for the fuzz suite: random
 // bytes, truncated JSON, a wrong value at every field of a bundle and of a CloudEvent (binary
 // headers too), deep nesting, huge strings and bodies, wrong content types, and valid JSON that
 // breaks the schema. Each request says which statuses are right for it; none may be stored.
