@@ -1,6 +1,6 @@
-import type { AttemptStatus, StoredRecord } from "../events/types.ts";
+import type { AttemptStatus, LeviathanEvent, StoredRecord } from "../events/types.ts";
 
-/** `GET /v1/targets/:target` → `tasks[<task_id>]` (DESIGN §8). */
+/** `GET /v1/targets/:target` → `tasks[<task_id>]`. */
 export interface TaskState {
   attempts: number;
   charged_attempts: number;
@@ -29,7 +29,7 @@ export interface OpenPullRequest {
   attempt_id: string;
 }
 
-/** `GET /v1/targets/:target` (DESIGN §8), plus detail for the scheduler's reconciliation. */
+/** `GET /v1/targets/:target`, plus detail for the scheduler's reconciliation. */
 export interface TargetState {
   target_id: string;
   tasks: Record<string, TaskState>;
@@ -63,7 +63,7 @@ export interface RecentEvent {
   attempt_id: string | null;
 }
 
-/** `GET /v1/graph/summary` (DESIGN §8). */
+/** `GET /v1/graph/summary`. */
 export interface Summary {
   nodes_by_type: Record<string, number>;
   edges_by_type: Record<string, number>;
@@ -71,7 +71,23 @@ export interface Summary {
   targets: Record<string, TargetSummary>;
 }
 
-/** `GET /v1/attempts/:id` (DESIGN §8). */
+/** The attempt's properties as the graph projects them (`attempt_node` of an attempt's answer). */
+export interface AttemptNode {
+  attempt_id: string;
+  task_id: string;
+  target_id: string;
+  attempt_number: number | null;
+  status: AttemptStatus;
+  pr_url: string | null;
+  /** Failed for a reason charged to the platform, so not to its task (`charged_attempts`). */
+  platform_failure: boolean;
+}
+
+/**
+ * `GET /v1/attempts/:id`: the attempt, every record about it in order, and for the reference
+ * implementation's clients the same as `attempt_node`, `events` (the records' events, oldest
+ * first) and `artifacts` (the payloads of its `artifact.created` events).
+ */
 export interface AttemptView {
   attempt_id: string;
   task_id: string;
@@ -80,15 +96,18 @@ export interface AttemptView {
   status: AttemptStatus;
   pr_url: string | null;
   records: StoredRecord[];
+  attempt_node: AttemptNode;
+  events: LeviathanEvent[];
+  artifacts: Array<Record<string, unknown>>;
 }
 
-/** `GET /v1/events` (DESIGN §8). */
+/** `GET /v1/events`. */
 export interface EventPage {
   records: StoredRecord[];
   next_after: number;
 }
 
-/** Reply of both ingest routes (DESIGN §8). */
+/** Reply of both ingest routes. */
 export interface IngestReply {
   ingested: number;
   duplicates: number;

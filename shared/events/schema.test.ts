@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bundleSchema, detailsFromZod, eventSchema, timestampMillis } from "./schema.ts";
+import { timestampMillis } from "./iso-timestamp.ts";
+import { bundleSchema, detailsFromZod, eventSchema } from "./schema.ts";
 
 const good = {
   event_id: "e-1",

@@ -1,27 +1,15 @@
 import { z } from "zod";
+import { artifactPayloadSchema } from "./artifact-payload.ts";
+import { isIsoTimestamp } from "./iso-timestamp.ts";
 import type { LeviathanEvent } from "./types.ts";
 
-/** Unknown event types are stored, but must look like ours (DESIGN §7). */
+/** Unknown event types are stored (forward compatible), but must look like ours. */
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-/** A target name: also a config file's base name and a URL segment (DESIGN §2). */
+/** A target name: also a config file's base name and a URL segment. */
 export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-/** ISO 8601 date-time; the zone is optional (read as UTC when missing). */
-const ISO_TIMESTAMP =
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 export const MAX_ID_LENGTH = 256;
 export const MAX_PAYLOAD_DEPTH = 32;
-
-export function isIsoTimestamp(value: string): boolean {
-  if (!ISO_TIMESTAMP.test(value)) return false;
-  return Number.isFinite(timestampMillis(value));
-}
-
-/** Milliseconds since the epoch; a timestamp without a zone is UTC. */
-export function timestampMillis(value: string): number {
-  const zoned = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value.slice(10)) ? value : `${value}Z`;
-  return Date.parse(zoned);
-}
 
 function depthOf(value: unknown, limit: number): number {
   // Iterative, so a hostile payload cannot blow the stack while being measured.
@@ -81,12 +69,7 @@ const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
     task_id: identifier("payload.task_id"),
     attempts: z.number().int().nonnegative().optional(),
   }),
-  "artifact.created": z.looseObject({
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    kind: z.string().min(1),
-    uri: z.string().min(1),
-    size: z.number().int().nonnegative(),
-  }),
+  "artifact.created": artifactPayloadSchema,
 };
 
 export const eventSchema = z

@@ -1,6 +1,6 @@
 import type { AttemptSummary, TargetState } from "../control-plane/types.ts";
 import { attemptEventId, jobNameFor } from "../events/ids.ts";
-import { timestampMillis } from "../events/schema.ts";
+import { timestampMillis } from "../events/iso-timestamp.ts";
 import type { FailureKind, LeviathanEvent } from "../events/types.ts";
 import type { JobStatus } from "../jobs/types.ts";
 import { SCHEDULER_ACTOR } from "./scheduler-events.ts";
@@ -69,7 +69,7 @@ function judge(
 }
 
 /**
- * DESIGN §4, before selection: `attempt.failed` for each running attempt that passed its
+ * Before selection: `attempt.failed` for each running attempt that passed its
  * deadline plus grace (`timeout`, a task failure) or whose Job ended or vanished without
  * reporting (`lost`, a platform failure; judged only when the Jobs are known). Pure; ids are
  * the attempt's own, so a concurrent tick records the same events, not more.
@@ -105,9 +105,9 @@ export function planReconciliation(input: ReconciliationInput): LeviathanEvent[]
 /**
  * The target state as the control plane will project it once `failed` (from
  * `planReconciliation`) is recorded, so the decision sees it without a second read and a dry
- * run decides exactly as a real tick would. Mirrors DESIGN §8: the attempt stops running, the
- * task's last status is `failed`, a platform failure is no longer charged (a running attempt
- * is), and every failure adds one to `consecutive_failures`.
+ * run decides exactly as a real tick would. As the control plane projects it: the attempt stops
+ * running, the task's last status is `failed`, a platform failure is no longer charged (a
+ * running attempt is), and every failure adds one to `consecutive_failures`.
  */
 export function applyReconciliation(target: TargetState, failed: LeviathanEvent[]): TargetState {
   const ended = new Map<string, LeviathanEvent>();

@@ -13,16 +13,17 @@ const REQUEST: AttemptRequest = {
 };
 
 function view(fields: Partial<AttemptView> = {}): AttemptView {
-  return {
+  const node = {
     attempt_id: REQUEST.attempt_id,
     task_id: REQUEST.task_id,
     target_id: REQUEST.target_id,
     attempt_number: REQUEST.attempt_number,
-    status: "requested",
+    status: "requested" as const,
     pr_url: null,
-    records: [],
-    ...fields,
+    platform_failure: false,
   };
+  const { platform_failure: _, ...attempt } = node;
+  return { ...attempt, records: [], attempt_node: node, events: [], artifacts: [], ...fields };
 }
 
 describe("checkAttemptRecorded", () => {

@@ -1,4 +1,4 @@
-// Seeded malformed requests for the control plane's ingest routes (issue 3 §3, fuzz): random
+// Seeded malformed requests for the control plane's ingest routes, for the fuzz suite: random
 // bytes, truncated JSON, a wrong value at every field of a bundle and of a CloudEvent (binary
 // headers too), deep nesting, huge strings and bodies, wrong content types, and valid JSON that
 // breaks the schema. Each request says which statuses are right for it; none may be stored.
@@ -140,7 +140,8 @@ const OTHER_TYPES: unknown[] = [
 
 /**
  * A value this field must refuse: another JSON type, or (same type) empty, far too long,
- * negative or fractional. `nullable` fields (artifacts) never get null: null is allowed there.
+ * negative or fractional. `nullable` fields (artifacts, optional CloudEvent attributes) never
+ * get null: null is allowed there.
  */
 function wrongValue(random: Random, current: unknown, nullable = false): unknown {
   const kind = kindOf(current);
@@ -305,6 +306,8 @@ const CE_FIELDS = [
   "leviathantarget",
   "data",
 ];
+/** In JSON a null attribute is an unset one: for these optional ones null is no wrong value. */
+const NULLABLE_CE_FIELDS = ["time", "subject", "datacontenttype", "leviathantarget"];
 
 function brokenCloudEvent(
   random: Random,
@@ -327,13 +330,15 @@ function brokenCloudEvent(
     ce[name] = "x";
     what = "bad extension name";
   } else if (roll < 0.22) {
-    ce.fuzzext = pick(random, [{ a: 1 }, [1], null]);
+    // Not null: a null extension is an unset one.
+    ce.fuzzext = pick(random, [{ a: 1 }, [1]]);
     what = "extension value not a scalar";
   } else {
     const dataPaths = pathsOf(ce.data, ["data"]);
     const path = pick(random, [...CE_FIELDS.map((f) => [f] as Path), ...dataPaths.slice(1)]);
+    const nullable = path.length === 1 && NULLABLE_CE_FIELDS.includes(String(path[0]));
     const value =
-      sameTypeWrong(random, path, getAt(ce, path)) ?? wrongValue(random, getAt(ce, path));
+      sameTypeWrong(random, path, getAt(ce, path)) ?? wrongValue(random, getAt(ce, path), nullable);
     setAt(ce, path, value);
     what = genericPath(path);
     coverage.add(`${where} ${what}`);

@@ -4,7 +4,8 @@ import { detailsFromZod, targetNameSchema } from "../../events/schema.ts";
 import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
-import type { AttemptView, EventPage, IngestReply } from "../types.ts";
+import type { EventPage, IngestReply } from "../types.ts";
+import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
 import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
@@ -149,9 +150,7 @@ async function attempt(context: RequestContext, services: ControlPlaneServices):
   const meta = services.state.attempt(context.params.id ?? "");
   if (!meta) throw new HttpError(404, "no such attempt");
   authorizeAttemptRead(context.principal, meta.target_id);
-  const { seqs, ...fields } = meta;
-  const view: AttemptView = { ...fields, records: await services.store.readSeqs(seqs) };
-  sendJson(context.res, 200, view);
+  sendJson(context.res, 200, attemptView(meta, await services.store.readSeqs(meta.seqs)));
 }
 
 async function resetCircuit(

@@ -3,9 +3,11 @@ import { HTTP } from "cloudevents";
 import { type CloudEventLike, fromCloudEvent, TARGET_EXTENSION } from "../../events/cloudevents.ts";
 import type { ValidationDetail } from "../../events/schema.ts";
 import type { AppendItem } from "../../store/types.ts";
+import { decodeHeaderValue } from "./decode-header-value.ts";
 import { HttpError, unprocessable } from "./http-reply.ts";
 import type { BodyKind } from "./media-type.ts";
 import { parseJsonBody } from "./read-body.ts";
+import { withoutNullAttributes } from "./without-null-attributes.ts";
 
 /** Attributes the CloudEvents spec defines; every other member of an event is an extension. */
 const CONTEXT_ATTRIBUTES = new Set([
@@ -24,7 +26,7 @@ const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const MAX_BATCH = 100_000;
 
 /**
- * `POST /v1/events` (DESIGN §7, §8): CloudEvents in binary mode (`ce-*` headers, JSON body),
+ * `POST /v1/events`: CloudEvents in binary mode (`ce-*` headers, JSON body),
  * structured mode or a batch, as the items to append. All-or-nothing: one bad event anywhere
  * rejects the request with every problem found (422).
  */
@@ -43,8 +45,10 @@ export function itemsFromCloudEvents(
       details.push({ path: prefix, message: "a CloudEvent must be a JSON object" });
       return;
     }
-    const problems = attributeProblems(ce as Record<string, unknown>, prefix);
-    const mapped = fromCloudEvent(ce, receivedAt, prefix);
+    // Headers cannot be null; in JSON a null attribute is an unset one.
+    const event = kind === "json" ? ce : withoutNullAttributes(ce as Record<string, unknown>);
+    const problems = attributeProblems(event, prefix);
+    const mapped = fromCloudEvent(event, receivedAt, prefix);
     if (mapped.ok && problems.length === 0) {
       items.push({ target: mapped.target, event: mapped.event });
       return;
@@ -78,18 +82,19 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /**
- * Binary mode, decoded by the SDK (`HTTP.toEvent`) for the header mapping and extensions. The
- * required attributes are checked first because the SDK would invent a missing `id`, and `time`
- * is taken as sent because the SDK silently replaces an unparsable one with the current time.
+ * Binary mode, decoded by the SDK (`HTTP.toEvent`) for the header mapping and extensions, from
+ * `ce-*` values already percent-decoded (the SDK does not decode them). The required attributes
+ * are checked first because the SDK would invent a missing `id`, and `time` is taken as sent
+ * because the SDK silently replaces an unparsable one with the current time.
  */
 function binaryEvent(headers: IncomingHttpHeaders, body: Buffer): CloudEventLike {
-  const missing: ValidationDetail[] = [];
+  const { decoded: plainHeaders, problems } = decodedHeaders(headers);
   for (const name of ["specversion", "id", "source", "type"]) {
-    if (!header(headers, `ce-${name}`)) {
-      missing.push({ path: name, message: `the ce-${name} header is missing` });
+    if (!plainHeaders[`ce-${name}`] && !problems.some((p) => p.path === name)) {
+      problems.push({ path: name, message: `the ce-${name} header is missing` });
     }
   }
-  if (missing.length > 0) throw unprocessable(missing);
+  if (problems.length > 0) throw unprocessable(problems);
   let data: unknown;
   if (body.length > 0) {
     try {
@@ -98,11 +103,6 @@ function binaryEvent(headers: IncomingHttpHeaders, body: Buffer): CloudEventLike
       if (!(error instanceof HttpError) || typeof error.detail === "string") throw error;
       throw unprocessable(error.detail.map((d) => ({ path: "data", message: d.message })));
     }
-  }
-  const plainHeaders: Record<string, string> = {};
-  for (const name of Object.keys(headers)) {
-    const value = header(headers, name);
-    if (value !== undefined) plainHeaders[name] = value;
   }
   let decoded: CloudEventLike;
   try {
@@ -115,7 +115,28 @@ function binaryEvent(headers: IncomingHttpHeaders, body: Buffer): CloudEventLike
     if (error instanceof HttpError) throw error;
     throw unprocessable([{ path: "", message: `not a CloudEvent: ${firstLine(error)}` }]);
   }
-  return { ...decoded, data, time: header(headers, "ce-time") };
+  return { ...decoded, data, time: plainHeaders["ce-time"] };
+}
+
+/** Every header as one string; each `ce-*` value decoded, with a problem per one that fails. */
+function decodedHeaders(headers: IncomingHttpHeaders): {
+  decoded: Record<string, string>;
+  problems: ValidationDetail[];
+} {
+  const decoded: Record<string, string> = {};
+  const problems: ValidationDetail[] = [];
+  for (const name of Object.keys(headers)) {
+    const value = header(headers, name);
+    if (value === undefined) continue;
+    if (!name.startsWith("ce-")) {
+      decoded[name] = value;
+      continue;
+    }
+    const result = decodeHeaderValue(value);
+    if (result.ok) decoded[name] = result.value;
+    else problems.push({ path: name.slice(3), message: `the ${name} header ${result.problem}` });
+  }
+  return { decoded, problems };
 }
 
 function firstLine(error: unknown): string {

@@ -222,6 +222,17 @@ function applyPullRequestEnded(
   recordPullRequestEnded(target, pr, prUrl);
 }
 
+/** An artifact an attempt recorded is one of its records (its answer lists the payloads). */
+function applyArtifactCreated(
+  model: StateModel,
+  target: TargetEntry,
+  record: StoredRecord,
+  payload: Payload,
+): void {
+  const attemptId = textField(payload, "attempt_id");
+  if (attemptId !== null) attemptNamed(model, target, record, attemptId, null);
+}
+
 function applyTaskBlocked(
   model: StateModel,
   target: TargetEntry,
@@ -267,4 +278,5 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   "task.blocked": applyTaskBlocked,
   "scheduler.skipped": applySkip,
   "circuit.reset": applyCircuitReset,
+  "artifact.created": applyArtifactCreated,
 };

@@ -80,7 +80,7 @@ export function targetStateOf(target: TargetEntry): TargetState {
   return target.stateView;
 }
 
-/** DESIGN §8: a target with no events gives zeros and empty maps. */
+/** A target with no events gives zeros and empty maps. */
 export function emptyTargetState(targetId: string): TargetState {
   return frozen({
     target_id: targetId,
@@ -148,6 +148,7 @@ export function attemptMetaOf(attempt: AttemptEntry | undefined): AttemptMeta | 
     attempt_number: attempt.attemptNumber,
     status: attempt.status,
     pr_url: attempt.prUrl,
+    platform_failure: attempt.platformFailure,
     seqs: [...attempt.seqs],
   };
 }

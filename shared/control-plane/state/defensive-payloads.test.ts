@@ -104,6 +104,7 @@ describe("an attempt's task and target", () => {
       // Only the event that named the task gave it a status.
       status: "created",
       pr_url: null,
+      platform_failure: false,
       seqs: [1, 2],
     });
     expect(later.summary().edges_by_type).toEqual({ DEPENDS_ON: 2 });

@@ -261,6 +261,7 @@ describe("a realistic stream of two targets", () => {
       attempt_number: 1,
       status: "succeeded",
       pr_url: PR1,
+      platform_failure: false,
       seqs: [2, 3, 4, 6, 7, 26],
     });
     expect(state.attempt(A3)).toStrictEqual({
@@ -270,6 +271,8 @@ describe("a realistic stream of two targets", () => {
       attempt_number: 2,
       status: "failed",
       pr_url: null,
+      // clone_failed: charged to the platform, not to task-2.
+      platform_failure: true,
       seqs: [14, 15, 16, 17],
     });
     expect(state.attempt(A4)?.status).toBe("failed");

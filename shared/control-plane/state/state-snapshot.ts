@@ -18,7 +18,8 @@ import { newestFirst, pushRecentEvent } from "./recent-events.ts";
 // restore derives those the same way apply keeps them, so both give the same state.
 // Attempts are tuples, not objects: there may be hundreds of thousands of them.
 
-export const SNAPSHOT_VERSION = 1;
+/** 2: an attempt's `seqs` hold its `artifact.created` records too; a 1 is replayed instead. */
+export const SNAPSHOT_VERSION = 2;
 
 type AttemptTuple = [
   id: string,

@@ -81,4 +81,44 @@ describe("the state inside the real NDJSON event store", () => {
     expect(read.every((r) => r.event.payload.attempt_id === attemptId)).toBe(true);
     await reopened.close();
   });
+
+  it("replays a version 1 snapshot, whose attempts lack their artifacts, instead of restoring it", async () => {
+    const { dir, cleanup } = await makeTempDir();
+    cleanups.push(cleanup);
+    const event = (id: string, type: string, extra: Record<string, unknown> = {}) => ({
+      target: "radix",
+      event: {
+        event_id: id,
+        event_type: type,
+        timestamp: "2024-05-01T00:00:00Z",
+        actor_id: "test",
+        payload: { attempt_id: "a", task_id: "t", ...extra },
+      },
+    });
+    const old = createControlPlaneState();
+    // What the code before artifacts were an attempt's records wrote: version 1, no artifact seq.
+    const asBefore: Projection = {
+      name: old.name,
+      apply: (record) => old.apply(record),
+      snapshot: () => {
+        const snapshot = old.snapshot() as { attempts: unknown[][] };
+        const attempts = snapshot.attempts.map((a) => [...a.slice(0, 10), [1]]);
+        return { ...snapshot, version: 1, attempts };
+      },
+      restore: (saved) => old.restore(saved),
+    };
+    const writer = await openNdjsonStore({ dir, logger: silentLogger, projections: [asBefore] });
+    await writer.append([
+      event("e1", "attempt.started"),
+      event("e2", "artifact.created", { sha256: "a".repeat(64), kind: "log", uri: "u", size: 1 }),
+    ]);
+    await writer.close();
+
+    const state = createControlPlaneState();
+    const counted = counting(state);
+    const reopened = await openNdjsonStore({ dir, logger: silentLogger, projections: [counted] });
+    expect(counted.applied).toBe(2);
+    expect(state.attempt("a")?.seqs).toEqual([1, 2]);
+    await reopened.close();
+  });
 });

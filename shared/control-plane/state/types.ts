@@ -10,12 +10,13 @@ export interface AttemptMeta {
   attempt_number: number | null;
   status: AttemptStatus;
   pr_url: string | null;
-  /** `seq` of every record about this attempt, in order. */
+  platform_failure: boolean;
+  /** `seq` of every record about this attempt (its own events, PRs and artifacts), in order. */
   seqs: number[];
 }
 
 /**
- * The control plane's query state (DESIGN §8), kept up to date record by record.
+ * The control plane's query state, kept up to date record by record.
  *
  * Answers are shared and describe the state when they were asked: serialise or copy one before
  * the next record is applied (the server replies synchronously, so it does). Never change one:
