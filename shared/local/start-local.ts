@@ -199,12 +199,11 @@ export async function runLocal(options: LocalOptions): Promise<number> {
       const result = await runOneTick();
       return result === undefined || result.status === "succeeded" ? 0 : 1;
     }
-    const cron = CronExpressionParser.parse(config.schedule_cron);
     while (!stopping) {
       await runOneTick().catch((error: Error) =>
         report.say("error", `tick failed: ${error.message}`),
       );
-      const next = cron.next().toDate();
+      const next = nextTickAfter(config.schedule_cron, new Date());
       report.say(
         "schedule",
         `next tick at ${next.toISOString().slice(11, 19)} (${config.schedule_cron}); Ctrl-C stops`,
@@ -305,6 +304,11 @@ function localEnv(
     CONTROL_PLANE_TOKEN: token,
     GITHUB_TOKEN: githubToken,
   };
+}
+
+/** The schedule's next time after `now` (asked after each tick, so never one already past). */
+export function nextTickAfter(cron: string, now: Date): Date {
+  return CronExpressionParser.parse(cron, { currentDate: now }).next().toDate();
 }
 
 function executorUidOf(env: NodeJS.ProcessEnv): number {
