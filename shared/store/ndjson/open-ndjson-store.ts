@@ -4,11 +4,20 @@ import { crc32 } from "node:zlib";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import {
+  appendCheckpoint,
+  CHECKPOINT_FILE,
+  openCheckpointFile,
+  readCheckpointFile,
+} from "../checkpoints/checkpoint-file.ts";
+import { checkpointMac, macMatches } from "../checkpoints/checkpoint-mac.ts";
+import {
   type AppendItem,
   type AppendOutcome,
   type EventStore,
   type FsyncObserver,
   type Projection,
+  type StoreCheckpoint,
+  StoreCorruptError,
   StoreFailedError,
   type StoreStats,
 } from "../types.ts";
@@ -53,6 +62,10 @@ export interface NdjsonStoreOptions {
   lockHeartbeatMs?: number;
   /** Test seam: the segment writes of the append path. */
   io?: SegmentIo;
+  /** HMAC key of the checkpoints (never written anywhere); without it none are written or checked. */
+  checkpointKey?: Buffer;
+  /** Write a checkpoint once this many records came after the last one; default 1,000. */
+  checkpointEveryRecords?: number;
 }
 
 export interface NdjsonStore extends EventStore {
@@ -65,6 +78,7 @@ export interface NdjsonStore extends EventStore {
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
+export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1_000;
 
 interface OpenedWrite {
   write: SegmentWrite;
@@ -117,8 +131,9 @@ class SegmentFiles {
 }
 
 /**
- * The embedded event store (DESIGN §9): hash-chained NDJSON segment files, group commit,
- * an in-memory index instead of rescans, snapshots for a fast restart, one writer per directory.
+ * The embedded event store: hash-chained NDJSON segment files, group commit, an in-memory
+ * index instead of rescans, snapshots for a fast restart, authenticated checkpoints, one writer
+ * per directory.
  */
 class NdjsonEventStore implements NdjsonStore {
   readonly dir: string;
@@ -152,6 +167,11 @@ class NdjsonEventStore implements NdjsonStore {
   private snapshotSeq = -1;
   private snapshotInFlight: Promise<void> | undefined;
 
+  private readonly checkpointKey: Buffer | undefined;
+  private readonly checkpointEvery: number;
+  private latestCheckpoint: StoreCheckpoint | null = null;
+  private checkpointFile: { handle: FileHandle; size: number } | undefined;
+
   constructor(options: NdjsonStoreOptions) {
     this.dir = options.dir;
     this.projections = options.projections ?? [];
@@ -162,6 +182,8 @@ class NdjsonEventStore implements NdjsonStore {
     this.now = options.now ?? (() => new Date());
     this.snapshotEvery = options.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY_RECORDS;
     this.io = options.io ?? nodeSegmentIo;
+    this.checkpointKey = options.checkpointKey;
+    this.checkpointEvery = options.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS;
   }
 
   async open(lockHeartbeatMs: number | undefined): Promise<void> {
@@ -175,6 +197,7 @@ class NdjsonEventStore implements NdjsonStore {
       await this.recover();
     } catch (error) {
       await this.activeHandle?.close().catch(() => undefined);
+      await this.checkpointFile?.handle.close().catch(() => undefined);
       await this.lock.release().catch(() => undefined);
       throw error;
     }
@@ -260,6 +283,7 @@ class NdjsonEventStore implements NdjsonStore {
       );
     }
     this.snapshotSeq = restored?.lastSeq ?? -1;
+    if (this.checkpointKey) await this.recoverCheckpoints(this.checkpointKey);
     this.logger.info(
       {
         dir: this.dir,
@@ -272,6 +296,56 @@ class NdjsonEventStore implements NdjsonStore {
       "event store open",
     );
     if (scan.records >= this.snapshotEvery) this.snapshotInBackground();
+  }
+
+  /**
+   * Cuts a torn last checkpoint line, and refuses a store that its last authentic checkpoint
+   * contradicts: records cut off the end, or a rewritten and re-chained history.
+   */
+  private async recoverCheckpoints(key: Buffer): Promise<void> {
+    const read = await readCheckpointFile(this.dir);
+    if ("missing" in read) return;
+    const path = join(this.dir, CHECKPOINT_FILE);
+    if (read.problem) throw new StoreCorruptError(path, read.problem.line, read.problem.message);
+    const file = await openCheckpointFile(this.dir);
+    this.checkpointFile = file;
+    if (read.torn) {
+      await file.handle.truncate(read.torn.offset);
+      await file.handle.datasync();
+      file.size = read.torn.offset;
+      this.logger.warn(
+        { file: path, line: read.torn.line, bytes: read.torn.bytes },
+        "truncated a torn last checkpoint line (an append that never completed)",
+      );
+    }
+    const last = read.checkpoints.at(-1);
+    if (!last) return;
+    if (!macMatches(key, last.seq, last.hash, last.mac)) {
+      // Not proof of tampering: the key may have changed. `store verify` with the key will say.
+      this.logger.warn(
+        { file: path, line: last.line, seq: last.seq },
+        "the last checkpoint does not verify under this store key (was the key changed?); it is not published",
+      );
+      return;
+    }
+    if (last.seq > this.lastSeq) {
+      throw new StoreCorruptError(
+        path,
+        last.line,
+        `a checkpoint authenticates seq ${last.seq}, the store ends at seq ${this.lastSeq}: ` +
+          `records ${this.lastSeq + 1}..${last.seq} are missing (move ${CHECKPOINT_FILE} aside only if removing them was intended)`,
+      );
+    }
+    const [line] = this.lineRangeSync(last.seq);
+    if ((JSON.parse(line!) as StoredRecord).hash !== last.hash) {
+      const segment = this.segments[this.segmentIndexOf(last.seq)]!;
+      throw new StoreCorruptError(
+        join(this.dir, segment.name),
+        last.seq - segment.firstSeq + 1,
+        `record ${last.seq} differs from the one ${CHECKPOINT_FILE}:${last.line} authenticates: history was rewritten`,
+      );
+    }
+    this.latestCheckpoint = { seq: last.seq, hash: last.hash, mac: last.mac };
   }
 
   /** Why the snapshot cannot be trusted, or null when the files are exactly what it describes. */
@@ -402,6 +476,10 @@ class NdjsonEventStore implements NdjsonStore {
         return;
       }
       this.commit(plan, opened);
+      // Before the acknowledgement, so no more than the interval is ever acknowledged unchecked.
+      if (this.lastSeq - (this.latestCheckpoint?.seq ?? 0) >= this.checkpointEvery) {
+        await this.checkpointHead();
+      }
     }
     for (const { call, duplicates, records } of plan.calls) {
       call.resolve({ ingested: records.length, duplicates, records });
@@ -480,6 +558,31 @@ class NdjsonEventStore implements NdjsonStore {
     this.lastHash = plan.lastHash;
     for (const { records } of plan.calls) {
       for (const record of records) this.applyProjections(record);
+    }
+  }
+
+  /**
+   * Checkpoints the committed (already fsynced) head. A failure is logged, not the append's:
+   * its records are durable, and the next group or close tries again.
+   */
+  private async checkpointHead(): Promise<void> {
+    const key = this.checkpointKey;
+    const hash = this.lastHash;
+    // Failed: possibly another process owns the directory now; it writes its own.
+    if (!key || hash === null || this.failure) return;
+    const seq = this.lastSeq;
+    const checkpoint = { seq, hash, mac: checkpointMac(key, seq, hash) };
+    try {
+      if (!this.checkpointFile) {
+        const opened = await openCheckpointFile(this.dir);
+        this.checkpointFile = opened;
+        if (opened.created) await fsyncDir(this.dir);
+      }
+      const file = this.checkpointFile;
+      file.size = await appendCheckpoint(file.handle, file.size, checkpoint);
+      this.latestCheckpoint = checkpoint;
+    } catch (error) {
+      this.logger.error({ dir: this.dir, err: error, seq }, "could not write a checkpoint");
     }
   }
 
@@ -581,6 +684,10 @@ class NdjsonEventStore implements NdjsonStore {
       await files.close();
     }
     return records;
+  }
+
+  checkpoint(): StoreCheckpoint | null {
+    return this.latestCheckpoint;
   }
 
   stats(): StoreStats {
@@ -700,6 +807,9 @@ class NdjsonEventStore implements NdjsonStore {
   private async shutDown(): Promise<void> {
     this.closing = true;
     await this.draining;
+    if (this.lastSeq > (this.latestCheckpoint?.seq ?? 0)) await this.checkpointHead();
+    await this.checkpointFile?.handle.close().catch(() => undefined);
+    this.checkpointFile = undefined;
     await this.snapshotInFlight?.catch(() => undefined);
     try {
       if (!this.failure && this.lastSeq !== this.snapshotSeq) await this.startSnapshot();

@@ -25,7 +25,7 @@ export interface ScanStart {
   lastHash: string | null;
 }
 
-/** An unacknowledged partial write at the very end of the store (DESIGN §9: truncated on open). */
+/** An unacknowledged partial write at the very end of the store: opening truncates it. */
 export interface TornTail {
   file: string;
   line: number;
@@ -44,7 +44,13 @@ export interface ScanResult {
   torn?: TornTail;
 }
 
-export type RecordVisitor = (record: StoredRecord, offset: number) => void;
+/** Sees each good record: its byte offset, and its file and 1-based line for messages. */
+export type RecordVisitor = (
+  record: StoredRecord,
+  offset: number,
+  file: string,
+  line: number,
+) => void;
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -148,7 +154,7 @@ export async function scanSegments(
             }
             throw new StoreCorruptError(file, line, check.problem);
           }
-          visit(check.record, bufferPos + from);
+          visit(check.record, bufferPos + from, file, line);
           lastSeq = check.record.seq;
           lastHash = check.record.hash;
           records++;
