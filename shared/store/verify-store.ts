@@ -1,8 +1,14 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CHECKPOINT_FILE, type CheckpointLine } from "./checkpoints/checkpoint-file.ts";
+import { readAckWatermark } from "./ndjson/ack-watermark.ts";
 import { witnessProblem } from "./ndjson/check-witness.ts";
-import { FROM_THE_BEGINNING, scanSegments } from "./ndjson/scan-segments.ts";
+import {
+  FROM_THE_BEGINNING,
+  NOTHING_UNACKNOWLEDGED,
+  scanSegments,
+  type TornTail,
+} from "./ndjson/scan-segments.ts";
 import { listSegmentNames } from "./ndjson/segment-name.ts";
 import { readSnapshotFile } from "./ndjson/store-snapshot.ts";
 import { StoreCorruptError } from "./types.ts";
@@ -38,8 +44,11 @@ export interface VerifyReport {
   lastHash: string | null;
   /** The first problem: for `records`, what opening the store would refuse. */
   problem?: VerifyProblem;
-  /** An unfinished append at the very end: not damage; opening the store truncates it. */
-  torn?: { file: string; line: number; bytes: number; reason: string };
+  /**
+   * Not damage, and cut off when the store is next opened: an unfinished append at the very
+   * end, or the damaged part of a group that was never acknowledged.
+   */
+  torn?: Pick<TornTail, "kind" | "file" | "line" | "bytes" | "reason">;
   /** With a key: the checkpoints checked, and the latest of them. */
   checkpoints?: { checked: number; latest: CheckpointLine | null };
 }
@@ -68,6 +77,7 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
   const witness = "snapshot" in read ? read.snapshot : undefined;
   const authentic = options.key ? await readAuthenticCheckpoints(dir, options.key) : undefined;
   const names = await listSegmentNames(dir);
+  const acknowledged = (await readAckWatermark(dir)) ?? NOTHING_UNACKNOWLEDGED;
   let records = 0;
   let lastSeq = 0;
   let lastHash: string | null = null;
@@ -112,10 +122,20 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
         lastHash = record.hash;
         if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
       },
+      acknowledged,
     );
+    if (scan.torn?.kind === "unacknowledged-group") {
+      // A live store may have acknowledged those records since the watermark was read.
+      const now = await readAckWatermark(dir);
+      if (now === undefined || lastSeq < now) {
+        const { file, line, problem } = scan.torn;
+        throw new StoreCorruptError(file, line, problem ?? scan.torn.reason);
+      }
+    }
     const problem = witness && witnessProblem(dir, witness, scan.segments, lastSeq, hashAtWitness);
     if (problem) throw problem;
     const torn = scan.torn && {
+      kind: scan.torn.kind,
       file: scan.torn.file,
       line: scan.torn.line,
       bytes: scan.torn.bytes,

@@ -59,10 +59,11 @@ export const command: Command = {
     );
     writeCheckpointLine(report, stdout, stderr);
     if (report.torn) {
-      const { file, line, bytes, reason } = report.torn;
+      const { kind, file, line, bytes, reason } = report.torn;
+      const what = kind === "torn-line" ? "an unfinished append" : "a group never acknowledged";
       stderr.write(
-        `note: ${file}:${line}: ${reason}; ${bytes} bytes of an unfinished append, ` +
-          "truncated when the store is next opened\n",
+        `note: ${file}:${line}: ${reason}; ${bytes} bytes of ${what}, ` +
+          "cut off when the store is next opened\n",
       );
     }
     return 0;

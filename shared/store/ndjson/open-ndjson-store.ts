@@ -21,6 +21,7 @@ import {
   StoreFailedError,
   type StoreStats,
 } from "../types.ts";
+import { type AckWatermark, openAckWatermark, readAckWatermark } from "./ack-watermark.ts";
 import { witnessProblem } from "./check-witness.ts";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.ts";
 import { EventIdTable, eventIdHash } from "./event-id-table.ts";
@@ -29,11 +30,13 @@ import { type GroupPlan, type PendingAppend, planGroup, type SegmentWrite } from
 import { readLines, readLinesSync } from "./read-lines.ts";
 import {
   FROM_THE_BEGINNING,
+  NOTHING_UNACKNOWLEDGED,
   type ScanStart,
   type SegmentState,
   scanSegments,
+  type TornTail,
 } from "./scan-segments.ts";
-import { fsyncDir, nodeSegmentIo, type SegmentIo } from "./segment-io.ts";
+import { fsyncDir, nodeSegmentIo, type SegmentIo, syncFile } from "./segment-io.ts";
 import { listSegmentNames } from "./segment-name.ts";
 import { SeqColumn } from "./seq-column.ts";
 import {
@@ -171,6 +174,7 @@ class NdjsonEventStore implements NdjsonStore {
   private readonly checkpointEvery: number;
   private latestCheckpoint: StoreCheckpoint | null = null;
   private checkpointFile: { handle: FileHandle; size: number } | undefined;
+  private watermark: AckWatermark | undefined;
 
   constructor(options: NdjsonStoreOptions) {
     this.dir = options.dir;
@@ -198,6 +202,7 @@ class NdjsonEventStore implements NdjsonStore {
     } catch (error) {
       await this.activeHandle?.close().catch(() => undefined);
       await this.checkpointFile?.handle.close().catch(() => undefined);
+      await this.watermark?.close().catch(() => undefined);
       await this.lock.release().catch(() => undefined);
       throw error;
     }
@@ -250,11 +255,18 @@ class NdjsonEventStore implements NdjsonStore {
     // An intact snapshot that could not be used still says how much history there was.
     const witness = "snapshot" in read && !restored ? read.snapshot : undefined;
     let hashAtWitness: string | undefined;
-    const scan = await scanSegments(this.dir, names, start, (record, offset) => {
-      this.index(record.seq, offset, eventIdHash(record.event.event_id));
-      if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
-      for (const projection of this.projections) projection.apply(record);
-    });
+    const acknowledged = (await readAckWatermark(this.dir)) ?? NOTHING_UNACKNOWLEDGED;
+    const scan = await scanSegments(
+      this.dir,
+      names,
+      start,
+      (record, offset) => {
+        this.index(record.seq, offset, eventIdHash(record.event.event_id));
+        if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
+        for (const projection of this.projections) projection.apply(record);
+      },
+      acknowledged,
+    );
     if (witness) {
       const problem = witnessProblem(this.dir, witness, scan.segments, scan.lastSeq, hashAtWitness);
       if (problem) throw problem;
@@ -264,24 +276,11 @@ class NdjsonEventStore implements NdjsonStore {
     this.lastHash = scan.lastHash;
     this.totalBytes = this.segments.reduce((sum, s) => sum + s.bytes, 0);
 
-    if (scan.torn) {
-      const handle = await open(scan.torn.file, "r+");
-      try {
-        await handle.truncate(scan.torn.offset);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      this.logger.warn(
-        {
-          file: scan.torn.file,
-          line: scan.torn.line,
-          bytes: scan.torn.bytes,
-          reason: scan.torn.reason,
-        },
-        "truncated a torn last line (an append that never completed)",
-      );
-    }
+    if (scan.torn) await this.cutTornTail(scan.torn);
+    // Records a crash left written but never fsynced are served from now on: make them durable
+    // before the watermark counts them as acknowledged.
+    for (const segment of scan.segments) await syncFile(join(this.dir, segment.name));
+    this.watermark = await openAckWatermark(this.dir, this.lastSeq);
     this.snapshotSeq = restored?.lastSeq ?? -1;
     if (this.checkpointKey) await this.recoverCheckpoints(this.checkpointKey);
     this.logger.info(
@@ -346,6 +345,36 @@ class NdjsonEventStore implements NdjsonStore {
       );
     }
     this.latestCheckpoint = { seq: last.seq, hash: last.hash, mac: last.mac };
+  }
+
+  /** Cuts off what was never acknowledged: a torn last line, or a partly written group. */
+  private async cutTornTail(torn: TornTail): Promise<void> {
+    for (const path of torn.removed) await rm(path, { force: true });
+    if (torn.removed.length > 0) await fsyncDir(this.dir);
+    if (!torn.removed.includes(torn.file)) {
+      const handle = await open(torn.file, "r+");
+      try {
+        await handle.truncate(torn.offset);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    }
+    const fields = {
+      file: torn.file,
+      line: torn.line,
+      bytes: torn.bytes,
+      reason: torn.reason,
+      removed: torn.removed,
+    };
+    if (torn.kind === "torn-line") {
+      this.logger.warn(fields, "truncated a torn last line (an append that never completed)");
+      return;
+    }
+    this.logger.warn(
+      fields,
+      "dropped the damaged tail of a group that was never acknowledged (its fsync never returned)",
+    );
   }
 
   /** Why the snapshot cannot be trusted, or null when the files are exactly what it describes. */
@@ -507,6 +536,9 @@ class NdjsonEventStore implements NdjsonStore {
         // The segment's directory entry must be as durable as its bytes.
         if (created) await fsyncDir(this.dir);
       }
+      // Durable before any call of the group resolves: every acknowledged seq is at or below
+      // it, so damage past it after a crash can only be this unacknowledged group's.
+      await this.watermark!.advance(plan.lastSeq);
       return opened;
     } catch (error) {
       await this.undo(opened);
@@ -821,6 +853,8 @@ class NdjsonEventStore implements NdjsonStore {
     }
     await this.activeHandle?.close().catch(() => undefined);
     this.activeHandle = undefined;
+    await this.watermark?.close().catch(() => undefined);
+    this.watermark = undefined;
     this.closed = true;
     await this.lock?.release();
   }
