@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ACK_WATERMARK_FILE, readAckWatermark } from "./ndjson/ack-watermark.ts";
@@ -128,6 +128,42 @@ describe("damage in acknowledged records", () => {
     const error = await openNdjsonStore({ dir, logger: silentLogger }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreCorruptError);
     expect((error as StoreCorruptError).line).toBe(22);
+  });
+});
+
+describe("an acknowledged last line cut short", () => {
+  async function closedStoreCutShort(): Promise<{ path: string; whole: number }> {
+    const store = await openNdjsonStore({ dir, logger: silentLogger });
+    await store.append(items(1, 10));
+    await store.close();
+    const path = join(dir, FIRST);
+    const text = await readFile(path, "utf8");
+    const lastStart = text.lastIndexOf("\n", text.length - 2) + 1;
+    await writeFile(path, text.slice(0, lastStart + 40));
+    return { path, whole: lastStart };
+  }
+
+  it("is refused, not cut off: record 10 was acknowledged", async () => {
+    const { path } = await closedStoreCutShort();
+    // Without the snapshot, which would see the record missing: the watermark alone refuses.
+    await rm(join(dir, "snapshot.bin"));
+    const error = await openNdjsonStore({ dir, logger: silentLogger }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect((error as StoreCorruptError).file).toBe(path);
+    expect((error as StoreCorruptError).line).toBe(10);
+    expect((error as StoreCorruptError).problem).toMatch(/seq 10 was acknowledged/);
+    expect(await verifyStore(dir)).toMatchObject({ ok: false, problem: { line: 10 } });
+  });
+
+  it("is cut off as an unfinished append when there is no watermark (a copy, an older store)", async () => {
+    const { path, whole } = await closedStoreCutShort();
+    // As a restore copies them: segments only, nothing derived.
+    await rm(join(dir, "snapshot.bin"));
+    await rm(join(dir, ACK_WATERMARK_FILE));
+    const store = await openNdjsonStore({ dir, logger: silentLogger });
+    expect(store.stats().lastSeq).toBe(9);
+    await store.close();
+    expect((await readFile(path)).length).toBe(whole);
   });
 });
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { StoredRecord } from "../../events/types.ts";
 import { StoreCorruptError } from "../types.ts";
+import { ACK_WATERMARK_FILE } from "./ack-watermark.ts";
 import { checkRecordLine } from "./check-record.ts";
 import { firstSeqOf } from "./segment-name.ts";
 
@@ -103,6 +104,20 @@ export async function scanSegments(
 
   /** Damage at the next seq is droppable when that seq was never acknowledged. */
   const unacknowledged = () => lastSeq >= acknowledgedUpTo;
+  /**
+   * A torn last line is cut off unless the watermark shows it acknowledged: then it was
+   * fsynced whole, and cutting it would drop an acknowledged event. Without a watermark (an
+   * older store, a copy) the last line is taken for an unfinished append, as it always was.
+   */
+  function acknowledgedTorn(file: string, line: number, problem: string): StoreCorruptError | null {
+    if (acknowledgedUpTo === NOTHING_UNACKNOWLEDGED || unacknowledged()) return null;
+    return new StoreCorruptError(
+      file,
+      line,
+      `${problem}, yet seq ${lastSeq + 1} was acknowledged (${ACK_WATERMARK_FILE} says up to ` +
+        `${acknowledgedUpTo}); in a copy taken while the control plane ran, remove that file from the copy`,
+    );
+  }
   const pathsAfter = (index: number) => names.slice(index + 1).map((name) => join(dir, name));
   /** The drop starts at `offset` of segment `index` and takes every later segment whole. */
   async function dropFrom(
@@ -196,6 +211,8 @@ export async function scanSegments(
           if (!check.ok) {
             const lineEnd = bufferPos + newline + 1;
             if (check.unparseable && isLast && lineEnd === size) {
+              const refused = acknowledgedTorn(file, line, `the last line is ${check.problem}`);
+              if (refused) throw refused;
               torn = {
                 kind: "torn-line",
                 file,
@@ -225,6 +242,8 @@ export async function scanSegments(
         if (readPos >= size && from < to) {
           // Bytes after the last newline: an append that never completed.
           if (isLast) {
+            const refused = acknowledgedTorn(file, line, "the last line has no newline");
+            if (refused) throw refused;
             torn = {
               kind: "torn-line",
               file,
