@@ -32,7 +32,7 @@ Commands:
   events tail [--follow]           the event log, oldest first
   circuit reset <target>           close a target's circuit breaker
   token attempt <target> <id>      print one attempt's token (it may record and read that attempt only)
-  store verify [dir]               check an event store's lines, sequence and hash chain
+  store verify [dir] [--key-file F] [--expect-seq N]   check an event store: chain, checkpoints, length
   render job [--task ID] [--attempt N]   the Kubernetes Job for an attempt, as YAML
   render knative                   every manifest of knative/, as YAML
   serve tick|worker                that function's HTTP server, as its Knative Service runs it

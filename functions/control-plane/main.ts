@@ -1,6 +1,7 @@
 import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
 import { createLogger } from "../../shared/log/logger.ts";
 import { stopSignal } from "../../shared/process/stop-signal.ts";
+import { checkpointKeyFrom } from "../../shared/store/checkpoints/checkpoint-key.ts";
 import { eventsDirFrom } from "../../shared/store/events-dir.ts";
 import { StoreCorruptError, StoreLockedError } from "../../shared/store/types.ts";
 import { readTokenVariable, TokenFileError } from "../../shared/tokens/read-token.ts";
@@ -18,7 +19,8 @@ const NAME = "leviathan control-plane";
 /**
  * `leviathan control-plane`: PORT (default 8000), LEVIATHAN_DATA_DIR (default
  * <LEVIATHAN_HOME>/events, as `store verify` and local mode use it), CONTROL_PLANE_TOKEN or
- * CONTROL_PLANE_TOKEN_FILE (required). Runs until SIGTERM/SIGINT, then drains and closes the
+ * CONTROL_PLANE_TOKEN_FILE (required), LEVIATHAN_STORE_KEY or LEVIATHAN_STORE_KEY_FILE (the
+ * checkpoints' secret; default: the token, through the same key derivation). Runs until SIGTERM/SIGINT, then drains and closes the
  * store: exit 0. Any start-up problem is one clear line on stderr and exit 1.
  */
 export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
@@ -42,6 +44,14 @@ export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
     stderr.write(`${NAME}: PORT must be a port number (0-65535)\n`);
     return 1;
   }
+  let checkpointKey: Buffer;
+  try {
+    checkpointKey = checkpointKeyFrom(env, token).key;
+  } catch (error) {
+    if (!(error instanceof TokenFileError)) throw error;
+    stderr.write(`${NAME}: ${error.message}; refusing to start without the store key\n`);
+    return 1;
+  }
   const dataDir = eventsDirFrom(env);
   const stop = io.stopSignal ?? stopSignal();
   let running: Awaited<ReturnType<typeof startControlPlane>>;
@@ -49,6 +59,7 @@ export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
     running = await startControlPlane({
       dataDir,
       token,
+      checkpointKey,
       port,
       logger: createLogger("control-plane"),
     });

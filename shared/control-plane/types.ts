@@ -107,6 +107,14 @@ export interface EventPage {
   next_after: number;
 }
 
+/** `GET /v1/store/head`: the chain's head now, and the latest checkpoint (null: none yet). */
+export interface StoreHead {
+  seq: number;
+  hash: string | null;
+  checkpoint_seq: number | null;
+  checkpoint_mac: string | null;
+}
+
 /** Reply of both ingest routes. */
 export interface IngestReply {
   ingested: number;

@@ -8,6 +8,7 @@ import {
   type Manifest,
   type RenderKnativeOptions,
   renderKnative,
+  STORE_KEY_SECRET_KEY,
   toYamlDocuments,
 } from "./render-knative.ts";
 
@@ -75,7 +76,7 @@ export function exampleSecrets(config: AutonomyConfig): ISecret[] {
   });
   return [
     secret(GITHUB_TOKEN_SECRET.name, [GITHUB_TOKEN_SECRET.key]),
-    secret(CONTROL_PLANE_TOKEN_SECRET.name, [CONTROL_PLANE_TOKEN_SECRET.key]),
+    secret(CONTROL_PLANE_TOKEN_SECRET.name, [CONTROL_PLANE_TOKEN_SECRET.key, STORE_KEY_SECRET_KEY]),
     secret(EXECUTOR_SECRET, [EXAMPLE_EXECUTOR_KEY]),
   ];
 }

@@ -59,6 +59,12 @@ const PART_OF = { "app.kubernetes.io/part-of": "leviathan" };
 const CLUSTER_LOCAL = { "networking.knative.dev/visibility": "cluster-local" };
 const KNATIVE_SERVICE_REF = { apiVersion: "serving.knative.dev/v1", kind: "Service" } as const;
 
+/**
+ * The optional key of the control plane's Secret holding the store checkpoints' own secret;
+ * absent or empty, the checkpoints are keyed from the token.
+ */
+export const STORE_KEY_SECRET_KEY = "LEVIATHAN_STORE_KEY";
+
 function secretEnv(name: string, ref: SecretKeyRef): IEnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }
@@ -134,6 +140,17 @@ function controlPlane(config: AutonomyConfig, namespace: string): IDeployment {
               ports: [{ name: "http", containerPort: CONTROL_PLANE_PORT }],
               env: [
                 secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
+                // The checkpoints' own secret, if the Secret has one; else the token keys them.
+                {
+                  name: "LEVIATHAN_STORE_KEY",
+                  valueFrom: {
+                    secretKeyRef: {
+                      name: CONTROL_PLANE_TOKEN_SECRET.name,
+                      key: STORE_KEY_SECRET_KEY,
+                      optional: true,
+                    },
+                  },
+                },
                 { name: "PORT", value: String(CONTROL_PLANE_PORT) },
                 { name: "LEVIATHAN_DATA_DIR", value: EVENTS_DIR },
               ],

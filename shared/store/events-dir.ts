@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { leviathanHome } from "../config/leviathan-home.ts";
 
 /**
- * Where `leviathan store verify` looks by default (DESIGN §9): `LEVIATHAN_DATA_DIR`, else
+ * Where `leviathan store verify` looks by default: `LEVIATHAN_DATA_DIR`, else
  * `<LEVIATHAN_HOME>/events` with `LEVIATHAN_HOME` defaulting to `./.data`, as local mode keeps it.
  */
 export function eventsDirFrom(env: NodeJS.ProcessEnv): string {

@@ -93,6 +93,38 @@ describe("one writer per directory", () => {
     await store.close();
   });
 
+  it("takes over from a holder that exited but that no parent reaped (a zombie)", async () => {
+    // The shell starts a child that exits at once, then becomes `sleep`, which never waits for
+    // it: that child stays a zombie, as under a pid 1 that does not reap.
+    const parent = spawn("sh", ["-c", "/bin/true & echo $!; exec sleep 60"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    child = parent;
+    let output = "";
+    parent.stdout?.on("data", (chunk) => {
+      output += String(chunk);
+    });
+    await waitFor(() => /^\d+\n/.test(output), "the zombie's pid");
+    const zombie = Number(output.trim());
+    const state = async () =>
+      (await readFile(`/proc/${zombie}/status`, "utf8")).match(/^State:\s*(\S)/m)?.[1];
+    await waitFor(async () => (await state()) === "Z", "the child to become a zombie");
+    // It still answers signals, so a check by pid alone takes it for a live holder.
+    expect(() => process.kill(zombie, 0)).not.toThrow();
+
+    const first = await openNdjsonStore({ dir, logger: silentLogger });
+    const holder = await readHolder();
+    await first.close();
+    const start = processStartTime(zombie);
+    expect(start).not.toBeNull();
+    await writeFile(LOCK(), JSON.stringify({ ...holder, pid: zombie, process_start: start }));
+
+    const store = await openNdjsonStore({ dir, logger: silentLogger });
+    expect((await readHolder()).pid).toBe(process.pid);
+    await store.close();
+    expect(await state()).toBe("Z");
+  });
+
   it("judges a holder on another host by its heartbeat", async () => {
     const elsewhere = (heartbeatAgoMs: number): LockHolder => ({
       pid: 1,

@@ -49,7 +49,12 @@ async function expectCorruptAt(name: string, line: number, message: RegExp): Pro
   expect(error.message).toBe(`${join(dir, name)}:${line}: ${error.problem}`);
   const report = await verifyStore(dir);
   expect(report.ok).toBe(false);
-  expect(report.problem).toEqual({ file: error.file, line: error.line, message: error.problem });
+  expect(report.problem).toEqual({
+    kind: "records",
+    file: error.file,
+    line: error.line,
+    message: error.problem,
+  });
 }
 
 describe("torn last line", () => {

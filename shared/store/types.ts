@@ -40,8 +40,8 @@ export interface StoreStats {
 export type FsyncObserver = (seconds: number, records: number) => void;
 
 /**
- * The one interface every backend implements (DESIGN §9): the NDJSON files are the embedded
- * default; a PostgreSQL backend can take over behind the same calls.
+ * The one interface every backend implements: the NDJSON files are the embedded default; a
+ * PostgreSQL backend can take over behind the same calls.
  */
 export interface EventStore {
   /**
@@ -55,6 +55,8 @@ export interface EventStore {
   readSeqs(seqs: readonly number[]): Promise<StoredRecord[]>;
   hasEvent(eventId: string): boolean;
   stats(): StoreStats;
+  /** The latest durable checkpoint, or null when none was written (or no key was given). */
+  checkpoint(): StoreCheckpoint | null;
   close(): Promise<void>;
 }
 
@@ -79,4 +81,14 @@ export class StoreLockedError extends Error {
  */
 export class StoreFailedError extends Error {
   override readonly name = "StoreFailedError";
+}
+
+/**
+ * An authenticated statement that the store held `hash` at `seq`: `mac` is HMAC-SHA256 under
+ * the store key, which is never on the volume, so whoever can rewrite the files cannot forge it.
+ */
+export interface StoreCheckpoint {
+  seq: number;
+  hash: string;
+  mac: string;
 }

@@ -346,6 +346,7 @@ describe("an attempt token may not use any other route: 403, whatever the body",
     ["GET", "/v1/events"],
     ["GET", "/v1/events?after=0&limit=1"],
     ["GET", "/metrics"],
+    ["GET", "/v1/store/head"],
     ["GET", `/v1/attempts/${OTHER.attempt_id}`],
     ["GET", `/v1/attempts/${OWN.attempt_id}x`],
   ])("%s %s", async (method, path) => {
@@ -457,6 +458,7 @@ describe("the operator's token still does everything", () => {
       "/v1/targets/radix",
       "/v1/events",
       "/metrics",
+      "/v1/store/head",
       `/v1/attempts/${OWN.attempt_id}`,
       `/v1/attempts/${OTHER.attempt_id}`,
     ]) {

@@ -18,6 +18,7 @@ const PATHS = [
   "/v1/targets/radix/circuit/reset",
   "/v1/attempts/attempt-x-12345678",
   "/metrics",
+  "/v1/store/head",
   // Unknown routes: the answer (404) comes only after the token was checked.
   "/",
   "/v1",

@@ -150,6 +150,23 @@ describe("CONTROL_PLANE_TOKEN_FILE, as a mounted Secret gives it", () => {
   });
 });
 
+describe("LEVIATHAN_STORE_KEY_FILE, the checkpoints' secret", () => {
+  it("refuses to start when the file cannot be read, naming the variable and the path", async () => {
+    const dir = await tempDir();
+    const secret = join(await tempDir(), "absent");
+    const child = runLeviathan(["control-plane"], {
+      PORT: "0",
+      LEVIATHAN_DATA_DIR: dir,
+      CONTROL_PLANE_TOKEN: TOKEN,
+      LEVIATHAN_STORE_KEY_FILE: secret,
+    });
+    expect(await child.exited).toBe(1);
+    expect(child.stderr()).toMatch(/LEVIATHAN_STORE_KEY_FILE: cannot read \S*absent \(ENOENT\)/);
+    expect(child.stderr()).toContain("refusing to start without the store key");
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
 describe("refusing to start", () => {
   it("without CONTROL_PLANE_TOKEN", async () => {
     const dir = await tempDir();

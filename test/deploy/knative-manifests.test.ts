@@ -364,7 +364,9 @@ describe("cross-references resolve inside the folder", () => {
         }
       }
     }
-    expect(refs).toBe(4); // control plane 1, tick 2, worker 1; the Job reads its tokens from files
+    // Control plane 2 (the token, the optional store key), tick 2, worker 1; the Job reads its
+    // tokens from files.
+    expect(refs).toBe(5);
   });
 
   it("every envFrom and Secret volume names an example Secret, or the attempt's own", () => {

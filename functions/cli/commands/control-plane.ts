@@ -8,6 +8,8 @@ export const command: Command = {
     "Environment:\n" +
     "  CONTROL_PLANE_TOKEN  bearer token every route but /health requires (required), or\n" +
     "  CONTROL_PLANE_TOKEN_FILE  a file holding it (a mounted Secret)\n" +
+    "  LEVIATHAN_STORE_KEY  secret the store's checkpoint MACs are keyed from, or\n" +
+    "  LEVIATHAN_STORE_KEY_FILE  a file holding it (default: CONTROL_PLANE_TOKEN)\n" +
     "  PORT                 port to listen on (default 8000)\n" +
     "  LEVIATHAN_DATA_DIR   event store directory (default <LEVIATHAN_HOME>/events;\n" +
     "                       the Deployment sets /data/events)\n" +

@@ -1,35 +1,111 @@
+import { readFile } from "node:fs/promises";
+import { deriveCheckpointKey } from "../../../shared/store/checkpoints/checkpoint-key.ts";
 import { eventsDirFrom } from "../../../shared/store/events-dir.ts";
-import { verifyStore } from "../../../shared/store/verify-store.ts";
+import {
+  type VerifyProblemKind,
+  type VerifyReport,
+  verifyStore,
+} from "../../../shared/store/verify-store.ts";
 import { type Command, UsageError } from "../command.ts";
 
+/** A script can tell damage from tampering from a cut tail without parsing the message. */
+const EXIT_CODES: Record<VerifyProblemKind, number> = {
+  records: 1,
+  checkpoints: 3,
+  "expect-seq": 4,
+};
+
 export const command: Command = {
-  usage: "leviathan store verify [dir]",
-  summary: "Check an event store's lines, sequence numbers and hash chain.",
+  usage: "leviathan store verify [dir] [--key-file FILE] [--expect-seq N]",
+  summary: "Check an event store's lines, sequence numbers and hash chain, and its checkpoints.",
   help:
     "Reads every segment file in order and recomputes every record's hash. Prints one OK line\n" +
     "(records, segments, last seq, last hash) and exits 0, or prints <file>:<line>: <problem>\n" +
-    "for the first bad line and exits 1. Safe to run while the control plane is writing.\n\n" +
+    "for the first problem. Safe to run while the control plane is writing.\n\n" +
+    "A chain alone does not stop someone who can write the volume from rewriting history and\n" +
+    "re-chaining it, or from cutting its tail:\n" +
+    "  --key-file FILE  the secret the control plane keys its checkpoints from (the content of\n" +
+    "                   LEVIATHAN_STORE_KEY, or CONTROL_PLANE_TOKEN when that is not set):\n" +
+    "                   every checkpoint's MAC is checked, and every record a checkpoint names\n" +
+    "                   must have the hash it authenticates and still be in the store\n" +
+    "  --expect-seq N   the store must reach seq N (a seq seen before, from GET /v1/store/head\n" +
+    "                   or the leviathan_store_head_seq metric)\n\n" +
+    "Exit codes: 0 sound; 1 a damaged record (opening the store refuses it); 3 the records\n" +
+    "contradict the checkpoints, or a checkpoint does not verify; 4 the store ends below\n" +
+    "--expect-seq; 2 a bad invocation.\n\n" +
     "dir defaults to LEVIATHAN_DATA_DIR, else <LEVIATHAN_HOME>/events (LEVIATHAN_HOME: ./.data).",
-  async run({ positionals, env, stdout, stderr }) {
+  options: {
+    "key-file": { type: "string" },
+    "expect-seq": { type: "string" },
+  },
+  async run({ values, positionals, env, stdout, stderr }) {
     if (positionals.length > 1) throw new UsageError("takes at most one directory");
     const dir = positionals[0] ?? eventsDirFrom(env);
-    const report = await verifyStore(dir);
+    const expectSeq = parseExpectSeq(values["expect-seq"]);
+    const keyFile = values["key-file"];
+    const key = typeof keyFile === "string" ? await readKey(keyFile) : undefined;
+    const report = await verifyStore(dir, {
+      ...(key ? { key } : {}),
+      ...(expectSeq !== undefined ? { expectSeq } : {}),
+    });
     if (report.problem) {
-      const { file, line, message } = report.problem;
-      stdout.write(`${file}:${line}: ${message}\n`);
-      return 1;
+      const { kind, file, line, message } = report.problem;
+      stdout.write(`${line > 0 ? `${file}:${line}` : file}: ${message}\n`);
+      return EXIT_CODES[kind];
     }
     stdout.write(
       `OK ${dir}: ${report.records} records in ${report.segments} segments, ` +
         `last seq ${report.lastSeq}, last hash ${report.lastHash ?? "none"}\n`,
     );
+    writeCheckpointLine(report, stdout, stderr);
     if (report.torn) {
-      const { file, line, bytes, reason } = report.torn;
+      const { kind, file, line, bytes, reason } = report.torn;
+      const what = kind === "torn-line" ? "an unfinished append" : "a group never acknowledged";
       stderr.write(
-        `note: ${file}:${line}: ${reason}; ${bytes} bytes of an unfinished append, ` +
-          "truncated when the store is next opened\n",
+        `note: ${file}:${line}: ${reason}; ${bytes} bytes of ${what}, ` +
+          "cut off when the store is next opened\n",
       );
     }
     return 0;
   },
 };
+
+function writeCheckpointLine(
+  report: VerifyReport,
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+): void {
+  if (!report.checkpoints) {
+    stderr.write("note: checkpoints were not checked (no --key-file)\n");
+    return;
+  }
+  const { checked, latest } = report.checkpoints;
+  stdout.write(
+    latest
+      ? `checkpoints: ${checked} verified, the latest at seq ${latest.seq} (mac ${latest.mac})\n`
+      : "checkpoints: none written yet\n",
+  );
+}
+
+function parseExpectSeq(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seq = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(seq)) {
+    throw new UsageError("--expect-seq takes a whole number ≥ 0");
+  }
+  return seq;
+}
+
+/** The secret as the control plane reads it (trimmed), through the same key derivation. */
+async function readKey(path: string): Promise<Buffer> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new UsageError(`--key-file: cannot read ${path} (${code})`);
+  }
+  const secret = text.trim();
+  if (!secret) throw new UsageError(`--key-file: ${path} is empty`);
+  return deriveCheckpointKey(secret);
+}

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { StoreStats } from "../../store/types.ts";
+import type { EventStore } from "../../store/types.ts";
 
 export interface ControlPlaneMetrics {
   registry: Registry;
@@ -13,11 +13,13 @@ export interface ControlPlaneMetrics {
 
 /**
  * The control plane's Prometheus metrics, in a registry of its own so two servers in one
- * process (tests, local mode) never share counters. Store size is read at scrape time.
+ * process (tests, local mode) never share counters. Store size, head and checkpoint are read at
+ * scrape time (nothing while the store is still opening).
  */
 export function createControlPlaneMetrics(
-  stats: () => StoreStats | undefined,
+  store: () => EventStore | undefined,
 ): ControlPlaneMetrics {
+  const stats = () => store()?.stats();
   const registry = new Registry();
   const ingested = new Counter({
     name: "leviathan_events_ingested_total",
@@ -57,6 +59,36 @@ export function createControlPlaneMetrics(
     registers: [registry],
     collect() {
       this.set(stats()?.records ?? 0);
+    },
+  });
+  new Gauge({
+    name: "leviathan_store_head_seq",
+    help: "Seq of the last record in the event store (the head of the hash chain).",
+    registers: [registry],
+    collect() {
+      this.set(stats()?.lastSeq ?? 0);
+    },
+  });
+  new Gauge({
+    name: "leviathan_store_checkpoint_seq",
+    help: "Seq of the event store's latest durable checkpoint (0: none yet).",
+    registers: [registry],
+    collect() {
+      this.set(store()?.checkpoint()?.seq ?? 0);
+    },
+  });
+  // An info gauge: one series, value 1, whose labels are the latest checkpoint, so a scraper
+  // keeps an authenticated seq it can hand to `store verify --expect-seq` after a restore.
+  new Gauge({
+    name: "leviathan_store_checkpoint_info",
+    help: "The event store's latest checkpoint: its seq and HMAC-SHA256 as labels, value 1.",
+    labelNames: ["checkpoint_seq", "checkpoint_mac"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const checkpoint = store()?.checkpoint();
+      if (!checkpoint) return;
+      this.set({ checkpoint_seq: String(checkpoint.seq), checkpoint_mac: checkpoint.mac }, 1);
     },
   });
   return { registry, ingested, duplicates, requestSeconds, fsyncSeconds };

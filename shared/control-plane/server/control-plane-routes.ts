@@ -4,7 +4,7 @@ import { detailsFromZod, targetNameSchema } from "../../events/schema.ts";
 import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
-import type { EventPage, IngestReply } from "../types.ts";
+import type { EventPage, IngestReply, StoreHead } from "../types.ts";
 import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
@@ -52,6 +52,7 @@ export const CONTROL_PLANE_ROUTES: readonly Route<Handler>[] = [
   { template: "/v1/targets/:target", methods: { GET: target } },
   { template: "/v1/targets/:target/circuit/reset", methods: { POST: resetCircuit } },
   { template: "/v1/attempts/:id", methods: { GET: attempt } },
+  { template: "/v1/store/head", methods: { GET: storeHead } },
   { template: "/metrics", methods: { GET: metrics } },
 ];
 
@@ -168,6 +169,22 @@ async function resetCircuit(
   };
   const outcome = await append(services, [{ target: targetId, event }]);
   sendJson(context.res, 200, outcome.records[0]);
+}
+
+/**
+ * The head of the hash chain and the latest checkpoint: kept outside the volume, they let
+ * `store verify --expect-seq` and `--key-file` catch a store cut or re-chained later.
+ */
+async function storeHead(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  const { lastSeq, lastHash } = services.store.stats();
+  const checkpoint = services.store.checkpoint();
+  const head: StoreHead = {
+    seq: lastSeq,
+    hash: lastHash,
+    checkpoint_seq: checkpoint?.seq ?? null,
+    checkpoint_mac: checkpoint?.mac ?? null,
+  };
+  sendJson(context.res, 200, head);
 }
 
 async function metrics(context: RequestContext, services: ControlPlaneServices): Promise<void> {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "../../log/logger.ts";
+import { deriveCheckpointKey } from "../../store/checkpoints/checkpoint-key.ts";
 import {
   type FsyncMode,
   type NdjsonStoreOptions,
@@ -25,6 +26,8 @@ export interface ControlPlaneOptions {
   dataDir: string;
   /** The bearer token every route but health requires. */
   token: string;
+  /** HMAC key of the store's checkpoints; default: derived from `token` under a fixed label. */
+  checkpointKey?: Buffer;
   /** 0 picks a free port (tests); default 8000. */
   port?: number;
   /** Default: every interface. */
@@ -53,7 +56,7 @@ export const DEFAULT_PORT = 8000;
 const LINGER_AFTER_REFUSAL_MS = 1_000;
 
 /**
- * The control plane (DESIGN §8): a plain node:http server, listening at once, answering health
+ * The control plane: a plain node:http server, listening at once, answering health
  * with 503 until the event store is open and recovered. Rejects (after releasing the port)
  * when the store cannot be opened: locked by another process, or corrupt.
  */
@@ -67,7 +70,7 @@ export async function startControlPlane(
   const state = createControlPlaneState();
   let store: EventStore | undefined;
   let health: Health = "starting";
-  const metrics = createControlPlaneMetrics(() => store?.stats());
+  const metrics = createControlPlaneMetrics(() => store);
   const services: ControlPlaneServices = {
     get store(): EventStore {
       if (!store) throw new HttpError(503, "the control plane is starting");
@@ -186,6 +189,7 @@ export async function startControlPlane(
       dir: options.dataDir,
       projections: [state],
       logger,
+      checkpointKey: options.checkpointKey ?? deriveCheckpointKey(options.token),
       ...(options.fsyncMode ? { fsyncMode: options.fsyncMode } : {}),
       onFsync: (seconds) => metrics.fsyncSeconds.observe(seconds),
     });

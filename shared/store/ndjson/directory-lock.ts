@@ -72,6 +72,17 @@ function pidExists(pid: number): boolean {
   }
 }
 
+/**
+ * A zombie (Z) or dead (X) process has exited: it holds no files and never writes again, but
+ * its pid answers signals until its parent reaps it, and a parent that never does (a container
+ * whose pid 1 does not reap) must not block a restart for good.
+ */
+export function hasExited(pid: number): boolean {
+  const status = readProc(`/proc/${pid}/status`);
+  const state = status?.match(/^State:\s*([A-Za-z])/m)?.[1];
+  return state === "Z" || state === "X";
+}
+
 function selfHolder(heartbeatMs: number, now: Date): LockHolder {
   return {
     pid: process.pid,
@@ -106,6 +117,7 @@ export function staleReason(holder: LockHolder, nowMs: number): string | null {
     (holder.pid_namespace ?? null) === me.pid_namespace;
   if (sameMachine) {
     if (!pidExists(holder.pid)) return `pid ${holder.pid} is gone`;
+    if (hasExited(holder.pid)) return `pid ${holder.pid} has exited (a zombie not yet reaped)`;
     const start = processStartTime(holder.pid);
     if (holder.process_start && start && start !== holder.process_start) {
       return `pid ${holder.pid} is now another process`;
@@ -145,9 +157,9 @@ async function removeStaleLock(path: string, judged: string): Promise<void> {
 }
 
 /**
- * One writer per directory (DESIGN §9): `.lock`, created with O_EXCL, names its holder and
- * carries a heartbeat. A lock left by a killed process does not block a restart: on the same
- * machine its pid is gone (or reused), elsewhere its heartbeat stops.
+ * One writer per directory: `.lock`, created with O_EXCL, names its holder and carries a
+ * heartbeat. A lock left by a killed process does not block a restart: on the same machine its
+ * pid is gone, a zombie, or reused; elsewhere its heartbeat stops.
  */
 export async function acquireDirectoryLock(
   dir: string,

@@ -4,14 +4,24 @@ import { crc32 } from "node:zlib";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import {
+  appendCheckpoint,
+  CHECKPOINT_FILE,
+  openCheckpointFile,
+  readCheckpointFile,
+} from "../checkpoints/checkpoint-file.ts";
+import { checkpointMac, macMatches } from "../checkpoints/checkpoint-mac.ts";
+import {
   type AppendItem,
   type AppendOutcome,
   type EventStore,
   type FsyncObserver,
   type Projection,
+  type StoreCheckpoint,
+  StoreCorruptError,
   StoreFailedError,
   type StoreStats,
 } from "../types.ts";
+import { type AckWatermark, openAckWatermark, readAckWatermark } from "./ack-watermark.ts";
 import { witnessProblem } from "./check-witness.ts";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.ts";
 import { EventIdTable, eventIdHash } from "./event-id-table.ts";
@@ -20,11 +30,13 @@ import { type GroupPlan, type PendingAppend, planGroup, type SegmentWrite } from
 import { readLines, readLinesSync } from "./read-lines.ts";
 import {
   FROM_THE_BEGINNING,
+  NOTHING_UNACKNOWLEDGED,
   type ScanStart,
   type SegmentState,
   scanSegments,
+  type TornTail,
 } from "./scan-segments.ts";
-import { fsyncDir, nodeSegmentIo, type SegmentIo } from "./segment-io.ts";
+import { fsyncDir, nodeSegmentIo, type SegmentIo, syncFile } from "./segment-io.ts";
 import { listSegmentNames } from "./segment-name.ts";
 import { SeqColumn } from "./seq-column.ts";
 import {
@@ -53,6 +65,10 @@ export interface NdjsonStoreOptions {
   lockHeartbeatMs?: number;
   /** Test seam: the segment writes of the append path. */
   io?: SegmentIo;
+  /** HMAC key of the checkpoints (never written anywhere); without it none are written or checked. */
+  checkpointKey?: Buffer;
+  /** Write a checkpoint once this many records came after the last one; default 1,000. */
+  checkpointEveryRecords?: number;
 }
 
 export interface NdjsonStore extends EventStore {
@@ -65,6 +81,7 @@ export interface NdjsonStore extends EventStore {
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
+export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1_000;
 
 interface OpenedWrite {
   write: SegmentWrite;
@@ -117,8 +134,9 @@ class SegmentFiles {
 }
 
 /**
- * The embedded event store (DESIGN §9): hash-chained NDJSON segment files, group commit,
- * an in-memory index instead of rescans, snapshots for a fast restart, one writer per directory.
+ * The embedded event store: hash-chained NDJSON segment files, group commit, an in-memory
+ * index instead of rescans, snapshots for a fast restart, authenticated checkpoints, one writer
+ * per directory.
  */
 class NdjsonEventStore implements NdjsonStore {
   readonly dir: string;
@@ -152,6 +170,12 @@ class NdjsonEventStore implements NdjsonStore {
   private snapshotSeq = -1;
   private snapshotInFlight: Promise<void> | undefined;
 
+  private readonly checkpointKey: Buffer | undefined;
+  private readonly checkpointEvery: number;
+  private latestCheckpoint: StoreCheckpoint | null = null;
+  private checkpointFile: { handle: FileHandle; size: number } | undefined;
+  private watermark: AckWatermark | undefined;
+
   constructor(options: NdjsonStoreOptions) {
     this.dir = options.dir;
     this.projections = options.projections ?? [];
@@ -162,6 +186,8 @@ class NdjsonEventStore implements NdjsonStore {
     this.now = options.now ?? (() => new Date());
     this.snapshotEvery = options.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY_RECORDS;
     this.io = options.io ?? nodeSegmentIo;
+    this.checkpointKey = options.checkpointKey;
+    this.checkpointEvery = options.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS;
   }
 
   async open(lockHeartbeatMs: number | undefined): Promise<void> {
@@ -175,6 +201,8 @@ class NdjsonEventStore implements NdjsonStore {
       await this.recover();
     } catch (error) {
       await this.activeHandle?.close().catch(() => undefined);
+      await this.checkpointFile?.handle.close().catch(() => undefined);
+      await this.watermark?.close().catch(() => undefined);
       await this.lock.release().catch(() => undefined);
       throw error;
     }
@@ -227,11 +255,18 @@ class NdjsonEventStore implements NdjsonStore {
     // An intact snapshot that could not be used still says how much history there was.
     const witness = "snapshot" in read && !restored ? read.snapshot : undefined;
     let hashAtWitness: string | undefined;
-    const scan = await scanSegments(this.dir, names, start, (record, offset) => {
-      this.index(record.seq, offset, eventIdHash(record.event.event_id));
-      if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
-      for (const projection of this.projections) projection.apply(record);
-    });
+    const acknowledged = (await readAckWatermark(this.dir)) ?? NOTHING_UNACKNOWLEDGED;
+    const scan = await scanSegments(
+      this.dir,
+      names,
+      start,
+      (record, offset) => {
+        this.index(record.seq, offset, eventIdHash(record.event.event_id));
+        if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
+        for (const projection of this.projections) projection.apply(record);
+      },
+      acknowledged,
+    );
     if (witness) {
       const problem = witnessProblem(this.dir, witness, scan.segments, scan.lastSeq, hashAtWitness);
       if (problem) throw problem;
@@ -241,25 +276,13 @@ class NdjsonEventStore implements NdjsonStore {
     this.lastHash = scan.lastHash;
     this.totalBytes = this.segments.reduce((sum, s) => sum + s.bytes, 0);
 
-    if (scan.torn) {
-      const handle = await open(scan.torn.file, "r+");
-      try {
-        await handle.truncate(scan.torn.offset);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      this.logger.warn(
-        {
-          file: scan.torn.file,
-          line: scan.torn.line,
-          bytes: scan.torn.bytes,
-          reason: scan.torn.reason,
-        },
-        "truncated a torn last line (an append that never completed)",
-      );
-    }
+    if (scan.torn) await this.cutTornTail(scan.torn);
+    // Records a crash left written but never fsynced are served from now on: make them durable
+    // before the watermark counts them as acknowledged.
+    for (const segment of scan.segments) await syncFile(join(this.dir, segment.name));
+    this.watermark = await openAckWatermark(this.dir, this.lastSeq);
     this.snapshotSeq = restored?.lastSeq ?? -1;
+    if (this.checkpointKey) await this.recoverCheckpoints(this.checkpointKey);
     this.logger.info(
       {
         dir: this.dir,
@@ -272,6 +295,86 @@ class NdjsonEventStore implements NdjsonStore {
       "event store open",
     );
     if (scan.records >= this.snapshotEvery) this.snapshotInBackground();
+  }
+
+  /**
+   * Cuts a torn last checkpoint line, and refuses a store that its last authentic checkpoint
+   * contradicts: records cut off the end, or a rewritten and re-chained history.
+   */
+  private async recoverCheckpoints(key: Buffer): Promise<void> {
+    const read = await readCheckpointFile(this.dir);
+    if ("missing" in read) return;
+    const path = join(this.dir, CHECKPOINT_FILE);
+    if (read.problem) throw new StoreCorruptError(path, read.problem.line, read.problem.message);
+    const file = await openCheckpointFile(this.dir);
+    this.checkpointFile = file;
+    if (read.torn) {
+      await file.handle.truncate(read.torn.offset);
+      await file.handle.datasync();
+      file.size = read.torn.offset;
+      this.logger.warn(
+        { file: path, line: read.torn.line, bytes: read.torn.bytes },
+        "truncated a torn last checkpoint line (an append that never completed)",
+      );
+    }
+    const last = read.checkpoints.at(-1);
+    if (!last) return;
+    if (!macMatches(key, last.seq, last.hash, last.mac)) {
+      // Not proof of tampering: the key may have changed. `store verify` with the key will say.
+      this.logger.warn(
+        { file: path, line: last.line, seq: last.seq },
+        "the last checkpoint does not verify under this store key (was the key changed?); it is not published",
+      );
+      return;
+    }
+    if (last.seq > this.lastSeq) {
+      throw new StoreCorruptError(
+        path,
+        last.line,
+        `a checkpoint authenticates seq ${last.seq}, the store ends at seq ${this.lastSeq}: ` +
+          `records ${this.lastSeq + 1}..${last.seq} are missing (move ${CHECKPOINT_FILE} aside only if removing them was intended)`,
+      );
+    }
+    const [line] = this.lineRangeSync(last.seq);
+    if ((JSON.parse(line!) as StoredRecord).hash !== last.hash) {
+      const segment = this.segments[this.segmentIndexOf(last.seq)]!;
+      throw new StoreCorruptError(
+        join(this.dir, segment.name),
+        last.seq - segment.firstSeq + 1,
+        `record ${last.seq} differs from the one ${CHECKPOINT_FILE}:${last.line} authenticates: history was rewritten`,
+      );
+    }
+    this.latestCheckpoint = { seq: last.seq, hash: last.hash, mac: last.mac };
+  }
+
+  /** Cuts off what was never acknowledged: a torn last line, or a partly written group. */
+  private async cutTornTail(torn: TornTail): Promise<void> {
+    for (const path of torn.removed) await rm(path, { force: true });
+    if (torn.removed.length > 0) await fsyncDir(this.dir);
+    if (!torn.removed.includes(torn.file)) {
+      const handle = await open(torn.file, "r+");
+      try {
+        await handle.truncate(torn.offset);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    }
+    const fields = {
+      file: torn.file,
+      line: torn.line,
+      bytes: torn.bytes,
+      reason: torn.reason,
+      removed: torn.removed,
+    };
+    if (torn.kind === "torn-line") {
+      this.logger.warn(fields, "truncated a torn last line (an append that never completed)");
+      return;
+    }
+    this.logger.warn(
+      fields,
+      "dropped the damaged tail of a group that was never acknowledged (its fsync never returned)",
+    );
   }
 
   /** Why the snapshot cannot be trusted, or null when the files are exactly what it describes. */
@@ -402,6 +505,10 @@ class NdjsonEventStore implements NdjsonStore {
         return;
       }
       this.commit(plan, opened);
+      // Before the acknowledgement, so no more than the interval is ever acknowledged unchecked.
+      if (this.lastSeq - (this.latestCheckpoint?.seq ?? 0) >= this.checkpointEvery) {
+        await this.checkpointHead();
+      }
     }
     for (const { call, duplicates, records } of plan.calls) {
       call.resolve({ ingested: records.length, duplicates, records });
@@ -429,6 +536,9 @@ class NdjsonEventStore implements NdjsonStore {
         // The segment's directory entry must be as durable as its bytes.
         if (created) await fsyncDir(this.dir);
       }
+      // Durable before any call of the group resolves: every acknowledged seq is at or below
+      // it, so damage past it after a crash can only be this unacknowledged group's.
+      await this.watermark!.advance(plan.lastSeq);
       return opened;
     } catch (error) {
       await this.undo(opened);
@@ -480,6 +590,31 @@ class NdjsonEventStore implements NdjsonStore {
     this.lastHash = plan.lastHash;
     for (const { records } of plan.calls) {
       for (const record of records) this.applyProjections(record);
+    }
+  }
+
+  /**
+   * Checkpoints the committed (already fsynced) head. A failure is logged, not the append's:
+   * its records are durable, and the next group or close tries again.
+   */
+  private async checkpointHead(): Promise<void> {
+    const key = this.checkpointKey;
+    const hash = this.lastHash;
+    // Failed: possibly another process owns the directory now; it writes its own.
+    if (!key || hash === null || this.failure) return;
+    const seq = this.lastSeq;
+    const checkpoint = { seq, hash, mac: checkpointMac(key, seq, hash) };
+    try {
+      if (!this.checkpointFile) {
+        const opened = await openCheckpointFile(this.dir);
+        this.checkpointFile = opened;
+        if (opened.created) await fsyncDir(this.dir);
+      }
+      const file = this.checkpointFile;
+      file.size = await appendCheckpoint(file.handle, file.size, checkpoint);
+      this.latestCheckpoint = checkpoint;
+    } catch (error) {
+      this.logger.error({ dir: this.dir, err: error, seq }, "could not write a checkpoint");
     }
   }
 
@@ -581,6 +716,10 @@ class NdjsonEventStore implements NdjsonStore {
       await files.close();
     }
     return records;
+  }
+
+  checkpoint(): StoreCheckpoint | null {
+    return this.latestCheckpoint;
   }
 
   stats(): StoreStats {
@@ -700,6 +839,9 @@ class NdjsonEventStore implements NdjsonStore {
   private async shutDown(): Promise<void> {
     this.closing = true;
     await this.draining;
+    if (this.lastSeq > (this.latestCheckpoint?.seq ?? 0)) await this.checkpointHead();
+    await this.checkpointFile?.handle.close().catch(() => undefined);
+    this.checkpointFile = undefined;
     await this.snapshotInFlight?.catch(() => undefined);
     try {
       if (!this.failure && this.lastSeq !== this.snapshotSeq) await this.startSnapshot();
@@ -711,6 +853,8 @@ class NdjsonEventStore implements NdjsonStore {
     }
     await this.activeHandle?.close().catch(() => undefined);
     this.activeHandle = undefined;
+    await this.watermark?.close().catch(() => undefined);
+    this.watermark = undefined;
     this.closed = true;
     await this.lock?.release();
   }

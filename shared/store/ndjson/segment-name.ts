@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 
 const SEGMENT_NAME = /^segment-(\d{20})\.ndjson$/;
 
-/** DESIGN §9: `segment-<first seq, 20 digits zero-padded>.ndjson`. */
+/** `segment-<first seq, 20 digits zero-padded>.ndjson`: name order is seq order. */
 export function segmentName(firstSeq: number): string {
   return `segment-${String(firstSeq).padStart(20, "0")}.ndjson`;
 }
