@@ -94,9 +94,10 @@ describe("one writer per directory", () => {
   });
 
   it("takes over from a holder that exited but that no parent reaped (a zombie)", async () => {
-    // The shell starts a child that exits at once, then becomes `sleep`, which never waits for
-    // it: that child stays a zombie, as under a pid 1 that does not reap.
-    const parent = spawn("sh", ["-c", "/bin/true & echo $!; exec sleep 60"], {
+    // The shell starts a child that exits a second later, then becomes `sleep`, which never
+    // waits for it: that child stays a zombie, as under a pid 1 that does not reap. (A child
+    // that exited at once could be reaped by the shell itself before its `exec`.)
+    const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 60"], {
       stdio: ["ignore", "pipe", "ignore"],
     });
     child = parent;
