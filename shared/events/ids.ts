@@ -19,6 +19,14 @@ export function skipEventId(tickId: string, reason: string): string {
   return derivedEventId("skip", tickId, reason);
 }
 
+/**
+ * Id of a tick's `scheduler.decided`: one per tick id and target, so a redelivered ping finds
+ * the decision its first delivery recorded, and a second record of it is a duplicate.
+ */
+export function tickDecisionEventId(targetId: string, tickId: string): string {
+  return derivedEventId("decided", targetId, tickId);
+}
+
 /** Id of an event derived from other facts (task blocked, PR closed …): stable per input. */
 export function derivedEventId(kind: string, ...parts: Array<string | number>): string {
   return `${kind}-${createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 16)}`;

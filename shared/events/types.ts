@@ -28,6 +28,7 @@ export const KNOWN_EVENT_TYPES = [
   "pr.merged",
   "pr.closed",
   "scheduler.skipped",
+  "scheduler.decided",
   "task.blocked",
   "circuit.reset",
   "artifact.created",
