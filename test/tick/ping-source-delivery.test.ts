@@ -111,6 +111,16 @@ describe("a PingSource delivery", () => {
     expect(await targetsOf(ids)).toEqual(["docs-site", "docs-site", "docs-site"]);
   });
 
+  it("answers a redelivered ping (the same Ce-Id) with its first decision, recording nothing", async () => {
+    const id = randomUUID();
+    const first = await ping('{"target":"docs-site"}', { id });
+    const before = (await client.getEvents(0, 10_000)).records.length;
+    const again = await ping('{"target":"docs-site"}', { id });
+    expect(again.status).toBe(200);
+    expect(jsonOf(again)).toEqual({ ...(jsonOf(first) as object), replayed: true });
+    expect((await client.getEvents(0, 10_000)).records).toHaveLength(before);
+  });
+
   it("answers 400 to data that is not a JSON object, and records nothing for it", async () => {
     const bodies = ["docs-site", '"docs-site"', "[]", "null", "42", '{"target":"docs-site"'];
     const ids = bodies.map(() => randomUUID());

@@ -154,7 +154,7 @@ describe("tick against the GitHub fake and a real control plane", () => {
       attempt_number: 1,
       config: "dev.yaml",
     });
-    expect(await storedTypes()).toEqual(["attempt.requested"]);
+    expect(await storedTypes()).toEqual(["attempt.requested", "scheduler.decided"]);
     expect(assertRepliesMatchGitHub(fake)).toBe(3);
   });
 
@@ -167,7 +167,7 @@ describe("tick against the GitHub fake and a real control plane", () => {
       details: expect.anything(),
     });
     expect(received).toEqual([]);
-    expect(await storedTypes()).toEqual(["scheduler.skipped"]);
+    expect(await storedTypes()).toEqual(["scheduler.skipped", "scheduler.decided"]);
   });
 
   it("fails safe when the forge keeps failing: forge_unavailable, nothing dispatched", async () => {
@@ -175,7 +175,7 @@ describe("tick against the GitHub fake and a real control plane", () => {
     const outcome = await tick("ping-3");
     expect(outcome.decision).toMatchObject({ action: "skip", reason: "forge_unavailable" });
     expect(received).toEqual([]);
-    expect(await storedTypes()).toEqual(["scheduler.skipped"]);
+    expect(await storedTypes()).toEqual(["scheduler.skipped", "scheduler.decided"]);
   });
 
   it("waits out a rate limit, then decides", async () => {
