@@ -193,6 +193,16 @@ describe("decide: which task runs (DESIGN §4.5)", () => {
     expect(outcome(plan)).toEqual(["next", "open_pull_request"]);
   });
 
+  it("is not stalled by fork PRs with agent/ branches or copied markers", () => {
+    const fork = { headRepo: "mallory/radix" };
+    const prs = [
+      pullRequest(21, { ...fork }),
+      pullRequest(22, { ...fork, task: "t1", head: "agent/backlog-propose-attempt-t1-0badf00d" }),
+    ];
+    const plan = decide(input({ openPullRequests: prs }));
+    expect(plan.decision).toMatchObject({ action: "dispatch", task_id: "t1" });
+  });
+
   it("skips a task with a running attempt", () => {
     const target = emptyTarget({
       running_attempts: ["attempt-t1-0badf00d"],
@@ -381,7 +391,11 @@ describe("decide: the demo target's own backlog", () => {
     expect(fresh.events[0]?.payload.config).toBe("local.yaml");
 
     // Its PR is open: with room for another PR, the dependent task still waits.
-    const pr = pullRequest(1, { task: "propose-backlog", target: "demo" });
+    const pr = pullRequest(1, {
+      task: "propose-backlog",
+      target: "demo",
+      headRepo: "leviathan/demo-target",
+    });
     const roomy = { ...config, max_open_prs: 2 };
     const waiting = decide({
       ...base,

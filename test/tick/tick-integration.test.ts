@@ -170,6 +170,22 @@ describe("tick against the GitHub fake and a real control plane", () => {
     expect(await storedTypes()).toEqual(["scheduler.skipped", "scheduler.decided"]);
   });
 
+  it("is not stalled by a fork's agent/ branch carrying a copied marker", async () => {
+    fake.pulls.push({
+      number: 1,
+      title: "Write the guide",
+      body: "Copied.\n\n<!-- leviathan: target=radix task=docs-1 attempt=attempt-docs-1-0badf00d -->\n",
+      head: "agent/backlog-propose-attempt-docs-1-0badf00d",
+      base: "main",
+      state: "open",
+      headRepo: "mallory/radix",
+    });
+    const outcome = await tick("ping-fork");
+    expect(outcome.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
+    expect(received).toHaveLength(1);
+    expect(assertRepliesMatchGitHub(fake)).toBe(2);
+  });
+
   it("fails safe when the forge keeps failing: forge_unavailable, nothing dispatched", async () => {
     fake.inject({ status: 503, body: { message: "Service Unavailable" } }, { times: 100 });
     const outcome = await tick("ping-3");
