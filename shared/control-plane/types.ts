@@ -1,6 +1,6 @@
 import type { AttemptStatus, StoredRecord } from "../events/types.ts";
 
-/** `GET /v1/targets/:target` → `tasks[<task_id>]` (DESIGN §8). */
+/** `GET /v1/targets/:target` → `tasks[<task_id>]`. */
 export interface TaskState {
   attempts: number;
   charged_attempts: number;
@@ -29,7 +29,7 @@ export interface OpenPullRequest {
   attempt_id: string;
 }
 
-/** `GET /v1/targets/:target` (DESIGN §8), plus detail for the scheduler's reconciliation. */
+/** `GET /v1/targets/:target`, plus detail for the scheduler's reconciliation. */
 export interface TargetState {
   target_id: string;
   tasks: Record<string, TaskState>;
@@ -63,7 +63,7 @@ export interface RecentEvent {
   attempt_id: string | null;
 }
 
-/** `GET /v1/graph/summary` (DESIGN §8). */
+/** `GET /v1/graph/summary`. */
 export interface Summary {
   nodes_by_type: Record<string, number>;
   edges_by_type: Record<string, number>;
@@ -71,7 +71,7 @@ export interface Summary {
   targets: Record<string, TargetSummary>;
 }
 
-/** `GET /v1/attempts/:id` (DESIGN §8). */
+/** `GET /v1/attempts/:id`. */
 export interface AttemptView {
   attempt_id: string;
   task_id: string;
@@ -94,13 +94,13 @@ export interface TickDecisionView {
   record: StoredRecord;
 }
 
-/** `GET /v1/events` (DESIGN §8). */
+/** `GET /v1/events`. */
 export interface EventPage {
   records: StoredRecord[];
   next_after: number;
 }
 
-/** Reply of both ingest routes (DESIGN §8). */
+/** Reply of both ingest routes. */
 export interface IngestReply {
   ingested: number;
   duplicates: number;

@@ -4,7 +4,7 @@ function hex8(...parts: Array<string | number>): string {
   return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 8);
 }
 
-/** DESIGN §4.6: `attempt-<task_id>-<8 hex>`, the same for the same (target, task, number). */
+/** `attempt-<task_id>-<8 hex>`, the same for the same (target, task, number). */
 export function attemptIdFor(targetId: string, taskId: string, attemptNumber: number): string {
   return `attempt-${taskId}-${hex8(targetId, taskId, attemptNumber)}`;
 }
@@ -45,7 +45,7 @@ export function kubernetesSafe(value: string): string {
   return safe.replace(/^-+/, "").replace(/-+$/, "") || "x";
 }
 
-/** DESIGN §4.6: `worker-<attempt_id>`, Kubernetes-safe, ≤ 63 characters. */
+/** `worker-<attempt_id>`, Kubernetes-safe, ≤ 63 characters. */
 export function jobNameFor(attemptId: string): string {
   return kubernetesSafe(`worker-${attemptId}`);
 }

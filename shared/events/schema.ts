@@ -1,9 +1,9 @@
 import { z } from "zod";
 import type { LeviathanEvent } from "./types.ts";
 
-/** Unknown event types are stored, but must look like ours (DESIGN §7). */
+/** Unknown event types are stored, but must look like ours. */
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-/** A target name: also a config file's base name and a URL segment (DESIGN §2). */
+/** A target name: also a config file's base name and a URL segment. */
 export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 /** ISO 8601 date-time; the zone is optional (read as UTC when missing). */
 const ISO_TIMESTAMP =

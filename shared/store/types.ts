@@ -40,7 +40,7 @@ export interface StoreStats {
 export type FsyncObserver = (seconds: number, records: number) => void;
 
 /**
- * The one interface every backend implements (DESIGN §9): the NDJSON files are the embedded
+ * The one interface every backend implements: the NDJSON files are the embedded
  * default; a PostgreSQL backend can take over behind the same calls.
  */
 export interface EventStore {

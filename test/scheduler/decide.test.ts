@@ -66,7 +66,7 @@ function outcome(plan: TickPlan): [string | null, string | null] {
   return [chosen, ineligible.find((i) => i.task_id === "t1")?.reason ?? null];
 }
 
-describe("decide: which task runs (DESIGN §4.5)", () => {
+describe("decide: which task runs", () => {
   it.each([
     ["ready true", { ready: "true" }, "t1", null],
     ["ready false", { ready: "false" }, "next", "not_ready"],
@@ -106,7 +106,7 @@ describe("decide: which task runs (DESIGN §4.5)", () => {
     expect(outcome(decide(input({ backlog: backlogWith(t1) })))).toEqual([chosen, reason]);
   });
 
-  it("dispatches the first eligible task with its attempt, printed as DESIGN §10 says", () => {
+  it("dispatches the first eligible task with its attempt, printed as tick --json prints it", () => {
     const plan = decide(input());
     const attemptId = attemptIdFor("radix", "t1", 1);
     expect(JSON.stringify(plan.decision)).toBe(
@@ -241,7 +241,7 @@ describe("decide: which task runs (DESIGN §4.5)", () => {
   });
 });
 
-describe("decide: guardrails in DESIGN §4's order", () => {
+describe("decide: guardrails in order (autonomy, breaker, open PRs, running attempts, backlog)", () => {
   const agentPrs = (n: number): PullRequest[] =>
     Array.from({ length: n }, (_, i) => pullRequest(i + 1));
   const broken = emptyTarget({ consecutive_failures: 2 });

@@ -52,7 +52,7 @@ class RetryableReply extends Error {
 }
 
 /**
- * The control plane's HTTP API (DESIGN §8) for the CLI, the tick and the attempt. Every call
+ * The control plane's HTTP API for the CLI, the tick and the attempt. Every call
  * has a timeout and bounded retries with backoff on network errors and 5xx, never on 4xx.
  * Retrying a post is safe: events are idempotent by event_id. The token goes only into the
  * Authorization header, never into a message.

@@ -86,7 +86,7 @@ export function dependenciesCompleted(
   };
 }
 
-/** The same scope check the attempt applies before it executes (DESIGN §6). */
+/** The same scope check the attempt applies before it executes. */
 export function pathsAllowed(task: BacklogTask, { config }: EligibilityContext): Ineligible | null {
   const result = checkAllowedPaths(task.allowed_paths ?? [], config.allowed_path_prefixes);
   if (result.ok) return null;
@@ -132,7 +132,7 @@ export function attemptsRemaining(
 }
 
 /**
- * DESIGN §4.5's conditions, in the order they are judged; the first that fails is the
+ * The task conditions, in the order they are judged; the first that fails is the
  * task's reason. Running and open-PR come before the attempt count because a running or
  * successful last attempt is charged too, and such a task is not blocked.
  */

@@ -115,7 +115,7 @@ class SegmentFiles {
 }
 
 /**
- * The embedded event store (DESIGN §9): hash-chained NDJSON segment files, group commit,
+ * The embedded event store: hash-chained NDJSON segment files, group commit,
  * an in-memory index instead of rescans, snapshots for a fast restart, one writer per directory.
  */
 class NdjsonEventStore implements NdjsonStore {
