@@ -101,6 +101,18 @@ export interface AttemptView {
   artifacts: Array<Record<string, unknown>>;
 }
 
+/**
+ * `GET /v1/targets/:target/ticks/:tick`: the decision recorded for one tick (its
+ * `scheduler.decided` event), found by the id derived from the target and the tick id.
+ */
+export interface TickDecisionView {
+  target_id: string;
+  tick_id: string;
+  /** As the tick recorded it: `tick --json`'s decision, long lists cut. */
+  decision: Record<string, unknown>;
+  record: StoredRecord;
+}
+
 /** `GET /v1/events`. */
 export interface EventPage {
   records: StoredRecord[];

@@ -4,7 +4,7 @@ function hex8(...parts: Array<string | number>): string {
   return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 8);
 }
 
-/** DESIGN §4.6: `attempt-<task_id>-<8 hex>`, the same for the same (target, task, number). */
+/** `attempt-<task_id>-<8 hex>`, the same for the same (target, task, number). */
 export function attemptIdFor(targetId: string, taskId: string, attemptNumber: number): string {
   return `attempt-${taskId}-${hex8(targetId, taskId, attemptNumber)}`;
 }
@@ -17,6 +17,14 @@ export function attemptEventId(attemptId: string, eventType: string): string {
 /** Id of a skip: the same tick (a redelivered ping) and reason give the same id. */
 export function skipEventId(tickId: string, reason: string): string {
   return derivedEventId("skip", tickId, reason);
+}
+
+/**
+ * Id of a tick's `scheduler.decided`: one per tick id and target, so a redelivered ping finds
+ * the decision its first delivery recorded, and a second record of it is a duplicate.
+ */
+export function tickDecisionEventId(targetId: string, tickId: string): string {
+  return derivedEventId("decided", targetId, tickId);
 }
 
 /** Id of an event derived from other facts (task blocked, PR closed …): stable per input. */
@@ -37,7 +45,7 @@ export function kubernetesSafe(value: string): string {
   return safe.replace(/^-+/, "").replace(/-+$/, "") || "x";
 }
 
-/** DESIGN §4.6: `worker-<attempt_id>`, Kubernetes-safe, ≤ 63 characters. */
+/** `worker-<attempt_id>`, Kubernetes-safe, ≤ 63 characters. */
 export function jobNameFor(attemptId: string): string {
   return kubernetesSafe(`worker-${attemptId}`);
 }

@@ -65,6 +65,19 @@ const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
   "pr.merged": z.looseObject({ pr_url: z.string().min(1).max(2048) }),
   "pr.closed": z.looseObject({ pr_url: z.string().min(1).max(2048) }),
   "scheduler.skipped": z.looseObject({ reason: z.string().min(1).max(200) }),
+  // The tick answers a redelivered ping with `decision`: it must be one the tick can print.
+  "scheduler.decided": z.looseObject({
+    tick_id: identifier("payload.tick_id"),
+    decision: z.discriminatedUnion("action", [
+      z.looseObject({
+        action: z.literal("dispatch"),
+        task_id: identifier("payload.decision.task_id"),
+        attempt_id: identifier("payload.decision.attempt_id"),
+        attempt_number: z.number().int().positive(),
+      }),
+      z.looseObject({ action: z.literal("skip"), reason: z.string().min(1).max(200) }),
+    ]),
+  }),
   "task.blocked": z.looseObject({
     task_id: identifier("payload.task_id"),
     attempts: z.number().int().nonnegative().optional(),

@@ -8,7 +8,7 @@ export interface LeviathanEvent {
   payload: Record<string, unknown>;
 }
 
-/** One line of a segment file (DESIGN §9). `hash` covers every other field. */
+/** One line of a segment file. `hash` covers every other field. */
 export interface StoredRecord {
   seq: number;
   received_at: string;
@@ -28,6 +28,7 @@ export const KNOWN_EVENT_TYPES = [
   "pr.merged",
   "pr.closed",
   "scheduler.skipped",
+  "scheduler.decided",
   "task.blocked",
   "circuit.reset",
   "artifact.created",
@@ -56,12 +57,12 @@ export type PlatformFailureReason = (typeof PLATFORM_FAILURE_REASONS)[number];
 export type FailureReason = TaskFailureReason | PlatformFailureReason;
 export type FailureKind = "task" | "platform";
 
-/** The one table that maps a failure reason to whom it is charged (DESIGN §5). */
+/** The one table that maps a failure reason to whom it is charged. */
 export function failureKindOf(reason: string): FailureKind {
   return (PLATFORM_FAILURE_REASONS as readonly string[]).includes(reason) ? "platform" : "task";
 }
 
-/** Data of `attempt.requested` and of the CloudEvent the tick sends to the worker (DESIGN §7). */
+/** Data of `attempt.requested` and of the CloudEvent the tick sends to the worker. */
 export interface AttemptRequest {
   target_id: string;
   task_id: string;

@@ -10,6 +10,11 @@ export interface PullRequest {
   title: string;
   body: string | null;
   head_ref: string;
+  /**
+   * `owner/name` of the repository the head branch lives in: the target's own for its branches,
+   * a fork's for a PR from a fork, null when the forge no longer knows it (a deleted fork).
+   */
+  head_repo: string | null;
   base_ref: string;
 }
 

@@ -6,13 +6,20 @@ export function describeDecision(outcome: TickOutcome): string {
   const { decision } = outcome;
   const prefix = outcome.dryRun ? "[dry run] " : "";
   const lines: string[] = [];
+  const replayed = decision.replayed
+    ? " (already decided by an earlier delivery of this tick)"
+    : "";
   if (decision.action === "dispatch") {
+    const unsent = outcome.dryRun
+      ? " — not sent"
+      : decision.dispatched === false
+        ? " — not sent: another tick had already requested it"
+        : "";
     lines.push(
-      `${prefix}dispatch: task ${decision.task_id}, attempt ${decision.attempt_number} (${decision.attempt_id})` +
-        (outcome.dryRun ? " — not sent" : ""),
+      `${prefix}dispatch: task ${decision.task_id}, attempt ${decision.attempt_number} (${decision.attempt_id})${unsent}${replayed}`,
     );
   } else {
-    lines.push(`${prefix}skip: ${decision.reason}`);
+    lines.push(`${prefix}skip: ${decision.reason}${replayed}`);
     const ineligible = decision.details?.ineligible as IneligibleTask[] | undefined;
     for (const task of ineligible ?? []) {
       lines.push(`  - ${task.task_id} (line ${task.line}): ${task.reason}: ${task.message}`);

@@ -1,7 +1,7 @@
 import { BACKLOG_FILE, parseBacklog, unreadableBacklog } from "../backlog/parse-backlog.ts";
 import type { BacklogParse } from "../backlog/types.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
-import type { TargetState } from "../control-plane/types.ts";
+import type { AttemptView, TargetState } from "../control-plane/types.ts";
 import { jobNameFor } from "../events/ids.ts";
 import type { AttemptRequest, LeviathanEvent } from "../events/types.ts";
 import { type Forge, ForgeUnavailableError, type PullRequest } from "../forge/types.ts";
@@ -15,10 +15,18 @@ import {
   planReconciliation,
 } from "./reconcile-attempts.ts";
 import { isCircuitOpen } from "./rules/circuit-breaker.ts";
+import { decidedEvent } from "./scheduler-events.ts";
 import type { Decision } from "./types.ts";
 
 /** What the tick needs from the control plane; the HTTP client satisfies it. */
 export interface TickControlPlane {
+  /** The decision recorded for a tick id, if any (`scheduler.decided`). */
+  getTickDecision(
+    targetId: string,
+    tickId: string,
+  ): Promise<{ decision: Record<string, unknown> } | undefined>;
+  /** For a replay: whether its attempt is still only requested, and the request as stored. */
+  getAttempt(attemptId: string): Promise<AttemptView | undefined>;
   getTarget(targetId: string): Promise<TargetState>;
   postEvents(
     targetId: string,
@@ -60,10 +68,15 @@ export interface TickOutcome {
 }
 
 /**
- * One tick for one target (DESIGN §4): gather facts (Jobs, target state, open PRs, backlog),
- * reconcile, decide with the pure `decide`, record the decision, then dispatch. Facts come from
- * the control plane and the forge; policy is `decide`'s. `attempt.requested` is recorded before
- * the request is sent, so a crash between the two leaves a trace the next tick reconciles.
+ * One tick for one target: gather facts (Jobs, target state, open PRs, backlog), reconcile,
+ * decide with the pure `decide`, record the decision, then dispatch. Facts come from the control
+ * plane and the forge; policy is `decide`'s.
+ *
+ * A tick id is decided once: its decision is recorded as `scheduler.decided` under an id derived
+ * from the tick id, after every other event of the tick and before the dispatch, and a tick
+ * whose id already has one answers with it and does nothing else. `attempt.requested` is
+ * recorded before the request is sent, so a crash between the two leaves a trace the next tick
+ * reconciles.
  */
 export async function runTick(request: TickRequest, deps: TickDependencies): Promise<TickOutcome> {
   const { config, dryRun } = request;
@@ -74,11 +87,20 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
     await deps.controlPlane.postEvents(config.target_id, events);
   };
 
+  const recorded = await deps.controlPlane.getTickDecision(config.target_id, request.tickId);
+  if (recorded) {
+    const decision = replayedDecision(recorded.decision);
+    log.info({ decision }, "tick already decided: answering its decision");
+    const resent = dryRun ? [] : await resendUnreceived(decision, deps, log);
+    return outcome(decision, [], false, dryRun, 0, resent);
+  }
+
   const early = decideBeforeInputs({ config, tickId: request.tickId, now });
   if (early) {
     await record(early.events);
-    log.info({ decision: early.decision }, "tick decided without asking anything");
-    return outcome(early.decision, early.events, false, dryRun, 0, []);
+    const decided = await recordDecision(early.decision, request, deps, now, log);
+    log.info({ decision: decided.decision }, "tick decided without asking anything");
+    return outcome(decided.decision, [...early.events, decided.event], false, dryRun, 0, []);
   }
 
   // Jobs before the target state: a Job seen as ended sent its last event before it exited.
@@ -123,27 +145,95 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
     tickId: request.tickId,
     now,
   });
-  const events = [...failed, ...closures, ...plan.events];
   const requested = plan.events.find((e) => e.event_type === "attempt.requested");
   await record([...closures, ...plan.events.filter((e) => e !== requested)]);
-  let dispatched = false;
-  if (requested && !dryRun) {
-    // Recorded alone, so the reply says whether this tick was first: a redelivered ping or a
-    // concurrent tick maps onto the same attempt id, finds it already stored and sends nothing.
-    const reply = await deps.controlPlane.postEvents(config.target_id, [requested]);
-    if (reply.ingested === 1) {
-      await deps.dispatch(requested.payload as unknown as AttemptRequest);
-      dispatched = true;
-    } else {
-      log.info(
-        { attempt: requested.payload.attempt_id },
-        "attempt already requested by another tick",
-      );
-    }
-  }
+  const first = requested && !dryRun ? await recordRequest(requested, config, deps, log) : false;
+  const decision =
+    plan.decision.action === "dispatch" && requested && !dryRun && !first
+      ? { ...plan.decision, dispatched: false as const }
+      : plan.decision;
+  const decided = await recordDecision(decision, request, deps, now, log);
+  // The tick that stored the request sends it, even if a concurrent delivery of the same ping
+  // recorded the decision first: nobody else will.
+  if (first && requested) await deps.dispatch(requested.payload as unknown as AttemptRequest);
   const forgeRequests = forge?.requestCount ?? 0;
-  log.info({ decision: plan.decision, forgeRequests, dispatched }, "tick decided");
-  return outcome(plan.decision, events, dispatched, dryRun, forgeRequests, redispatched);
+  const events = [...failed, ...closures, ...plan.events, decided.event];
+  const answer = decided.replayed && !first ? decided.decision : decision;
+  log.info({ decision: answer, forgeRequests, dispatched: first }, "tick decided");
+  return outcome(answer, events, first, dryRun, forgeRequests, redispatched);
+}
+
+/**
+ * Records `attempt.requested` alone, so the reply says whether this tick was first: a concurrent
+ * tick maps onto the same attempt id, finds it already stored, and sends nothing.
+ */
+async function recordRequest(
+  requested: LeviathanEvent,
+  config: AutonomyConfig,
+  deps: TickDependencies,
+  log: Logger,
+): Promise<boolean> {
+  const reply = await deps.controlPlane.postEvents(config.target_id, [requested]);
+  if (reply.ingested === 1) return true;
+  log.info({ attempt: requested.payload.attempt_id }, "attempt already requested by another tick");
+  return false;
+}
+
+/**
+ * Records the decision last and alone, so the reply says whether this delivery of the tick was
+ * first. When another delivery of the same ping recorded one meanwhile, that one stands.
+ */
+async function recordDecision(
+  decision: Decision,
+  request: TickRequest,
+  deps: TickDependencies,
+  now: Date,
+  log: Logger,
+): Promise<{ decision: Decision; event: LeviathanEvent; replayed: boolean }> {
+  const targetId = request.config.target_id;
+  const event = decidedEvent(targetId, request.tickId, decision, now);
+  if (request.dryRun) return { decision, event, replayed: false };
+  const reply = await deps.controlPlane.postEvents(targetId, [event]);
+  if (reply.ingested === 1) return { decision, event, replayed: false };
+  const recorded = await deps.controlPlane.getTickDecision(targetId, request.tickId);
+  log.info({ decision: recorded?.decision }, "another delivery of this tick decided first");
+  return {
+    decision: recorded ? replayedDecision(recorded.decision) : decision,
+    event,
+    replayed: recorded !== undefined,
+  };
+}
+
+/**
+ * A repeat of a ping whose first delivery never reached the worker (the worker was down, the
+ * tick answered 503, PingSource retried) sends the same request again: the attempt is still
+ * only requested and its Job does not exist, as `redispatchOrphans` judges it. The same
+ * attempt and Job name, so nothing new; only the tick that stored the request does it, and
+ * without a job runner nothing is sent (whether the worker got it cannot be told).
+ */
+async function resendUnreceived(
+  decision: Decision,
+  deps: TickDependencies,
+  log: Logger,
+): Promise<string[]> {
+  if (decision.action !== "dispatch" || decision.dispatched === false || !deps.jobs) return [];
+  const attempt = await deps.controlPlane.getAttempt(decision.attempt_id);
+  const stored = attempt?.records.find((r) => r.event.event_type === "attempt.requested");
+  if (attempt?.status !== "requested" || !stored) return [];
+  try {
+    const job = await deps.jobs.status(jobNameFor(decision.attempt_id));
+    if (job.phase !== "missing") return [];
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, "cannot ask for the Job: not sending again");
+    return [];
+  }
+  await deps.dispatch(stored.event.payload as unknown as AttemptRequest);
+  return [decision.attempt_id];
+}
+
+/** A recorded decision as the answer to a repeat: the control plane checked its shape. */
+function replayedDecision(recorded: Record<string, unknown>): Decision {
+  return { ...recorded, replayed: true } as unknown as Decision;
 }
 
 function outcome(

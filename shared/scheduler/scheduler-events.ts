@@ -1,6 +1,6 @@
-import { attemptEventId, derivedEventId, skipEventId } from "../events/ids.ts";
+import { attemptEventId, derivedEventId, skipEventId, tickDecisionEventId } from "../events/ids.ts";
 import type { AttemptRequest, LeviathanEvent } from "../events/types.ts";
-import type { Details, Skip } from "./types.ts";
+import type { Decision, Details, Skip } from "./types.ts";
 
 /** `actor_id` of every event the tick records. */
 export const SCHEDULER_ACTOR = "scheduler";
@@ -50,7 +50,25 @@ export function skipEvent(targetId: string, tickId: string, skip: Skip, now: Dat
   });
 }
 
-/** `attempt.requested` (DESIGN §7); its payload is also the data sent to the worker. */
+/**
+ * `scheduler.decided`: the tick's decision under an id derived from the tick id, the last thing
+ * a tick records before it dispatches, and what a redelivery of the same ping answers with.
+ */
+export function decidedEvent(
+  targetId: string,
+  tickId: string,
+  decision: Decision,
+  now: Date,
+): LeviathanEvent {
+  const { details, ...rest } = decision;
+  return schedulerEvent(tickDecisionEventId(targetId, tickId), "scheduler.decided", now, {
+    target_id: targetId,
+    tick_id: tickId,
+    decision: { ...rest, ...(details ? { details: boundDetails(details) } : {}) },
+  });
+}
+
+/** `attempt.requested`; its payload is also the data sent to the worker. */
 export function attemptRequestedEvent(request: AttemptRequest, now: Date): LeviathanEvent {
   return schedulerEvent(
     attemptEventId(request.attempt_id, "attempt.requested"),

@@ -5,6 +5,7 @@ import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
+import { readRawBody } from "../net/read-raw-body.ts";
 import { readTokenVariable, requireTokenVariable } from "../tokens/read-token.ts";
 import type { ForgeFactory } from "./tick-dependencies.ts";
 import {
@@ -22,6 +23,9 @@ export interface TickHandlerOptions {
   logger?: Logger;
   dependencies?: TickTargetOptions["dependencies"];
 }
+
+/** A ping's data is a few bytes; anything this large is not one. */
+const MAX_BODY_BYTES = 64 * 1024;
 
 class BadTickRequest extends Error {}
 
@@ -42,10 +46,10 @@ export function createTickHandler(options: TickHandlerOptions): HttpFunction {
     let request: { target: string | undefined; tickId: string };
     try {
       if (isCloudEvent(req)) {
-        request = readPing(req);
+        request = await readPing(req);
       } else {
         if (refusedWithoutToken(req, res, expected)) return;
-        request = { target: readManualTarget(req), tickId: `manual-${randomUUID()}` };
+        request = { target: await readManualTarget(req), tickId: `manual-${randomUUID()}` };
       }
     } catch (error) {
       res.status(400).json({ error: (error as Error).message });
@@ -80,12 +84,23 @@ function isCloudEvent(req: Request): boolean {
   return req.headers["ce-type"] !== undefined || type.startsWith("application/cloudevents");
 }
 
-/** A PingSource event: its id is the tick's id (a redelivery maps onto the same decision). */
-function readPing(req: Request): { target: string | undefined; tickId: string } {
-  const body = req.rawBody ? req.rawBody.toString("utf8") : "";
+/**
+ * A ping: its id is the tick's id (a redelivery carries the same one). The adapter sends its
+ * `data` as the body in binary mode with no Content-Type unless the PingSource sets
+ * `contentType`, so the body is read as JSON whatever the header says.
+ */
+async function readPing(req: Request): Promise<{ target: string | undefined; tickId: string }> {
+  const body = (await readRawBody(req, MAX_BODY_BYTES)).toString("utf8");
+  const structured = String(req.headers["content-type"] ?? "").startsWith(
+    "application/cloudevents",
+  );
   let event: ReturnType<typeof HTTP.toEvent>;
   try {
-    event = HTTP.toEvent({ headers: req.headers, body });
+    // Binary mode: only the attributes come from the SDK, which would parse the body by the
+    // Content-Type (or not at all without one).
+    event = structured
+      ? HTTP.toEvent({ headers: req.headers, body })
+      : HTTP.toEvent({ headers: withoutContentType(req.headers), body: undefined });
   } catch (error) {
     throw new BadTickRequest(`not a CloudEvent: ${(error as Error).message}`);
   }
@@ -94,21 +109,25 @@ function readPing(req: Request): { target: string | undefined; tickId: string } 
     throw new BadTickRequest(`CloudEvent type ${JSON.stringify(event.type)} is not ${PING_TYPE}`);
   }
   if (!event.id) throw new BadTickRequest("the ping has no id");
-  let data: unknown = event.data;
-  if (typeof data === "string" && data.trim() !== "") {
-    try {
-      data = JSON.parse(data);
-    } catch {
-      throw new BadTickRequest('the ping\'s data must be JSON like {"target":"<name>"}');
-    }
-  }
-  return { target: targetOf(data), tickId: event.id };
+  const data = structured ? event.data : body;
+  const target =
+    typeof data === "string" || data === undefined ? targetOfText(data) : targetOf(data);
+  return { target, tickId: event.id };
 }
 
 /** The body as sent, whatever content type the framework did or did not parse it as. */
-function readManualTarget(req: Request): string | undefined {
-  const text = req.rawBody ? req.rawBody.toString("utf8").trim() : "";
-  if (text === "") return undefined;
+async function readManualTarget(req: Request): Promise<string | undefined> {
+  return targetOfText((await readRawBody(req, MAX_BODY_BYTES)).toString("utf8"));
+}
+
+function withoutContentType(headers: Request["headers"]): Request["headers"] {
+  const { "content-type": _ignored, ...rest } = headers;
+  return rest;
+}
+
+/** Empty means the default target; anything else must be a JSON object. */
+function targetOfText(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -119,8 +138,8 @@ function readManualTarget(req: Request): string | undefined {
 }
 
 function targetOf(data: unknown): string | undefined {
-  if (data === undefined || data === null || data === "") return undefined;
-  if (typeof data !== "object" || Array.isArray(data)) {
+  if (data === undefined) return undefined;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new BadTickRequest('the body must be {} or {"target":"<name>"}');
   }
   const unknown = Object.keys(data).filter((key) => key !== "target");

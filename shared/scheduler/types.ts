@@ -7,7 +7,7 @@ import type { PullRequest } from "../forge/types.ts";
 /** Everything one tick's decision depends on, gathered beforehand by the I/O layer. */
 export interface DecisionInput {
   config: AutonomyConfig;
-  /** The config file's base name (`dev.yaml`), carried in `attempt.requested` (DESIGN §7). */
+  /** The config file's base name (`dev.yaml`), carried in `attempt.requested`. */
   configName: string;
   /** Parsed backlog, or `unreadableBacklog(…)` when it could not be read. */
   backlog: BacklogParse;
@@ -22,7 +22,11 @@ export interface DecisionInput {
 
 export type Details = Record<string, unknown>;
 
-/** What `tick --json` prints and the tick's HTTP reply carries (DESIGN §10). */
+/**
+ * What `tick --json` prints and the tick's HTTP reply carries. `replayed`: the tick id had a
+ * decision recorded already, and this is it (nothing new was recorded or sent). `dispatched:
+ * false`: another tick had already requested the same attempt, so this one sent nothing.
+ */
 export type Decision =
   | {
       action: "dispatch";
@@ -30,13 +34,15 @@ export type Decision =
       attempt_id: string;
       attempt_number: number;
       details?: Details;
+      dispatched?: false;
+      replayed?: true;
     }
-  | { action: "skip"; reason: SkipReason; details?: Details };
+  | { action: "skip"; reason: SkipReason; details?: Details; replayed?: true };
 
 /**
  * A decision and the events the tick must record for it, in order (e.g. `task.blocked`, then
- * `scheduler.skipped` or `attempt.requested`). Kept apart so the decision prints as DESIGN §10
- * says, without the events.
+ * `scheduler.skipped` or `attempt.requested`). Kept apart so the decision prints on its own,
+ * without the events.
  */
 export interface TickPlan {
   decision: Decision;

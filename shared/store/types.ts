@@ -54,6 +54,8 @@ export interface EventStore {
   /** The records with these sequence numbers, in the order given (unknown ones skipped). */
   readSeqs(seqs: readonly number[]): Promise<StoredRecord[]>;
   hasEvent(eventId: string): boolean;
+  /** The seq of the record holding this event id, if one does. */
+  seqOf(eventId: string): number | undefined;
   stats(): StoreStats;
   /** The latest durable checkpoint, or null when none was written (or no key was given). */
   checkpoint(): StoreCheckpoint | null;

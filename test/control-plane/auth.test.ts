@@ -16,6 +16,7 @@ const PATHS = [
   "/v1/graph/summary",
   "/v1/targets/radix",
   "/v1/targets/radix/circuit/reset",
+  "/v1/targets/radix/ticks/ping-1",
   "/v1/attempts/attempt-x-12345678",
   "/metrics",
   "/v1/store/head",
@@ -70,6 +71,7 @@ describe("after the token: 404 for an unknown route, 405 with Allow for a wrong 
     ["PUT", "/v1/targets/radix", 405, "GET"],
     ["GET", "/v1/targets/radix/circuit/reset", 405, "POST"],
     ["POST", "/v1/attempts/a", 405, "GET"],
+    ["POST", "/v1/targets/radix/ticks/ping-1", 405, "GET"],
     ["POST", "/metrics", 405, "GET"],
     ["POST", "/health", 405, "GET"],
   ])("%s %s → %i", async (method, path, status, allow) => {

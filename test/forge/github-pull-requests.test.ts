@@ -33,6 +33,7 @@ describe("GitHub forge: pull requests", () => {
       title: "PR 3",
       body: "<!-- leviathan: target=radix task=t3 attempt=a3 -->",
       head_ref: "feature/3",
+      head_repo: `${OWNER}/${REPO}`,
       base_ref: "main",
     });
     // Two pages, each one request, asked 100 at a time.
@@ -56,6 +57,58 @@ describe("GitHub forge: pull requests", () => {
     expect(fake.exchanges[0]?.request.query.get("state")).toBe("open");
     expect(await forge.findOpenPullRequest("agent/none")).toBeNull();
     expect(forge.requestCount).toBe(2);
+    expect(assertRepliesMatchGitHub(fake)).toBe(2);
+  });
+
+  it("names each PR's head repository, a fork's for a PR from a fork, in replies GitHub could send", async () => {
+    const { fake, forge } = await setup();
+    fake.pulls.push(
+      { number: 1, title: "own", body: null, head: "agent/x", base: "main", state: "open" },
+      {
+        number: 2,
+        title: "from a fork",
+        body: "<!-- leviathan: target=radix task=t1 attempt=a1 -->",
+        head: "agent/x",
+        base: "main",
+        state: "open",
+        headRepo: "mallory/radix",
+      },
+    );
+    const open = await forge.listOpenPullRequests();
+    expect(open.map((pull) => [pull.number, pull.head_ref, pull.head_repo])).toEqual([
+      [1, "agent/x", `${OWNER}/${REPO}`],
+      [2, "agent/x", "mallory/radix"],
+    ]);
+    expect((await forge.getPullRequest(2)).head_repo).toBe("mallory/radix");
+    const [, fork] = JSON.parse(fake.exchanges[0]!.body) as unknown[];
+    expect(fork).toMatchObject({
+      head: {
+        label: "mallory:agent/x",
+        user: { login: "mallory" },
+        repo: { full_name: "mallory/radix", fork: true, owner: { login: "mallory" } },
+      },
+      base: { repo: { full_name: `${OWNER}/${REPO}`, fork: false } },
+    });
+    expect(assertRepliesMatchGitHub(fake)).toBe(2);
+  });
+
+  it("never takes a fork's same-named branch for the open PR of a branch", async () => {
+    const { fake, forge } = await setup();
+    fake.pulls.push({
+      number: 5,
+      title: "from a fork",
+      body: null,
+      head: "agent/x",
+      base: "main",
+      state: "open",
+      headRepo: "mallory/radix",
+    });
+    // The fake filters by `head=acme:agent/x` as GitHub does: nothing.
+    expect(await forge.findOpenPullRequest("agent/x")).toBeNull();
+    // A forge that ignores `head` lists the fork's PR anyway (as GitHub lists it): still not ours.
+    await forge.listOpenPullRequests();
+    fake.inject({ status: 200, body: JSON.parse(fake.exchanges[1]!.body) });
+    expect(await forge.findOpenPullRequest("agent/x")).toBeNull();
     expect(assertRepliesMatchGitHub(fake)).toBe(2);
   });
 

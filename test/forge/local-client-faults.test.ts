@@ -36,6 +36,7 @@ beforeAll(async () => {
       title: "Docs",
       body: "body",
       head_ref: "agent/docs-attempt-1",
+      head_repo: `${OWNER}/${REPO}`,
       base_ref: "main",
     },
   ];

@@ -66,7 +66,7 @@ function outcome(plan: TickPlan): [string | null, string | null] {
   return [chosen, ineligible.find((i) => i.task_id === "t1")?.reason ?? null];
 }
 
-describe("decide: which task runs (DESIGN §4.5)", () => {
+describe("decide: which task runs", () => {
   it.each([
     ["ready true", { ready: "true" }, "t1", null],
     ["ready false", { ready: "false" }, "next", "not_ready"],
@@ -106,7 +106,7 @@ describe("decide: which task runs (DESIGN §4.5)", () => {
     expect(outcome(decide(input({ backlog: backlogWith(t1) })))).toEqual([chosen, reason]);
   });
 
-  it("dispatches the first eligible task with its attempt, printed as DESIGN §10 says", () => {
+  it("dispatches the first eligible task with its attempt, printed as tick --json prints it", () => {
     const plan = decide(input());
     const attemptId = attemptIdFor("radix", "t1", 1);
     expect(JSON.stringify(plan.decision)).toBe(
@@ -193,6 +193,16 @@ describe("decide: which task runs (DESIGN §4.5)", () => {
     expect(outcome(plan)).toEqual(["next", "open_pull_request"]);
   });
 
+  it("is not stalled by fork PRs with agent/ branches or copied markers", () => {
+    const fork = { headRepo: "mallory/radix" };
+    const prs = [
+      pullRequest(21, { ...fork }),
+      pullRequest(22, { ...fork, task: "t1", head: "agent/backlog-propose-attempt-t1-0badf00d" }),
+    ];
+    const plan = decide(input({ openPullRequests: prs }));
+    expect(plan.decision).toMatchObject({ action: "dispatch", task_id: "t1" });
+  });
+
   it("skips a task with a running attempt", () => {
     const target = emptyTarget({
       running_attempts: ["attempt-t1-0badf00d"],
@@ -231,7 +241,7 @@ describe("decide: which task runs (DESIGN §4.5)", () => {
   });
 });
 
-describe("decide: guardrails in DESIGN §4's order", () => {
+describe("decide: guardrails in order (autonomy, breaker, open PRs, running attempts, backlog)", () => {
   const agentPrs = (n: number): PullRequest[] =>
     Array.from({ length: n }, (_, i) => pullRequest(i + 1));
   const broken = emptyTarget({ consecutive_failures: 2 });
@@ -381,7 +391,11 @@ describe("decide: the demo target's own backlog", () => {
     expect(fresh.events[0]?.payload.config).toBe("local.yaml");
 
     // Its PR is open: with room for another PR, the dependent task still waits.
-    const pr = pullRequest(1, { task: "propose-backlog", target: "demo" });
+    const pr = pullRequest(1, {
+      task: "propose-backlog",
+      target: "demo",
+      headRepo: "leviathan/demo-target",
+    });
     const roomy = { ...config, max_open_prs: 2 };
     const waiting = decide({
       ...base,

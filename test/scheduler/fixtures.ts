@@ -49,10 +49,17 @@ export function runningAttempt(overrides: Partial<AttemptSummary> = {}): Attempt
   };
 }
 
-/** An open PR; `task` ties it to a task of `target` by the provenance marker. */
+/** An open PR of the seed's repository; `task` ties it to a task of `target` by its marker. */
 export function pullRequest(
   number: number,
-  options: { head?: string; task?: string; target?: string; body?: string | null } = {},
+  options: {
+    head?: string;
+    task?: string;
+    target?: string;
+    body?: string | null;
+    /** `owner/name` of the head's repository; default the seed config's target repository. */
+    headRepo?: string | null;
+  } = {},
 ): PullRequest {
   const marker = options.task
     ? `\n\n${formatProvenance({
@@ -69,6 +76,7 @@ export function pullRequest(
     title: `PR ${number}`,
     body: options.body === undefined ? `Proposed change.${marker}` : options.body,
     head_ref: options.head ?? `agent/backlog-propose-attempt-x-${number}`,
+    head_repo: options.headRepo === undefined ? "iangreen74/radix" : options.headRepo,
     base_ref: "main",
   };
 }

@@ -2,7 +2,7 @@
 // Forge interface; the HTTP-level GitHub fake is exercised in the tick's end-to-end tests.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
-import { attemptEventId } from "../../shared/events/ids.ts";
+import { attemptEventId, jobNameFor, tickDecisionEventId } from "../../shared/events/ids.ts";
 import type { AttemptRequest, LeviathanEvent } from "../../shared/events/types.ts";
 import { type Forge, ForgeUnavailableError, type PullRequest } from "../../shared/forge/types.ts";
 import type { JobRunner, JobStatus } from "../../shared/jobs/types.ts";
@@ -128,7 +128,11 @@ describe("runTick", () => {
       },
     ]);
     const events = await stored();
-    expect(events.map((e) => e.event_type)).toEqual(["attempt.requested"]);
+    expect(events.map((e) => e.event_type)).toEqual(["attempt.requested", "scheduler.decided"]);
+    expect(events[1]).toMatchObject({
+      event_id: tickDecisionEventId("radix", "ping-1"),
+      payload: { tick_id: "ping-1", decision: outcome.decision },
+    });
     expect((await client.getTarget("radix")).running_attempts).toEqual([dispatched[0]!.attempt_id]);
   });
 
@@ -145,7 +149,10 @@ describe("runTick", () => {
     const outcome = await tick("ping-dry", { dryRun: true });
     expect(outcome.decision.action).toBe("dispatch");
     expect(outcome.dispatched).toBe(false);
-    expect(outcome.events.map((e) => e.event_type)).toEqual(["attempt.requested"]);
+    expect(outcome.events.map((e) => e.event_type)).toEqual([
+      "attempt.requested",
+      "scheduler.decided",
+    ]);
     expect(dispatched).toEqual([]);
     expect(forge.writes).toBe(0);
     expect(await filesOf(cp.dir)).toEqual(before);
@@ -154,6 +161,8 @@ describe("runTick", () => {
   it("asks nothing at all when autonomy is disabled", async () => {
     let targetReads = 0;
     const counting = {
+      getTickDecision: client.getTickDecision.bind(client),
+      getAttempt: client.getAttempt.bind(client),
       getTarget: (id: string) => {
         targetReads++;
         return client.getTarget(id);
@@ -167,7 +176,10 @@ describe("runTick", () => {
     );
     expect(outcome.decision).toEqual({ action: "skip", reason: "autonomy_disabled" });
     expect([forgesMade, targetReads]).toEqual([0, 0]);
-    expect((await stored()).map((e) => e.payload.reason)).toEqual(["autonomy_disabled"]);
+    expect((await stored()).map((e) => [e.event_type, e.payload.reason])).toEqual([
+      ["scheduler.skipped", "autonomy_disabled"],
+      ["scheduler.decided", undefined],
+    ]);
   });
 
   it("fails safe when the forge cannot be asked", async () => {
@@ -266,8 +278,106 @@ describe("runTick", () => {
   });
 });
 
-function failedAttempt(task: string, n: number, reason: string): LeviathanEvent {
-  const attemptId = `attempt-${task}-0000000${n}`;
+describe("a tick id is decided once", () => {
+  it("answers a ping redelivered after its attempt failed with the first decision, and sends nothing", async () => {
+    const first = await tick("ping-1");
+    expect(first.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
+    const attemptId = dispatched[0]!.attempt_id;
+    await client.postEvents("radix", [failedAttempt("docs-1", 1, "executor_failed", attemptId)]);
+    const before = await stored();
+
+    const again = await tick("ping-1");
+    expect(again.decision).toEqual({ ...first.decision, replayed: true });
+    expect([again.dispatched, again.events, again.redispatched]).toEqual([false, [], []]);
+    expect(dispatched.map((r) => r.attempt_id)).toEqual([attemptId]);
+    expect(await stored()).toEqual(before);
+    // A new ping is a new tick: the task's second attempt.
+    expect((await tick("ping-2")).decision).toMatchObject({ task_id: "docs-1", attempt_number: 2 });
+  });
+
+  it("answers a redelivered skip with that skip, however the facts changed since", async () => {
+    forge.failing = true;
+    const first = await tick("ping-down");
+    expect(first.decision).toMatchObject({ action: "skip", reason: "forge_unavailable" });
+    forge.failing = false;
+    const before = await stored();
+    const again = await tick("ping-down");
+    expect(again.decision).toEqual({ ...first.decision, replayed: true });
+    expect(dispatched).toEqual([]);
+    expect(await stored()).toEqual(before);
+  });
+
+  it("sends the same request again when the first delivery could not reach the worker", async () => {
+    const down = deps({
+      dispatch: () => Promise.reject(new Error("worker unreachable")),
+    });
+    await expect(tick("ping-1", {}, down)).rejects.toThrow("worker unreachable");
+    const requested = (await stored()).filter((e) => e.event_type === "attempt.requested");
+    expect(requested).toHaveLength(1);
+
+    // PingSource retries the same id: the recorded decision, and the same attempt sent.
+    const again = await tick("ping-1", {}, deps({ jobs: noJobs() }));
+    expect(again.decision).toMatchObject({ task_id: "docs-1", attempt_number: 1, replayed: true });
+    expect(again.redispatched).toEqual([requested[0]!.payload.attempt_id]);
+    expect(dispatched).toEqual([requested[0]!.payload]);
+    expect((await stored()).filter((e) => e.event_type === "attempt.requested")).toHaveLength(1);
+    // Once its Job exists, a further repeat sends nothing.
+    const name = jobNameFor(requested[0]!.payload.attempt_id as string);
+    const created = await tick("ping-1", {}, deps({ jobs: noJobs({ name, phase: "pending" }) }));
+    expect(created.redispatched).toEqual([]);
+    expect(dispatched).toHaveLength(1);
+  });
+
+  it("says dispatched: false when a concurrent tick had stored the same attempt first", async () => {
+    // Both ticks read the target before either recorded anything.
+    const before = await client.getTarget("radix");
+    await tick("ping-a");
+    const stale = deps({
+      controlPlane: {
+        getTickDecision: client.getTickDecision.bind(client),
+        getAttempt: client.getAttempt.bind(client),
+        getTarget: async () => before,
+        postEvents: client.postEvents.bind(client),
+      },
+    });
+    const late = await tick("manual-b", {}, stale);
+    expect(late.decision).toMatchObject({
+      action: "dispatch",
+      task_id: "docs-1",
+      attempt_number: 1,
+      dispatched: false,
+    });
+    expect(late.dispatched).toBe(false);
+    expect(dispatched).toHaveLength(1);
+    // Recorded as it answered, so a repeat of that tick says the same and sends nothing.
+    const repeat = await tick("manual-b");
+    expect(repeat.decision).toEqual({ ...late.decision, replayed: true });
+    expect(dispatched).toHaveLength(1);
+  });
+
+  it("keeps each target's decisions apart under the same tick id", async () => {
+    await tick("ping-1");
+    const other = await tick("ping-1", { config: { target_id: "docs-site" } });
+    expect(other.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
+    expect(other.decision).not.toHaveProperty("replayed");
+  });
+});
+
+/** A job runner that knows only these Jobs (every other one is missing). */
+function noJobs(...known: JobStatus[]): JobRunner {
+  return {
+    submit: async () => ({ created: true }),
+    status: async (name) => known.find((job) => job.name === name) ?? { name, phase: "missing" },
+    list: async () => known,
+  };
+}
+
+function failedAttempt(
+  task: string,
+  n: number,
+  reason: string,
+  attemptId = `attempt-${task}-0000000${n}`,
+): LeviathanEvent {
   return {
     event_id: attemptEventId(attemptId, "attempt.failed"),
     event_type: "attempt.failed",

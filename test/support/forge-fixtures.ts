@@ -151,6 +151,36 @@ export async function pushBranch(
   return git(["rev-parse", "HEAD"], clone);
 }
 
+/**
+ * Another owner's repository of the same name (as a fork is), empty at first, with `files`
+ * committed on `branch` from the clone's `origin/main` and pushed there, not to the original.
+ */
+export async function pushToFork(
+  test: TestForge,
+  clone: string,
+  forkOwner: string,
+  branch: string,
+  files: Record<string, string>,
+): Promise<string> {
+  await test.forge.createRepository(forkOwner, REPO);
+  await git(["checkout", "-q", "-B", branch, "origin/main"], clone);
+  await writeFiles(clone, files);
+  await git(["add", "--all"], clone);
+  await git(["commit", "-q", "-m", `change on ${forkOwner}'s ${branch}`], clone);
+  await git(
+    [
+      "-c",
+      `http.extraHeader=${basicHeader(test.token)}`,
+      "push",
+      "-q",
+      test.forge.gitUrl(forkOwner, REPO),
+      `${branch}:${branch}`,
+    ],
+    clone,
+  );
+  return git(["rev-parse", "HEAD"], clone);
+}
+
 export interface ApiReply {
   status: number;
   headers: Headers;

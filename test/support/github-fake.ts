@@ -24,6 +24,8 @@ export interface FakePull {
   base: string;
   state: "open" | "closed";
   merged?: boolean;
+  /** `owner/name` of the repository the head branch lives in: a fork's; default the fake's own. */
+  headRepo?: string;
 }
 
 export interface FakeRequest {
@@ -178,7 +180,8 @@ export async function startGitHubFake(options: {
     const page = Number(request.query.get("page") ?? 1);
     const matching = pulls.filter(
       (pull) =>
-        (state === "all" || pull.state === state) && (!head || `${owner}:${pull.head}` === head),
+        (state === "all" || pull.state === state) &&
+        (!head || `${headOwner(pull)}:${pull.head}` === head),
     );
     const pageItems = matching.slice((page - 1) * perPage, page * perPage);
     const last = Math.max(1, Math.ceil(matching.length / perPage));
@@ -288,11 +291,27 @@ export async function startGitHubFake(options: {
     };
   }
 
+  function headOwner(pull: FakePull): string {
+    return pull.headRepo?.split("/")[0] ?? owner;
+  }
+
+  /** Each side names its repository and its owner as GitHub does: a fork's head is the fork's. */
   function withRefs(target: Record<string, unknown>, pull: FakePull): Record<string, unknown> {
     const head = target.head as Record<string, unknown>;
     const base = target.base as Record<string, unknown>;
-    Object.assign(head, { ref: pull.head, label: `${owner}:${pull.head}` });
-    Object.assign(base, { ref: pull.base, label: `${owner}:${pull.base}` });
+    const headRepo = pull.headRepo ?? `${owner}/${repo}`;
+    Object.assign(head, {
+      ref: pull.head,
+      label: `${headOwner(pull)}:${pull.head}`,
+      user: renamed(head.user, "octocat", headOwner(pull)),
+      repo: repositoryNamed(head.repo, headRepo, pull.headRepo !== undefined),
+    });
+    Object.assign(base, {
+      ref: pull.base,
+      label: `${owner}:${pull.base}`,
+      user: renamed(base.user, "octocat", owner),
+      repo: repositoryNamed(base.repo, `${owner}/${repo}`, false),
+    });
     return target;
   }
 
@@ -330,6 +349,34 @@ export async function startGitHubFake(options: {
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/**
+ * GitHub's example repository (`octocat/Hello-World`) renamed: every URL and name in it, its
+ * owner included, and an id of its own, so two repositories of one reply differ as on GitHub.
+ */
+function repositoryNamed(example: unknown, fullName: string, fork: boolean): unknown {
+  const [login = "", name = ""] = fullName.split("/");
+  const text = JSON.stringify(example)
+    .replaceAll("octocat/Hello-World", fullName)
+    .replaceAll('"Hello-World"', JSON.stringify(name));
+  const repository = renamed(JSON.parse(text), "octocat", login) as Record<string, unknown>;
+  return Object.assign(repository, { fork, id: numericId(fullName), node_id: `R_${fullName}` });
+}
+
+/** A user object (or one holding one) with `login` and its URLs made another user's. */
+function renamed(value: unknown, from: string, to: string): unknown {
+  const text = JSON.stringify(value)
+    .replaceAll(`"login":"${from}"`, `"login":${JSON.stringify(to)}`)
+    .replaceAll(`/users/${from}`, `/users/${to}`)
+    .replaceAll(`github.com/${from}"`, `github.com/${to}"`);
+  return JSON.parse(text);
+}
+
+function numericId(text: string): number {
+  let hash = 0;
+  for (const char of text) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  return (hash % 90_000_000) + 1_000_000;
 }
 
 function notFound(): FakeReply {

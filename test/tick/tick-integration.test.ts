@@ -154,7 +154,7 @@ describe("tick against the GitHub fake and a real control plane", () => {
       attempt_number: 1,
       config: "dev.yaml",
     });
-    expect(await storedTypes()).toEqual(["attempt.requested"]);
+    expect(await storedTypes()).toEqual(["attempt.requested", "scheduler.decided"]);
     expect(assertRepliesMatchGitHub(fake)).toBe(3);
   });
 
@@ -167,7 +167,23 @@ describe("tick against the GitHub fake and a real control plane", () => {
       details: expect.anything(),
     });
     expect(received).toEqual([]);
-    expect(await storedTypes()).toEqual(["scheduler.skipped"]);
+    expect(await storedTypes()).toEqual(["scheduler.skipped", "scheduler.decided"]);
+  });
+
+  it("is not stalled by a fork's agent/ branch carrying a copied marker", async () => {
+    fake.pulls.push({
+      number: 1,
+      title: "Write the guide",
+      body: "Copied.\n\n<!-- leviathan: target=radix task=docs-1 attempt=attempt-docs-1-0badf00d -->\n",
+      head: "agent/backlog-propose-attempt-docs-1-0badf00d",
+      base: "main",
+      state: "open",
+      headRepo: "mallory/radix",
+    });
+    const outcome = await tick("ping-fork");
+    expect(outcome.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
+    expect(received).toHaveLength(1);
+    expect(assertRepliesMatchGitHub(fake)).toBe(2);
   });
 
   it("fails safe when the forge keeps failing: forge_unavailable, nothing dispatched", async () => {
@@ -175,7 +191,7 @@ describe("tick against the GitHub fake and a real control plane", () => {
     const outcome = await tick("ping-3");
     expect(outcome.decision).toMatchObject({ action: "skip", reason: "forge_unavailable" });
     expect(received).toEqual([]);
-    expect(await storedTypes()).toEqual(["scheduler.skipped"]);
+    expect(await storedTypes()).toEqual(["scheduler.skipped", "scheduler.decided"]);
   });
 
   it("waits out a rate limit, then decides", async () => {

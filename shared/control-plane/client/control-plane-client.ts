@@ -4,7 +4,14 @@ import type { LeviathanEvent, StoredRecord } from "../../events/types.ts";
 import type { Logger } from "../../log/logger.ts";
 import { redact } from "../../log/logger.ts";
 import { withRetries } from "../../net/with-retries.ts";
-import type { AttemptView, EventPage, IngestReply, Summary, TargetState } from "../types.ts";
+import type {
+  AttemptView,
+  EventPage,
+  IngestReply,
+  Summary,
+  TargetState,
+  TickDecisionView,
+} from "../types.ts";
 import { ControlPlaneRejectedError, ControlPlaneUnavailableError } from "./control-plane-errors.ts";
 
 export interface ControlPlaneClientOptions {
@@ -45,7 +52,7 @@ class RetryableReply extends Error {
 }
 
 /**
- * The control plane's HTTP API (DESIGN §8) for the CLI, the tick and the attempt. Every call
+ * The control plane's HTTP API for the CLI, the tick and the attempt. Every call
  * has a timeout and bounded retries with backoff on network errors and 5xx, never on 4xx.
  * Retrying a post is safe: events are idempotent by event_id. The token goes only into the
  * Authorization header, never into a message.
@@ -105,6 +112,15 @@ export class ControlPlaneClient {
     return this.call<AttemptView | undefined>({
       method: "GET",
       path: `/v1/attempts/${encodeURIComponent(attemptId)}`,
+      notFoundIsEmpty: true,
+    });
+  }
+
+  /** The decision recorded for this tick of the target, or undefined when none was. */
+  getTickDecision(targetId: string, tickId: string): Promise<TickDecisionView | undefined> {
+    return this.call<TickDecisionView | undefined>({
+      method: "GET",
+      path: `/v1/targets/${encodeURIComponent(targetId)}/ticks/${encodeURIComponent(tickId)}`,
       notFoundIsEmpty: true,
     });
   }

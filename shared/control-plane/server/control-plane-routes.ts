@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { detailsFromZod, targetNameSchema } from "../../events/schema.ts";
+import { tickDecisionEventId } from "../../events/ids.ts";
+import { detailsFromZod, MAX_ID_LENGTH, targetNameSchema } from "../../events/schema.ts";
 import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
-import type { EventPage, IngestReply, StoreHead } from "../types.ts";
+import type { EventPage, IngestReply, StoreHead, TickDecisionView } from "../types.ts";
 import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
@@ -51,6 +52,7 @@ export const CONTROL_PLANE_ROUTES: readonly Route<Handler>[] = [
   { template: "/v1/graph/summary", methods: { GET: summary } },
   { template: "/v1/targets/:target", methods: { GET: target } },
   { template: "/v1/targets/:target/circuit/reset", methods: { POST: resetCircuit } },
+  { template: "/v1/targets/:target/ticks/:tick", methods: { GET: tickDecision } },
   { template: "/v1/attempts/:id", methods: { GET: attempt } },
   { template: "/v1/store/head", methods: { GET: storeHead } },
   { template: "/metrics", methods: { GET: metrics } },
@@ -152,6 +154,37 @@ async function attempt(context: RequestContext, services: ControlPlaneServices):
   if (!meta) throw new HttpError(404, "no such attempt");
   authorizeAttemptRead(context.principal, meta.target_id);
   sendJson(context.res, 200, attemptView(meta, await services.store.readSeqs(meta.seqs)));
+}
+
+/**
+ * The decision a tick recorded, found through the store's id index (no scan): the id is
+ * derived from the target and the tick id, and only a `scheduler.decided` of this target counts.
+ */
+async function tickDecision(
+  context: RequestContext,
+  services: ControlPlaneServices,
+): Promise<void> {
+  const targetId = targetParam(context);
+  const tickId = context.params.tick ?? "";
+  if (tickId.length > MAX_ID_LENGTH) throw new HttpError(404, "no decision recorded for this tick");
+  const seq = services.store.seqOf(tickDecisionEventId(targetId, tickId));
+  const [record] = seq === undefined ? [] : await services.store.readSeqs([seq]);
+  const payload = record?.event.payload;
+  if (
+    !record ||
+    record.target !== targetId ||
+    record.event.event_type !== "scheduler.decided" ||
+    payload?.tick_id !== tickId
+  ) {
+    throw new HttpError(404, "no decision recorded for this tick");
+  }
+  const view: TickDecisionView = {
+    target_id: targetId,
+    tick_id: tickId,
+    decision: payload.decision as Record<string, unknown>,
+    record,
+  };
+  sendJson(context.res, 200, view);
 }
 
 async function resetCircuit(

@@ -119,10 +119,16 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
           head: `${owner}:${head}`,
           per_page: 100,
         });
-        // Filtered again here: a forge that ignores `head` must not hand back another PR.
+        // Filtered again here: a forge that ignores `head` must not hand back another PR, nor
+        // one from a fork whose branch has the same name.
         const found = expectList(pulls)
           .map(toPullRequest)
-          .find((pull) => pull.head_ref === head && pull.state === "open");
+          .find(
+            (pull) =>
+              pull.head_ref === head &&
+              pull.state === "open" &&
+              pull.head_repo?.toLowerCase() === repository.toLowerCase(),
+          );
         return found ?? null;
       }),
 

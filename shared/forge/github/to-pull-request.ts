@@ -8,7 +8,7 @@ interface GitHubPullRequest {
   merged_at?: string | null;
   title: string;
   body?: string | null;
-  head: { ref: string };
+  head: { ref: string; repo: { full_name: string } | null };
   base: { ref: string };
 }
 
@@ -29,6 +29,7 @@ export function toPullRequest(value: unknown): PullRequest {
     title: value.title,
     body: value.body ?? null,
     head_ref: value.head.ref,
+    head_repo: value.head.repo?.full_name ?? null,
     base_ref: value.base.ref,
   };
 }
@@ -46,7 +47,19 @@ function isGitHubPullRequest(value: unknown): value is GitHubPullRequest {
       pull.merged_at === null ||
       typeof pull.merged_at === "string") &&
     hasRef(pull.head) &&
+    hasRepository(pull.head) &&
     hasRef(pull.base)
+  );
+}
+
+/** Whose branch the head is decides whether the PR counts: it must be said, even as null. */
+function hasRepository(side: unknown): boolean {
+  const repo = (side as { repo?: unknown }).repo;
+  return (
+    repo === null ||
+    (typeof repo === "object" &&
+      repo !== undefined &&
+      typeof (repo as { full_name?: unknown }).full_name === "string")
   );
 }
 

@@ -145,26 +145,25 @@ export interface PullRequestTips {
   baseSha: string;
 }
 
-/** The list form (`pull-request-simple`). */
+/** The list form (`pull-request-simple`); `headState` is the head's repository (a fork's). */
 export function pullRequestSimpleObject(
   urls: ForgeUrls,
   state: RepositoryState,
   pull: StoredPullRequest,
   tips: PullRequestTips,
+  headState: RepositoryState = state,
 ) {
   const fullName = `${state.owner}/${state.name}`;
   const api = `${urls.apiUrl}/repos/${fullName}`;
   const self = `${api}/pulls/${pull.number}`;
   const html = pullRequestHtmlUrl(urls, state.owner, state.name, pull.number);
   const issue = `${api}/issues/${pull.number}`;
-  const repository = repositoryObject(urls, state);
-  const owner = userObject(urls, state.owner, "Organization");
-  const side = (ref: string, sha: string) => ({
-    label: `${state.owner}:${ref}`,
+  const side = (of: RepositoryState, ref: string, sha: string) => ({
+    label: `${of.owner}:${ref}`,
     ref,
     sha,
-    user: owner,
-    repo: repository,
+    user: userObject(urls, of.owner, "Organization"),
+    repo: repositoryObject(urls, of),
   });
   return {
     url: self,
@@ -197,8 +196,8 @@ export function pullRequestSimpleObject(
     assignees: [],
     requested_reviewers: [],
     requested_teams: [],
-    head: side(pull.head_ref, tips.headSha),
-    base: side(pull.base_ref, tips.baseSha),
+    head: side(headState, pull.head_ref, tips.headSha),
+    base: side(state, pull.base_ref, tips.baseSha),
     _links: {
       self: { href: self },
       html: { href: html },
@@ -226,10 +225,11 @@ export function pullRequestObject(
   tips: PullRequestTips,
   stats: ChangeStats,
   mergeable: Mergeability,
+  headState: RepositoryState = state,
 ) {
   const merged = pull.merged_at !== null;
   return {
-    ...pullRequestSimpleObject(urls, state, pull, tips),
+    ...pullRequestSimpleObject(urls, state, pull, tips, headState),
     merged,
     mergeable,
     rebaseable: false,

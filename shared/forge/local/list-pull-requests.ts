@@ -1,8 +1,9 @@
 import { validationFailed } from "./forge-errors.ts";
 import { gitTarget, requireRepository } from "./forge-services.ts";
 import { pullRequestSimpleObject } from "./github-objects.ts";
+import { headOwner, headRepositoryOf } from "./head-repository.ts";
 import { linkHeader, pageOf, parsePaging } from "./paginate.ts";
-import { headBranch, pullRequestTips } from "./pull-request-tips.ts";
+import { pullRequestTips } from "./pull-request-tips.ts";
 import { listBranches } from "./read-repository.ts";
 import type { RestContext, RestReply } from "./rest-context.ts";
 import type { StoredPullRequest } from "./types.ts";
@@ -33,8 +34,9 @@ export async function listPullRequests(context: RestContext): Promise<RestReply>
   // GitHub ignores a head without its `owner:` part, and so does the forge: a client that
   // forgets it gets every PR here exactly as it would there.
   if (head?.includes(":")) {
-    const branch = headBranch(head, owner);
-    pulls = pulls.filter((pull) => pull.head_ref === branch);
+    const colon = head.indexOf(":");
+    const [by, branch] = [head.slice(0, colon), head.slice(colon + 1)];
+    pulls = pulls.filter((pull) => headOwner(state, pull) === by && pull.head_ref === branch);
   } else if (head) {
     context.services.logger?.warn({ head }, "pulls: head without owner: ignored, as GitHub does");
   }
@@ -47,8 +49,16 @@ export async function listPullRequests(context: RestContext): Promise<RestReply>
     page.length > 0
       ? await listBranches(gitTarget(context.services, owner, repo))
       : new Map<string, string>();
-  const body = page.map((pull) =>
-    pullRequestSimpleObject(context.services.urls, state, pull, pullRequestTips(pull, branches)),
+  const body = await Promise.all(
+    page.map(async (pull) =>
+      pullRequestSimpleObject(
+        context.services.urls,
+        state,
+        pull,
+        pullRequestTips(pull, branches),
+        await headRepositoryOf(context.services, state, pull),
+      ),
+    ),
   );
   const link = linkHeader(context.url, query, paging, pulls.length);
   return { status: 200, body, ...(link ? { headers: { link } } : {}) };

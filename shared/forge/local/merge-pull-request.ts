@@ -1,5 +1,6 @@
 import { ForgeHttpError, notFound, validationFailed } from "./forge-errors.ts";
 import { type ForgeServices, gitTarget } from "./forge-services.ts";
+import { headOwner } from "./head-repository.ts";
 import { type GitTarget, listBranches } from "./read-repository.ts";
 import { forgeGit, forgeGitText } from "./run-forge-git.ts";
 
@@ -64,7 +65,8 @@ export async function mergePullRequest(
       throw new ForgeHttpError(405, "Rebase merges are not allowed on this repository.");
     }
     const branches = await listBranches(target);
-    const headSha = branches.get(pull.head_ref);
+    // A fork's head is the commit fetched into this repository when the PR opened.
+    const headSha = pull.head_repository ? pull.head_sha : branches.get(pull.head_ref);
     const baseSha = branches.get(pull.base_ref);
     if (!headSha || !baseSha) throw new ForgeHttpError(405, NOT_MERGEABLE);
     if (request.sha !== undefined && request.sha !== headSha) {
@@ -77,7 +79,7 @@ export async function mergePullRequest(
       request.commit_title ??
       (method === "squash"
         ? `${pull.title} (#${number})`
-        : `Merge pull request #${number} from ${owner}/${pull.head_ref}`);
+        : `Merge pull request #${number} from ${headOwner(state, pull)}/${pull.head_ref}`);
     const message = request.commit_message ?? (method === "squash" ? "" : pull.title);
     const parents = method === "squash" ? ["-p", baseSha] : ["-p", baseSha, "-p", headSha];
     const messageArgs = message === "" ? ["-m", title] : ["-m", title, "-m", message];

@@ -1,5 +1,6 @@
 import { type ForgeServices, gitTarget } from "./forge-services.ts";
 import { pullRequestObject } from "./github-objects.ts";
+import { headRepositoryOf } from "./head-repository.ts";
 import { mergeTree } from "./merge-pull-request.ts";
 import { pullRequestTips } from "./pull-request-tips.ts";
 import { type ChangeStats, changeStats, type GitTarget } from "./read-repository.ts";
@@ -39,7 +40,8 @@ export async function fullPullRequest(
           )
       : Promise.resolve(null),
   ]);
-  return pullRequestObject(services.urls, state, pull, tips, stats, mergeable);
+  const headState = await headRepositoryOf(services, state, pull);
+  return pullRequestObject(services.urls, state, pull, tips, stats, mergeable, headState);
 }
 
 /** What a PR changes between two commits, worked out once per pair. */

@@ -59,7 +59,13 @@ export interface StoredPullRequest {
   body: string | null;
   state: "open" | "closed";
   head_ref: string;
-  /** The head's commit when last seen (live from the branch while the PR is open). */
+  /**
+   * `owner/name` of the repository the head branch is in, when it is another one (a fork):
+   * its commit is fetched into this repository as `refs/pull/<number>/head`, as GitHub does, and
+   * stays the PR's head (the forge does not follow later pushes to the fork). Absent: this one.
+   */
+  head_repository?: string;
+  /** The head's commit when last seen (live from the branch while a same-repository PR is open). */
   head_sha: string;
   base_ref: string;
   base_sha: string;

@@ -1,6 +1,7 @@
 import { nullableString, optionalString } from "./body-fields.ts";
 import { notFound, validationFailed } from "./forge-errors.ts";
 import { gitTarget, requireRepository } from "./forge-services.ts";
+import { headOwner } from "./head-repository.ts";
 import { fullPullRequest } from "./pull-request-reply.ts";
 import { pullRequestTips } from "./pull-request-tips.ts";
 import { listBranches } from "./read-repository.ts";
@@ -36,7 +37,9 @@ export async function updatePullRequest(context: RestContext): Promise<RestReply
       throw validationFailed({ resource: "PullRequest", field: "base", code: "invalid" });
     }
     if (wanted === "open" && pull.state === "closed") {
-      if (pull.merged_at !== null || !branches.has(pull.head_ref)) {
+      // A fork's head is kept here (`refs/pull/<n>/head`); a branch of this one must still exist.
+      const headGone = pull.head_repository === undefined && !branches.has(pull.head_ref);
+      if (pull.merged_at !== null || headGone) {
         throw validationFailed({
           resource: "PullRequest",
           field: "state",
@@ -48,13 +51,14 @@ export async function updatePullRequest(context: RestContext): Promise<RestReply
         (other) =>
           other.state === "open" &&
           other.head_ref === pull.head_ref &&
+          other.head_repository === pull.head_repository &&
           other.base_ref === (base ?? pull.base_ref),
       );
       if (duplicate) {
         throw validationFailed({
           resource: "PullRequest",
           code: "custom",
-          message: `A pull request already exists for ${owner}:${pull.head_ref}.`,
+          message: `A pull request already exists for ${headOwner(state, pull)}:${pull.head_ref}.`,
         });
       }
     }

@@ -21,6 +21,17 @@ describe("max open PRs", () => {
     expect(checkMaxOpenPullRequests(config, prs)?.reason ?? null).toBe(reason);
   });
 
+  it("counts only PRs whose head is a branch of the target repository, not a fork's", () => {
+    const fork = (n: number, headRepo: string | null) => pullRequest(n, { headRepo });
+    const forks = [fork(1, "mallory/radix"), fork(2, "iangreen74/radix-fork"), fork(3, null)];
+    expect(checkMaxOpenPullRequests(config, [...forks, pullRequest(4)])).toBeNull();
+    // GitHub's names ignore case, and so does the count.
+    const own = [pullRequest(5), fork(6, "IanGreen74/Radix")];
+    expect(checkMaxOpenPullRequests(config, [...forks, ...own])?.details).toMatchObject({
+      open_agent_prs: 2,
+    });
+  });
+
   it("names the agent PRs it counted", () => {
     expect(checkMaxOpenPullRequests(config, [pullRequest(7), person(8), pullRequest(9)])).toEqual({
       reason: "max_open_prs",

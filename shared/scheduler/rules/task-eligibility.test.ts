@@ -152,7 +152,9 @@ describe("task eligibility conditions", () => {
     const otherTarget = pullRequest(6, { task: "t1", target: "other" });
     const branchOnly = pullRequest(7, { head: "agent/backlog-propose-attempt-t1-0badf00d" });
     const otherTask = pullRequest(8, { task: "t10" });
-    const prs = [otherTarget, branchOnly, otherTask];
+    // A marker copied into a PR from a fork ties nothing.
+    const fromFork = pullRequest(9, { task: "t1", headRepo: "mallory/radix" });
+    const prs = [otherTarget, branchOnly, otherTask, fromFork];
     expect(noOpenPullRequest(t, context([t], { prs }))).toBeNull();
   });
 

@@ -5,6 +5,7 @@ import { parseProvenance } from "../../forge/provenance.ts";
 import type { PullRequest } from "../../forge/types.ts";
 import { checkAllowedPaths } from "../../scope/check-path.ts";
 import type { IneligibleReason } from "../types.ts";
+import { ownPullRequests } from "./own-pull-requests.ts";
 
 /** What the conditions look at besides the task itself; built once per tick. */
 export interface EligibilityContext {
@@ -12,7 +13,7 @@ export interface EligibilityContext {
   target: TargetState;
   /** Every task's status as the backlog states it (missing status → undefined). */
   statusById: ReadonlyMap<string, TaskStatus | undefined>;
-  /** Open PRs tied to a task of this target by their provenance marker. */
+  /** Open PRs of the target repository tied to a task of this target by their marker. */
   openPullRequestByTask: ReadonlyMap<string, PullRequest>;
 }
 
@@ -34,8 +35,8 @@ export function buildEligibilityContext(
 ): EligibilityContext {
   const statusById = new Map(tasks.map((task) => [task.id, task.status]));
   const openPullRequestByTask = new Map<string, PullRequest>();
-  for (const pr of openPullRequests) {
-    // Tied by the marker in the body, never by parsing branch names (DESIGN §4.5).
+  for (const pr of ownPullRequests(config, openPullRequests)) {
+    // Tied by the marker in the body, never by parsing branch names; a fork's copy ties nothing.
     const provenance = parseProvenance(pr.body);
     if (provenance?.target !== config.target_id) continue;
     if (!openPullRequestByTask.has(provenance.task)) openPullRequestByTask.set(provenance.task, pr);
@@ -85,7 +86,7 @@ export function dependenciesCompleted(
   };
 }
 
-/** The same scope check the attempt applies before it executes (DESIGN §6). */
+/** The same scope check the attempt applies before it executes. */
 export function pathsAllowed(task: BacklogTask, { config }: EligibilityContext): Ineligible | null {
   const result = checkAllowedPaths(task.allowed_paths ?? [], config.allowed_path_prefixes);
   if (result.ok) return null;
@@ -131,7 +132,7 @@ export function attemptsRemaining(
 }
 
 /**
- * DESIGN §4.5's conditions, in the order they are judged; the first that fails is the
+ * The task conditions, in the order they are judged; the first that fails is the
  * task's reason. Running and open-PR come before the attempt count because a running or
  * successful last attempt is charged too, and such a task is not blocked.
  */

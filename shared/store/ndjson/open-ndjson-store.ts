@@ -73,8 +73,6 @@ export interface NdjsonStoreOptions {
 
 export interface NdjsonStore extends EventStore {
   readonly dir: string;
-  /** The seq of the record holding this event id. */
-  seqOf(eventId: string): number | undefined;
   /** Writes a snapshot of the current state now (close() also writes one). */
   writeSnapshot(): Promise<void>;
 }
