@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Replays ops/Dockerfile without a container engine (issue 7): there is no Docker and no cluster
+// Replays ops/Dockerfile without a container engine: there is no Docker and no cluster
 // here, so this builds the image's file tree in a temporary folder from the COMMITTED tree, the
 // way the Dockerfile says, and starts every container of the knative/ manifests the way
 // Kubernetes would, until each answers its readiness probe with 200.

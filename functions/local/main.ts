@@ -1,6 +1,6 @@
 import { runLocal } from "../../shared/local/start-local.ts";
 
-/** `npm start` / `leviathan start` (DESIGN §11): everything on this machine, one command. */
+/** `npm start` / `leviathan start`: everything on this machine, one command. */
 export function startLocal(options: {
   env: NodeJS.ProcessEnv;
   once: boolean;

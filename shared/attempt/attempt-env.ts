@@ -15,7 +15,7 @@ import { hasTokenVariable, readTokenVariable } from "../tokens/read-token.ts";
 import { parseExecutorCommand } from "./executors/command.ts";
 import { DEFAULT_EXECUTOR_UID, parseExecutorUid } from "./isolation/detect-isolation.ts";
 
-/** DESIGN §5's environment, checked: what one attempt needs to run. */
+/** The attempt's environment, checked: what one attempt needs to run. */
 export interface AttemptEnv {
   githubToken: string;
   targetName: string;
@@ -85,7 +85,7 @@ export class AttemptEnvError extends Error {
 }
 
 /**
- * Reads DESIGN §5's variables. Every missing required one (unset or blank) and every bad value
+ * Reads the attempt's variables. Every missing required one (unset or blank) and every bad value
  * is collected into one `AttemptEnvError`, so a broken Job spec is fixed in one go.
  */
 export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
@@ -204,7 +204,7 @@ export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
   }
 }
 
-/** Task and attempt ids: DESIGN §3's id characters, which are also safe in paths and refs. */
+/** Task and attempt ids: a backlog id's characters, which are also safe in paths and refs. */
 function isSafeIdentifier(value: string): boolean {
   return value.length <= 200 && /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(value);
 }

@@ -5,7 +5,7 @@ import { redact } from "../log/logger.ts";
 /** `actor_id` of every event the attempt records. */
 export const ATTEMPT_ACTOR = "attempt";
 
-/** The fields every attempt event's payload carries (DESIGN §7). */
+/** The fields every attempt event's payload carries. */
 export interface AttemptIdentity {
   attempt_id: string;
   task_id: string;

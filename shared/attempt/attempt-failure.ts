@@ -12,7 +12,7 @@ export interface ScopeViolation {
   reason: string;
 }
 
-/** The kind a reason is charged as (DESIGN §5), so a mismatch does not compile. */
+/** The kind a reason is charged as, so a mismatch does not compile. */
 export type FailureKindFor<R extends FailureReason> = R extends TaskFailureReason
   ? "task"
   : "platform";

@@ -34,7 +34,7 @@ export function pullRequestTitle(task: Pick<ExecutorTask, "id" | "title">): stri
 
 /**
  * What a reviewer needs (task, attempt, scope, acceptance criteria) and, last, the provenance
- * marker that ties the PR to its task (DESIGN §5). Text from the backlog cannot open an HTML
+ * marker that ties the PR to its task. Text from the backlog cannot open an HTML
  * comment, so it can never plant a marker of its own ahead of the real one.
  */
 export function pullRequestBody(input: PullRequestBodyInput): string {

@@ -13,7 +13,7 @@ import {
 import { BACKLOG_PATH, normalizeRepoPath, withinPrefix } from "../scope/check-path.ts";
 import { AttemptFailure } from "./attempt-failure.ts";
 
-/** What the attempt records on its task (DESIGN §3, §5), in the order new keys are added. */
+/** What the attempt records on its task, in the order new keys are added. */
 export interface WriteBackFields {
   status: "completed";
   last_attempt_id: string;

@@ -25,7 +25,7 @@ function taskLine(file: string, task: BacklogTask, problem: TaskProblem): string
   return `${where(file, problem.line)} task ${task.id}: ${problem.field}: ${problem.message}`;
 }
 
-/** Every problem of a backlog as printable lines (DESIGN §3, `leviathan backlog lint`). */
+/** Every problem of a backlog as printable lines. */
 export function lintBacklog(text: string, file: string): LintResult {
   const backlog = parseBacklog(text, file);
   if (!backlog.ok) {

@@ -10,7 +10,7 @@ import type {
   TaskProblem,
 } from "./types.ts";
 
-/** Where the backlog lives in the target repository (DESIGN §3). */
+/** Where the backlog lives in the target repository. */
 export const BACKLOG_FILE = ".leviathan/backlog.yaml";
 
 const UNKNOWN_FIELD = "unknown field, kept and ignored";
@@ -22,7 +22,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Reads a backlog (DESIGN §3). The whole file is invalid when the YAML does not parse, `tasks`
+ * Reads a backlog. The whole file is invalid when the YAML does not parse, `tasks`
  * is missing or not a list, a task has no string `id`, or two tasks share one; every such
  * problem is returned, each with its line. Otherwise every task comes back in file order with
  * its own problems (each makes only that task ineligible) and warnings (unknown fields).

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { EXECUTORS } from "../config/schema.ts";
 import { TASK_STATUSES } from "./types.ts";
 
-/** DESIGN §3: letters, digits, `-`, `_` and single dots (none leading, trailing or doubled). */
+/** Letters, digits, `-`, `_` and single dots (none leading, trailing or doubled). */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 export const MAX_TASK_ID_LENGTH = 100;
 

@@ -3,7 +3,7 @@ import type { ExecutorName } from "../config/schema.ts";
 export const TASK_STATUSES = ["pending", "in_progress", "completed", "blocked"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** Makes the whole backlog invalid (DESIGN §3). `path` is a field path such as `tasks[3].id`. */
+/** Makes the whole backlog invalid. `path` is a field path such as `tasks[3].id`. */
 export interface BacklogProblem {
   path: string;
   /** 1-based line in the YAML file; absent when the file could not be read at all. */

@@ -76,7 +76,7 @@ export function configPathFrom(env: NodeJS.ProcessEnv, fallback = DEFAULT_CONFIG
 }
 
 /**
- * DESIGN §2: a ping naming a target uses `<target>.yaml` beside the configured file; a name
+ * A ping naming a target uses `<target>.yaml` beside the configured file; a name
  * outside `[a-z0-9][a-z0-9-]*` is refused so it can never climb out of that folder.
  */
 export function configPathForTarget(configPath: string, target: string | undefined): string {

@@ -15,7 +15,7 @@ export interface RepoCoordinates {
   host: string;
 }
 
-/** `https://<host>[:port]/<owner>/<repo>[.git]` (DESIGN §4.2). */
+/** `https://<host>[:port]/<owner>/<repo>[.git]`. */
 export function parseRepoUrl(value: string): RepoCoordinates | { error: string } {
   let url: URL;
   try {
@@ -59,7 +59,7 @@ export type ExecutorName = (typeof EXECUTORS)[number];
 export const EXECUTOR_ISOLATION_SETTINGS = ["required", "none"] as const;
 export type ExecutorIsolationSetting = (typeof EXECUTOR_ISOLATION_SETTINGS)[number];
 
-/** DESIGN §2: the seed's fields plus optional ones whose defaults keep the seed valid. */
+/** The seed's fields plus optional ones whose defaults keep the seed valid. */
 export const autonomyConfigSchema = z.strictObject({
   target_id: z.string().max(63).regex(TARGET_NAME_PATTERN, "must match [a-z0-9][a-z0-9-]*"),
   target_repo_url: z.string().superRefine((value, ctx) => {
@@ -108,7 +108,7 @@ export const autonomyConfigSchema = z.strictObject({
   worker_url: httpUrl.optional(),
   /**
    * Whether the `command` executor may run without isolation when the attempt cannot give it
-   * another user (DESIGN §13): `required` (the default when unset) fails such an attempt with
+   * another user: `required` (the default when unset) fails such an attempt with
    * `isolation_unavailable`; `none` runs it as the attempt's own user.
    */
   executor_isolation: z.enum(EXECUTOR_ISOLATION_SETTINGS).optional(),

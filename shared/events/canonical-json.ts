@@ -1,7 +1,7 @@
 import stableStringify from "fast-json-stable-stringify";
 
 /**
- * Canonical JSON for hashing (DESIGN §9): keys sorted at every level in JavaScript's default
+ * Canonical JSON for hashing: keys sorted at every level in JavaScript's default
  * string order, no whitespace, numbers as JSON.stringify writes them.
  */
 export function canonicalJson(value: unknown): string {

@@ -20,7 +20,7 @@ export type FromCloudEvent =
   | { ok: true; target: string; event: LeviathanEvent }
   | { ok: false; details: ValidationDetail[] };
 
-/** DESIGN §7: our event as a CloudEvent. */
+/** Our event as a CloudEvent. */
 export function toCloudEvent(
   target: string,
   event: LeviathanEvent,
@@ -40,7 +40,7 @@ export function toCloudEvent(
 }
 
 /**
- * DESIGN §7: a received CloudEvent as our event. `receivedAt` fills a missing `time`.
+ * A received CloudEvent as our event. `receivedAt` fills a missing `time`.
  * Paths in the details are prefixed with `prefix` (e.g. `[3]` inside a batch).
  */
 export function fromCloudEvent(

@@ -1,5 +1,5 @@
 /**
- * The hidden marker that ties a PR to its task (DESIGN §5): PRs are matched by this, never by
+ * The hidden marker that ties a PR to its task: PRs are matched by this, never by
  * parsing branch names.
  */
 export interface Provenance {
@@ -20,7 +20,7 @@ export function parseProvenance(body: string | null | undefined): Provenance | n
   return { target: match[1]!, task: match[2]!, attempt: match[3]! };
 }
 
-/** Agent PRs are those whose head branch starts with `agent/` (DESIGN §4.2). */
+/** Agent PRs are those whose head branch starts with `agent/`. */
 export function isAgentBranch(headRef: string): boolean {
   return headRef.startsWith("agent/");
 }

@@ -1,5 +1,5 @@
 /**
- * How one attempt is split between trusted and untrusted code (DESIGN §13). In a Kubernetes
+ * How one attempt is split between trusted and untrusted code. In a Kubernetes
  * Job each phase is a container of the pod: init `prepare` (clone, read the task, copy the
  * checkout for the executor; trusted), init `execute` (the `command` executor, holding no
  * credential) and `deliver` (check the executor's files, commit, push, PR; trusted). The

@@ -11,7 +11,7 @@ export const CONTROL_PLANE_TOKEN_SECRET: SecretKeyRef = {
   key: "LEVIATHAN_CONTROL_PLANE_TOKEN",
 };
 
-/** The key of `<job name>-token` that holds the attempt token (DESIGN §8, §12). */
+/** The key of `<job name>-token` that holds the attempt token. */
 export const ATTEMPT_TOKEN_KEY = "control-plane-token";
 
 /** Where Secret volumes are mounted in a Job's trusted containers. */
@@ -24,7 +24,7 @@ export const TASK_LABEL = "leviathan.dev/task";
 export const ATTEMPT_LABEL = "leviathan.dev/attempt";
 
 /**
- * DESIGN §5: the seed's nine, in the seed's order. The two tokens may also come as files
+ * The seed's nine, in the seed's order. The two tokens may also come as files
  * (`GITHUB_TOKEN_FILE`, `CONTROL_PLANE_TOKEN_FILE`), which is how a Job gives them.
  */
 export const REQUIRED_ATTEMPT_ENV = [
@@ -42,7 +42,7 @@ export const REQUIRED_ATTEMPT_ENV = [
 /** The required variables that are tokens, and so reach a Job only as files. */
 export const TOKEN_ATTEMPT_ENV = ["GITHUB_TOKEN", "CONTROL_PLANE_TOKEN"] as const;
 
-/** DESIGN §5: set by the worker from the config; the attempt has a default for each. */
+/** Set by the worker from the config; the attempt has a default for each. */
 export const OPTIONAL_ATTEMPT_ENV = [
   "GITHUB_API_URL",
   "ATTEMPT_NUMBER",

@@ -19,7 +19,7 @@ export function jobRunnerKind(env: NodeJS.ProcessEnv): JobRunnerKind {
 }
 
 /**
- * DESIGN §4: `LEVIATHAN_JOB_RUNNER` = `kubernetes` (default: in-cluster config, else
+ * `LEVIATHAN_JOB_RUNNER` = `kubernetes` (default: in-cluster config, else
  * `KUBECONFIG`) or `process` (children under `<LEVIATHAN_HOME>/jobs`, given this process's
  * `GITHUB_TOKEN` and `CONTROL_PLANE_TOKEN` where the Job references Secrets). Returns the
  * runner for a namespace, one per namespace; an unknown kind throws at once.

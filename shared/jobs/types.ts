@@ -1,4 +1,4 @@
-/** A literal variable of the attempt's environment. Token values are never one (DESIGN §13). */
+/** A literal variable of the attempt's environment. Token values are never one. */
 export interface JobEnvVar {
   name: string;
   value: string;
@@ -39,11 +39,11 @@ export interface AttemptSecret {
 
 /** Everything a runner needs to start one attempt. Built once, by `jobs/build-attempt-job`. */
 export interface AttemptJob {
-  /** Deterministic `worker-<attempt_id>` name (DESIGN §4.6). */
+  /** Deterministic `worker-<attempt_id>` name. */
   name: string;
   namespace: string;
   labels: Record<string, string>;
-  /** DESIGN §5's variables with literal values, in order; the `*_FILE` ones come from `tokenFiles`. */
+  /** The attempt's variables with literal values, in order; the `*_FILE` ones come from `tokenFiles`. */
   env: JobEnvVar[];
   tokenFiles: JobTokenFile[];
   attemptSecret: AttemptSecret;

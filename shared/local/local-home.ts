@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { TOKEN_FILE, URL_FILE } from "../control-plane/client/resolve-control-plane.ts";
 import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 
-/** Where local mode keeps everything (DESIGN §11): `LEVIATHAN_HOME`, default `./.data`. */
+/** Where local mode keeps everything: `LEVIATHAN_HOME`, default `./.data`. */
 export interface LocalHome {
   root: string;
   events: string;

@@ -28,7 +28,7 @@ const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
 const LISTENING = /control plane listening on (\S+)/;
 
 /**
- * Runs `leviathan control-plane` as a child process and restarts it when it dies (DESIGN §11):
+ * Runs `leviathan control-plane` as a child process and restarts it when it dies:
  * the store is the single writer's, so the child owns it and a crash costs nothing acknowledged.
  * With a fixed port the URL survives restarts; with port 0 the new URL is reported again.
  */

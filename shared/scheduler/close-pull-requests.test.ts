@@ -34,7 +34,7 @@ describe("closureEvent", () => {
   it.each([
     [true, "pr.merged"],
     [false, "pr.closed"],
-  ])("merged %s → %s with the payload DESIGN §4 names", (merged, type) => {
+  ])("merged %s → %s with pr_number, pr_url, target, task and attempt", (merged, type) => {
     const event = closureEvent({ ...closed, merged }, known(1), "radix", NOW);
     expect(event).toMatchObject({
       event_type: type,

@@ -19,7 +19,7 @@ function numberFromUrl(url: string): number | null {
 }
 
 /**
- * DESIGN §4: the PRs the store knows as open that have left the forge's open list; each is
+ * The PRs the store knows as open that have left the forge's open list; each is
  * fetched once and recorded as merged or closed. Matched by URL, else by number.
  */
 export function planPullRequestClosures(

@@ -42,7 +42,7 @@ export function decideBeforeInputs(input: {
   return skip ? skipPlan(input.config, input.tickId, input.now, skip) : null;
 }
 
-/** DESIGN §4's guardrails 0–4 in order; the first that returns a skip stops the tick. */
+/** The guardrails 0–4 in order; the first that returns a skip stops the tick. */
 export const GUARDRAILS: ReadonlyArray<(input: DecisionInput) => Skip | null> = [
   (input) => checkAutonomyEnabled(input.config),
   (input) => checkCircuitBreaker(input.config, input.target),
@@ -52,7 +52,7 @@ export const GUARDRAILS: ReadonlyArray<(input: DecisionInput) => Skip | null> = 
 ];
 
 /**
- * One tick's decision for one target (DESIGN §4), pure: the same input gives the same plan,
+ * One tick's decision for one target, pure: the same input gives the same plan,
  * ids included. Guardrails apply in §4's order, then the first eligible task is chosen.
  */
 export function decide(input: DecisionInput): TickPlan {

@@ -1,5 +1,5 @@
 /**
- * Scope rules (DESIGN §6), one implementation for the scheduler (before it selects a task),
+ * Scope rules, one implementation for the scheduler (before it selects a task),
  * the attempt (before it executes) and the commit-time invariants (on the real diff).
  */
 

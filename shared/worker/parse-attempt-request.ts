@@ -32,7 +32,7 @@ const attemptRequestSchema = z
     { error: "the event's data must be a JSON object" },
   )
   .superRefine((request, ctx) => {
-    // DESIGN §4.6: the id is derived, never chosen; one that does not match was not made by a tick.
+    // The id is derived, never chosen; one that does not match was not made by a tick.
     const expected = attemptIdFor(request.target_id, request.task_id, request.attempt_number);
     if (request.attempt_id !== expected) {
       ctx.addIssue({
@@ -43,7 +43,7 @@ const attemptRequestSchema = z
     }
   });
 
-/** DESIGN §7: the data of `attempt.requested`, checked field by field. */
+/** The data of `attempt.requested`, checked field by field. */
 export function parseAttemptRequest(data: unknown): AttemptRequest {
   const result = attemptRequestSchema.safeParse(data);
   if (result.success) return result.data;

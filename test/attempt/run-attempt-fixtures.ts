@@ -1,6 +1,6 @@
 // Shared by the attempt's end-to-end tests: a real local forge (git smart HTTP + REST, token
 // checked), a real control plane on a temp dir, a logger whose lines are kept, and the
-// environment of DESIGN §5 pointing at them.
+// attempt's environment pointing at them.
 
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -94,7 +94,7 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-/** DESIGN §5's variables for one attempt against the harness, through the real parser. */
+/** The attempt's variables for one attempt against the harness, through the real parser. */
 export function attemptEnvFor(
   harness: Harness,
   overrides: Record<string, string | undefined> = {},

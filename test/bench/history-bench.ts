@@ -1,4 +1,4 @@
-// The control plane at a large history (issue 3 §4): ingest rate with 1,000,000 events stored
+// The control plane at a large history: ingest rate with 1,000,000 events stored
 // beside an empty store, summary and target query latency beside a full rescan, cold start to
 // /health beside a bare Node server, and resident memory. Scales the history down (and says so)
 // when the disk is short, and in quick mode.

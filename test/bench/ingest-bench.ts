@@ -1,4 +1,4 @@
-// Ingest throughput over loopback HTTP (issue 3 §4): bundles of 100 beside a raw append of the
+// Ingest throughput over loopback HTTP: bundles of 100 beside a raw append of the
 // same bytes, and one event per request through group commit beside one fsync per request.
 import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";

@@ -96,7 +96,7 @@ export async function benchLocalOnce(context: {
   }
   const median = (xs: number[]) => `${(quantile(xs, 0.5) / 1000).toFixed(2)} s`;
   return {
-    title: "local mode: npm start -- --once to a pull request (issue 6)",
+    title: "local mode: npm start -- --once to a pull request",
     notes: [
       `${runs} run(s) from an empty LEVIATHAN_HOME each; medians. The figure includes starting the control plane,`,
       "the forge, worker and tick, the tick itself, and the attempt as a child process (node + tsx start-up).",

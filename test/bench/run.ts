@@ -1,6 +1,6 @@
-// `npm run bench` (= node --import tsx test/bench/run.ts [--quick]): the figures of issue 3 §4 and
-// issue 4, each beside a baseline measured in the same run, with its goal and whether it was
-// met. Not part of `npm test`; it never fails on a figure. Data goes to a temp dir, removed after.
+// `npm run bench` (= node --import tsx test/bench/run.ts [--quick]): every figure, each beside
+// a baseline measured in the same run, with its goal and whether it was met.
+// Not part of `npm test`; it never fails on a figure. Data goes to a temp dir, removed after.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

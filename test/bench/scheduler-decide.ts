@@ -1,4 +1,4 @@
-// The scheduler's benchmark (issue 4): a 1,000-task backlog (~300 KB of YAML) and a target state
+// The scheduler's benchmark: a 1,000-task backlog (~300 KB of YAML) and a target state
 // as ~10,000 recorded events would project it; the decision's time beside the time to parse
 // the YAML alone. Moved here from test/scheduler/decide-bench.ts; its author's logic unchanged.
 import { performance } from "node:perf_hooks";

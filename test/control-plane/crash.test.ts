@@ -1,4 +1,4 @@
-// Crash safety (issue 3 §3, DESIGN §9): a real control-plane child under concurrent load is
+// Crash safety: a real control-plane child under concurrent load is
 // SIGKILLed at random moments; after every restart each acknowledged event is there exactly
 // once, nothing is there twice, the sequence and chain are whole, and the store verifies.
 // Kill moments come from a seeded PRNG: CRASH_SEED=<n> replays a failing run's schedule.

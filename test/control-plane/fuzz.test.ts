@@ -1,4 +1,4 @@
-// Fuzz (issue 3 §3): over a thousand seeded malformed requests against one real control-plane
+// Fuzz: over a thousand seeded malformed requests against one real control-plane
 // child. Every reply is the right 4xx with a `detail`, no connection is dropped without a reply,
 // the server stays up and healthy, and the segment files are byte-identical afterwards.
 // FUZZ_SEED=<n> replays a failing run.

@@ -1,4 +1,4 @@
-// DESIGN §11 end to end: `leviathan start --once` as a real process — control plane child,
+// Local mode end to end: `leviathan start --once` as a real process — control plane child,
 // local forge over real HTTP and git, worker, process job runner, the attempt — from an empty
 // home, run after run, as a user would.
 import { execFile } from "node:child_process";

@@ -4,7 +4,7 @@ import { backlogProposeExecutor } from "./backlog-propose.ts";
 import { docsExecutor } from "./docs.ts";
 import type { Executor, ExecutorTask } from "./types.ts";
 
-/** The task's `executor`, else `LEVIATHAN_DEFAULT_EXECUTOR`, else `backlog-propose` (DESIGN §5). */
+/** The task's `executor`, else `LEVIATHAN_DEFAULT_EXECUTOR`, else `backlog-propose`. */
 export function executorNameFor(
   task: Pick<ExecutorTask, "raw"> & { executor?: ExecutorName },
   defaultExecutor?: string,

@@ -12,7 +12,7 @@ export interface ClientFromEnv {
 }
 
 /**
- * For commands: the control plane found as DESIGN §2 says, the config (`LEVIATHAN_CONFIG` or the
+ * For commands: the control plane found as `resolveControlPlane` finds it, the config (`LEVIATHAN_CONFIG` or the
  * default) consulted for its `control_plane_url` only when it is readable.
  */
 export async function clientFromEnv(

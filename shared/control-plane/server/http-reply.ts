@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { ValidationDetail } from "../../events/schema.ts";
 
 /**
- * An error reply: its status and the `detail` every error body carries (DESIGN §8), either a
+ * An error reply: its status and the `detail` every error body carries, either a
  * sentence or the list of validation problems of a 422.
  */
 export class HttpError extends Error {

@@ -1,4 +1,4 @@
-/** How a request body is to be read, from its Content-Type (DESIGN §8: anything else is 415). */
+/** How a request body is to be read, from its Content-Type (anything else is 415). */
 export type BodyKind = "json" | "cloudevent" | "cloudevent-batch" | "unsupported";
 
 export const CLOUDEVENT_TYPE = "application/cloudevents+json";

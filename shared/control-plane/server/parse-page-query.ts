@@ -13,7 +13,7 @@ export interface PageQuery {
 const DIGITS = /^[0-9]{1,16}$/;
 
 /**
- * `GET /v1/events?after=&limit=` (DESIGN §8). `after` is a whole number ≥ 0 (omitted: 0);
+ * `GET /v1/events?after=&limit=`. `after` is a whole number ≥ 0 (omitted: 0);
  * `limit` a whole number ≥ 1 (omitted: 1,000; larger than 10,000: cut to 10,000). Anything
  * else — empty, signed, fractional, non-numeric, repeated — is a 422 naming the parameter:
  * a client that sends `limit=0` or `after=-1` has a bug worth hearing about, and a page of

@@ -8,7 +8,7 @@ function tooLarge(maxBytes: number): HttpError {
 }
 
 /**
- * Reads a request body of at most `maxBytes` (DESIGN §8). A declared Content-Length over the
+ * Reads a request body of at most `maxBytes`. A declared Content-Length over the
  * limit is refused before a byte is read; a body that turns out longer (chunked, or lying
  * about its length) is refused the moment it passes the limit, and reading stops there.
  * Only called after the token was checked, so nothing unauthenticated is ever read.

@@ -1,6 +1,6 @@
 import type { AttemptStatus } from "../../events/types.ts";
 
-/** The status each attempt event announces (DESIGN §8). */
+/** The status each attempt event announces. */
 export const STATUS_OF_EVENT: Readonly<Record<string, AttemptStatus>> = {
   "attempt.requested": "requested",
   "attempt.created": "created",

@@ -2,7 +2,7 @@
 export type BreakerInput = "attempt-failed" | "attempt-succeeded" | "circuit-reset";
 
 /**
- * `consecutive_failures` (DESIGN §8): failed attempts since the target's last success or
+ * `consecutive_failures`: failed attempts since the target's last success or
  * `circuit.reset`. Platform failures count too: the breaker protects the target, not a task.
  */
 export function consecutiveFailuresAfter(current: number, input: BreakerInput): number {

@@ -10,7 +10,7 @@ export type { AttemptMeta, ControlPlaneState } from "./types.ts";
 export const CONTROL_PLANE_STATE = "control-plane-state";
 
 /**
- * The projection behind every query of DESIGN §8. Register it with the event store; it sees
+ * The projection behind every query of the control plane's API. Register it with the event store; it sees
  * each record once, in `seq` order, and answers from counters it keeps, never by rescanning.
  */
 export function createControlPlaneState(): ControlPlaneState {

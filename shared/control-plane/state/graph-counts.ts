@@ -2,7 +2,7 @@ import type { Summary } from "../types.ts";
 import type { StateModel } from "./model.ts";
 
 /**
- * `nodes_by_type` / `edges_by_type` of the graph the events name (DESIGN §8): nodes Target,
+ * `nodes_by_type` / `edges_by_type` of the graph the events name: nodes Target,
  * Task, Attempt, PullRequest; DEPENDS_ON task→target (one per task) and attempt→task (one per
  * attempt whose task is named); PRODUCED attempt→PR. Only non-zero counts appear.
  */

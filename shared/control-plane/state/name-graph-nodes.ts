@@ -1,6 +1,6 @@
 import type { PullRequestEntry, StateModel, TargetEntry } from "./model.ts";
 
-// The summary's graph (DESIGN §8) is only counted, never built: the totals move when a task,
+// The summary's graph is only counted, never built: the totals move when a task,
 // PR or attempt→PR pair is first named.
 
 /** A Task node (and its task→target DEPENDS_ON edge), once per target and task id. */

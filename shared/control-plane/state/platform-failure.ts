@@ -1,7 +1,7 @@
 import { failureKindOf } from "../../events/types.ts";
 
 /**
- * A failed attempt is not charged to its task when the platform failed it (DESIGN §5): the
+ * A failed attempt is not charged to its task when the platform failed it: the
  * payload's `failure_kind` says so, or, when it has none, its `reason` maps to a platform kind.
  */
 export function isPlatformFailure(payload: Record<string, unknown>): boolean {

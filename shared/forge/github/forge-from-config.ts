@@ -4,7 +4,7 @@ import type { Forge } from "../types.ts";
 import { createGitHubForge } from "./create-github-forge.ts";
 
 /**
- * The target's forge (DESIGN §4): owner and repository from `target_repo_url`, the API at
+ * The target's forge: owner and repository from `target_repo_url`, the API at
  * `github_api_url` (api.github.com, GitHub Enterprise or the local forge).
  */
 export function forgeFromConfig(config: AutonomyConfig, token: string, logger: Logger): Forge {

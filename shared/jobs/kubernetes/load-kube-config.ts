@@ -1,7 +1,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 
 /**
- * DESIGN §4: in a pod (the API server's address injected as `KUBERNETES_SERVICE_HOST`), the
+ * In a pod (the API server's address injected as `KUBERNETES_SERVICE_HOST`), the
  * mounted service-account token; elsewhere `KUBECONFIG`, else `~/.kube/config`. Throws when
  * neither yields a cluster, so a caller can say why instead of failing on the first request.
  */

@@ -18,7 +18,7 @@ export interface ProcessJobSecrets {
 export const ESSENTIAL_ENV = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"] as const;
 
 /**
- * Process-mode settings of the executor's isolation (DESIGN §13), passed on from the runner's
+ * Process-mode settings of the executor's isolation, passed on from the runner's
  * environment when set: they have no place in a Job, where the pod isolates the executor.
  */
 export const PROCESS_ONLY_ENV = ["LEVIATHAN_EXECUTOR_ENV_FILE", "LEVIATHAN_EXECUTOR_UID"] as const;

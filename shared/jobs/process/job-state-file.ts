@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { writeFileAtomically } from "../../fs/write-file-atomically.ts";
 
 /**
- * One process job as `<home>/jobs/<job name>.json` records it (DESIGN §4): enough for any
+ * One process job as `<home>/jobs/<job name>.json` records it: enough for any
  * process on the machine — the worker that started it, the tick, `leviathan start` — to tell
  * whether the attempt runs, ended, or was lost.
  */

@@ -114,7 +114,7 @@ function toJobStatus(
 }
 
 /**
- * DESIGN §4/§11: attempts as child processes with exactly the Job's environment, for local
+ * Attempts as child processes with exactly the Job's environment, for local
  * mode. Each job's state lives in a file, so a repeat submit (from any process) is recognised
  * and another process — the tick — can read status and list.
  */

@@ -1,7 +1,7 @@
 import type { TargetState } from "../../control-plane/types.ts";
 
 /**
- * Rule 6 (DESIGN §4): every previous attempt counts, platform failures included, so a number
+ * Rule 6: every previous attempt counts, platform failures included, so a number
  * (and the attempt id derived from it) never repeats.
  */
 export function nextAttemptNumber(target: TargetState, taskId: string): number {

@@ -1,7 +1,7 @@
 import type { BacklogParse } from "../../backlog/types.ts";
 import type { Skip } from "../types.ts";
 
-/** Rule 4 (DESIGN §4): an unreadable or invalid backlog schedules nothing; the lines say why. */
+/** Rule 4: an unreadable or invalid backlog schedules nothing; the lines say why. */
 export function checkBacklogValid(backlog: BacklogParse): Skip | null {
   if (backlog.ok) return null;
   return {

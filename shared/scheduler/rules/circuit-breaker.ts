@@ -7,7 +7,7 @@ export function isCircuitOpen(config: AutonomyConfig, target: TargetState): bool
   return target.consecutive_failures >= config.circuit_breaker_failures;
 }
 
-/** Rule 1 (DESIGN §4): an open breaker stops the tick until `circuit.reset`. */
+/** Rule 1: an open breaker stops the tick until `circuit.reset`. */
 export function checkCircuitBreaker(config: AutonomyConfig, target: TargetState): Skip | null {
   if (!isCircuitOpen(config, target)) return null;
   return {

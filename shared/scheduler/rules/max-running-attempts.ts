@@ -2,7 +2,7 @@ import type { AutonomyConfig } from "../../config/schema.ts";
 import type { TargetState } from "../../control-plane/types.ts";
 import type { Skip } from "../types.ts";
 
-/** Rule 3 (DESIGN §4): at most `max_running_attempts` attempts of the target at once. */
+/** Rule 3: at most `max_running_attempts` attempts of the target at once. */
 export function checkMaxRunningAttempts(config: AutonomyConfig, target: TargetState): Skip | null {
   if (target.running_attempts.length < config.max_running_attempts) return null;
   return {

@@ -11,7 +11,7 @@ export interface Selection {
   newlyBlocked: Array<{ task_id: string; attempts: number }>;
 }
 
-/** Rule 5 (DESIGN §4): the first eligible task in file order wins. */
+/** Rule 5: the first eligible task in file order wins. */
 export function selectTask(tasks: readonly BacklogTask[], context: EligibilityContext): Selection {
   const ineligible: IneligibleTask[] = [];
   const newlyBlocked: Selection["newlyBlocked"] = [];
