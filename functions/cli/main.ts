@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { type Command, UsageError } from "./command.ts";
 
 /** Loaded lazily, so `leviathan --help` does not pay for Octokit or Kubernetes. */
@@ -66,9 +67,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (error) {
-    process.stderr.write(
-      `leviathan ${name}: ${(error as Error).message}\nUsage: ${command.usage}\n`,
-    );
+    process.stderr.write(`leviathan ${name}: ${errorMessage(error)}\nUsage: ${command.usage}\n`);
     return 2;
   }
   if (parsed.values.help) {
@@ -91,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`leviathan ${name}: ${error.message}\nUsage: ${command.usage}\n`);
       return 2;
     }
-    process.stderr.write(`leviathan ${name}: ${(error as Error).message}\n`);
+    process.stderr.write(`leviathan ${name}: ${errorMessage(error)}\n`);
     return 1;
   }
 }

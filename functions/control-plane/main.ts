@@ -1,4 +1,5 @@
 import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { createLogger } from "../../shared/log/logger.ts";
 import { stopSignal } from "../../shared/process/stop-signal.ts";
 import { checkpointKeyFrom } from "../../shared/store/checkpoints/checkpoint-key.ts";
@@ -83,5 +84,5 @@ function startFailure(error: unknown, dataDir: string, port: number): string {
   if (code === "EADDRINUSE") {
     return `cannot start: port ${port} is already in use; is another control plane running? (event store ${dataDir})`;
   }
-  return `could not start: ${(error as Error).message}`;
+  return `could not start: ${errorMessage(error)}`;
 }

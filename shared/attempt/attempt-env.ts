@@ -7,6 +7,7 @@ import {
   isLoopbackHost,
   parseRepoUrl,
 } from "../config/schema.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { isSafeBranchName } from "../git/check-branch-name.ts";
 import { REQUIRED_ATTEMPT_ENV, TOKEN_ATTEMPT_ENV } from "../jobs/build-attempt-job.ts";
@@ -101,7 +102,7 @@ export function parseAttemptEnv(env: NodeJS.ProcessEnv): AttemptEnv {
       return readTokenVariable(env, name) ?? "";
     } catch (error) {
       // The message names the variable and the file, never the content.
-      bad(`${name}_FILE`, (error as Error).message.replace(/^\S+_FILE: /, ""));
+      bad(`${name}_FILE`, errorMessage(error).replace(/^\S+_FILE: /, ""));
       return "";
     }
   };
@@ -279,7 +280,7 @@ function parseCommand(
   } catch (error) {
     bad(
       "LEVIATHAN_EXECUTOR_COMMAND",
-      (error as Error).message.replace(/^LEVIATHAN_EXECUTOR_COMMAND /, ""),
+      errorMessage(error).replace(/^LEVIATHAN_EXECUTOR_COMMAND /, ""),
     );
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { lineOf, type ParsedYaml, parseYamlWithLines } from "../config/yaml-location.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import { formatPath } from "../events/schema.ts";
 import { normalizeRepoPath } from "../scope/check-path.ts";
 import { TASK_FIELDS } from "./task-fields.ts";
@@ -50,9 +51,7 @@ export function parseBacklog(text: string, file?: string): BacklogParse {
     data = parsed.doc.toJS();
   } catch (error) {
     // e.g. the yaml library's guard against alias bombs.
-    return invalid([
-      { path: "", line: 1, message: `YAML does not parse: ${(error as Error).message}` },
-    ]);
+    return invalid([{ path: "", line: 1, message: `YAML does not parse: ${errorMessage(error)}` }]);
   }
   if (!isRecord(data) || !("tasks" in data)) {
     return invalid([{ path: "tasks", line: lineOf(parsed, []) ?? 1, message: "tasks is missing" }]);

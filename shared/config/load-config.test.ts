@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { errorMessage } from "../errors/error-message.ts";
 import { ConfigError, configPathForTarget, loadConfig, parseConfig } from "./load-config.ts";
 
 const SEED = "ops/autonomy/dev.yaml";
@@ -10,7 +11,7 @@ async function problemsOf(edit: (text: string) => string): Promise<string[]> {
     parseConfig(text, "bad.yaml");
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain("bad.yaml");
+    expect(errorMessage(error)).toContain("bad.yaml");
     return (error as ConfigError).problems;
   }
   throw new Error("config was accepted");

@@ -1,5 +1,6 @@
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
+import { errorMessage } from "../errors/error-message.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { normalizeRepoPath } from "../scope/check-path.ts";
 
@@ -88,7 +89,7 @@ export const autonomyConfigSchema = z.strictObject({
     } catch (error) {
       ctx.addIssue({
         code: "custom",
-        message: `is not a cron expression (${(error as Error).message})`,
+        message: `is not a cron expression (${errorMessage(error)})`,
       });
     }
   }),

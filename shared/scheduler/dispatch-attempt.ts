@@ -1,4 +1,5 @@
 import { CloudEvent, HTTP } from "cloudevents";
+import { errorMessage } from "../errors/error-message.ts";
 import { attemptEventId } from "../events/ids.ts";
 import type { AttemptRequest } from "../events/types.ts";
 import type { Logger } from "../log/logger.ts";
@@ -62,9 +63,7 @@ export async function dispatchAttempt(
           signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
         });
       } catch (error) {
-        throw new DispatchError(
-          `worker unreachable at ${options.sink}: ${(error as Error).message}`,
-        );
+        throw new DispatchError(`worker unreachable at ${options.sink}: ${errorMessage(error)}`);
       }
       const text = await response.text();
       if (!response.ok) {
@@ -80,7 +79,7 @@ export async function dispatchAttempt(
       retryable: (error) =>
         error instanceof DispatchError && (error.status === undefined || error.status >= 500),
       onRetry: (error, attempt, delayMs) =>
-        options.logger?.warn({ attempt, delayMs, err: (error as Error).message }, "dispatch retry"),
+        options.logger?.warn({ attempt, delayMs, err: errorMessage(error) }, "dispatch retry"),
     },
   );
 }

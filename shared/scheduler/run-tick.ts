@@ -2,6 +2,7 @@ import { BACKLOG_FILE, parseBacklog, unreadableBacklog } from "../backlog/parse-
 import type { BacklogParse } from "../backlog/types.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
 import type { AttemptView, TargetState } from "../control-plane/types.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import { jobNameFor } from "../events/ids.ts";
 import type { AttemptRequest, LeviathanEvent } from "../events/types.ts";
 import { type Forge, ForgeUnavailableError, type PullRequest } from "../forge/types.ts";
@@ -224,7 +225,7 @@ async function resendUnreceived(
     const job = await deps.jobs.status(jobNameFor(decision.attempt_id));
     if (job.phase !== "missing") return [];
   } catch (error) {
-    log.warn({ err: (error as Error).message }, "cannot ask for the Job: not sending again");
+    log.warn({ err: errorMessage(error) }, "cannot ask for the Job: not sending again");
     return [];
   }
   await deps.dispatch(stored.event.payload as unknown as AttemptRequest);
@@ -256,7 +257,7 @@ async function listJobs(
   try {
     return await deps.jobs.list(targetId);
   } catch (error) {
-    log.warn({ err: (error as Error).message }, "cannot list Jobs: reconciling by deadline only");
+    log.warn({ err: errorMessage(error) }, "cannot list Jobs: reconciling by deadline only");
     return "unavailable";
   }
 }
@@ -288,7 +289,7 @@ async function redispatchOrphans(
       });
       sent.push(attempt.attempt_id);
     } catch (error) {
-      log.warn({ attempt: attempt.attempt_id, err: (error as Error).message }, "redispatch failed");
+      log.warn({ attempt: attempt.attempt_id, err: errorMessage(error) }, "redispatch failed");
     }
   }
   return sent;
@@ -322,7 +323,7 @@ async function closePullRequests(
       if (event) events.push(event);
     } catch (error) {
       // The next tick asks again; an unknown PR state never blocks a decision.
-      log.warn({ pr: number, err: (error as Error).message }, "cannot fetch a closed PR");
+      log.warn({ pr: number, err: errorMessage(error) }, "cannot fetch a closed PR");
     }
   }
   return events;
@@ -343,10 +344,7 @@ async function readBacklog(
     }
     return parseBacklog(text, BACKLOG_FILE);
   } catch (error) {
-    log.warn({ err: (error as Error).message }, "cannot read the backlog");
-    return unreadableBacklog(
-      `cannot read ${BACKLOG_FILE}: ${(error as Error).message}`,
-      BACKLOG_FILE,
-    );
+    log.warn({ err: errorMessage(error) }, "cannot read the backlog");
+    return unreadableBacklog(`cannot read ${BACKLOG_FILE}: ${errorMessage(error)}`, BACKLOG_FILE);
   }
 }

@@ -1,6 +1,7 @@
 import type { AutonomyConfig } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
 import { resolveControlPlane } from "../control-plane/client/resolve-control-plane.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import type { Forge } from "../forge/types.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { Logger } from "../log/logger.ts";
@@ -36,7 +37,7 @@ export async function tickDependenciesFromEnv(
     jobs = jobRunnerFromEnv(env, { logger: options.logger })(config.worker_namespace);
   } catch (error) {
     options.logger.warn(
-      { err: (error as Error).message },
+      { err: errorMessage(error) },
       "no job runner: reconciling by deadline only",
     );
   }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { HttpFunction, Request } from "@google-cloud/functions-framework";
 import { HTTP } from "cloudevents";
 import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
@@ -52,7 +53,7 @@ export function createTickHandler(options: TickHandlerOptions): HttpFunction {
         request = { target: await readManualTarget(req), tickId: `manual-${randomUUID()}` };
       }
     } catch (error) {
-      res.status(400).json({ error: (error as Error).message });
+      res.status(400).json({ error: errorMessage(error) });
       return;
     }
     try {
@@ -66,7 +67,7 @@ export function createTickHandler(options: TickHandlerOptions): HttpFunction {
       });
       res.status(200).json(outcome.decision);
     } catch (error) {
-      const message = redact((error as Error).message, secrets);
+      const message = redact(errorMessage(error), secrets);
       const status =
         error instanceof TargetNotFoundError
           ? 404
@@ -102,7 +103,7 @@ async function readPing(req: Request): Promise<{ target: string | undefined; tic
       ? HTTP.toEvent({ headers: req.headers, body })
       : HTTP.toEvent({ headers: withoutContentType(req.headers), body: undefined });
   } catch (error) {
-    throw new BadTickRequest(`not a CloudEvent: ${(error as Error).message}`);
+    throw new BadTickRequest(`not a CloudEvent: ${errorMessage(error)}`);
   }
   if (Array.isArray(event)) throw new BadTickRequest("a batch of CloudEvents is not a tick");
   if (event.type !== PING_TYPE) {

@@ -9,6 +9,7 @@ import {
   ControlPlaneRejectedError,
   ControlPlaneUnavailableError,
 } from "../control-plane/client/control-plane-errors.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import type { Logger } from "../log/logger.ts";
 import { DispatchError } from "./dispatch-attempt.ts";
 import { runTick, type TickDependencies, type TickOutcome } from "./run-tick.ts";
@@ -49,7 +50,7 @@ export async function tickTarget(options: TickTargetOptions): Promise<TickOutcom
         `no config for ${options.target ?? "the target"}: ${configPath} not found`,
       );
     }
-    throw new TickUnavailableError((error as Error).message);
+    throw new TickUnavailableError(errorMessage(error));
   }
   const { config, name } = loaded;
   if (options.target !== undefined && config.target_id !== options.target) {

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { errorMessage } from "../errors/error-message.ts";
 import {
   hasTokenVariable,
   readTokenVariable,
@@ -62,7 +63,7 @@ describe("readTokenVariable", () => {
         error = caught;
       }
       expect(error).toBeInstanceOf(TokenFileError);
-      const message = (error as Error).message;
+      const message = errorMessage(error);
       expect(message.startsWith(`T_FILE: ${before}`.trim())).toBe(true);
       expect(message).toContain(path);
       expect(message).toContain(after);

@@ -1,4 +1,5 @@
 import { type CloudEventV1, HTTP, type Message } from "cloudevents";
+import { errorMessage } from "../errors/error-message.ts";
 import { CLOUDEVENT_TYPE_PREFIX } from "../events/cloudevents.ts";
 import { BadAttemptRequestError } from "./worker-errors.ts";
 
@@ -13,7 +14,7 @@ export function decodeAttemptRequested(message: Message): unknown {
   try {
     decoded = HTTP.toEvent(message);
   } catch (error) {
-    throw new BadAttemptRequestError(`not a CloudEvent: ${(error as Error).message}`);
+    throw new BadAttemptRequestError(`not a CloudEvent: ${errorMessage(error)}`);
   }
   if (Array.isArray(decoded)) {
     throw new BadAttemptRequestError(
@@ -24,7 +25,7 @@ export function decodeAttemptRequested(message: Message): unknown {
     // The SDK decodes without checking the required attributes; a sender must have set them.
     (decoded as { validate?: () => boolean }).validate?.();
   } catch (error) {
-    throw new BadAttemptRequestError(`not a valid CloudEvent: ${(error as Error).message}`);
+    throw new BadAttemptRequestError(`not a valid CloudEvent: ${errorMessage(error)}`);
   }
   if (decoded.type !== ATTEMPT_REQUESTED_CLOUDEVENT) {
     throw new BadAttemptRequestError(

@@ -1,6 +1,7 @@
 import type { HttpFunction } from "@google-cloud/functions-framework";
 import { configPathFrom } from "../config/load-config.ts";
 import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
+import { errorMessage } from "../errors/error-message.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
@@ -53,7 +54,7 @@ export function createWorkerHandler(options: WorkerOptions): HttpFunction {
     } catch (error) {
       const status = httpStatusOf(error);
       // Messages come from config files, runners and the Kubernetes client: never let a token through.
-      const message = redact((error as Error).message, secrets);
+      const message = redact(errorMessage(error), secrets);
       if (status === 500) logger.error({ err: message }, "attempt request failed");
       else logger.warn({ status, err: message }, "attempt request refused");
       res.status(status).json({

@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { buildCommit } from "../../shared/git/build-commit.ts";
 import { cloneShallow } from "../../shared/git/clone-shallow.ts";
 import { LEVIATHAN_GIT_IDENTITY } from "../../shared/git/git-environment.ts";
@@ -95,8 +96,8 @@ describe("cloneShallow", () => {
       }).catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(GitCommandError);
-      expect((error as Error).message).toMatch(/^git clone failed/);
-      expectNoToken((error as Error).message);
+      expect(errorMessage(error)).toMatch(/^git clone failed/);
+      expectNoToken(errorMessage(error));
       expectNoToken(String((error as Error).stack));
       expect(seen.length).toBeGreaterThan(0);
       expect(seen[0]?.headers.authorization).toBe(`Basic ${BASIC}`);
@@ -121,7 +122,7 @@ describe("cloneShallow", () => {
         timeoutMs: 1_000,
       }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(GitTimeoutError);
-      expect((error as Error).message).toBe("git clone timed out after 1000 ms and was stopped");
+      expect(errorMessage(error)).toBe("git clone timed out after 1000 ms and was stopped");
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();

@@ -6,6 +6,7 @@ import { detectIsolation } from "../../shared/attempt/isolation/detect-isolation
 import { readExecutorEnv } from "../../shared/attempt/isolation/read-executor-env.ts";
 import { runAttempt } from "../../shared/attempt/run-attempt.ts";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { shellScript } from "./executor-fixtures.ts";
 import { openDir, quietLogger, removeTempDirs, tempDir } from "./git-fixtures.ts";
@@ -90,8 +91,8 @@ describe("readExecutorEnv", () => {
         (e: unknown) => e,
       );
       expect(error).toMatchObject({ reason: "isolation_unavailable", failureKind: "platform" });
-      expect((error as Error).message).toMatch(message);
-      expect((error as Error).message).not.toContain("secret-token-1234");
+      expect(errorMessage(error)).toMatch(message);
+      expect(errorMessage(error)).not.toContain("secret-token-1234");
     }
   });
 });

@@ -13,6 +13,7 @@ import { parseAttemptEnv } from "../../shared/attempt/attempt-env.ts";
 import { runAttempt } from "../../shared/attempt/run-attempt.ts";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import { gitEnvironment } from "../../shared/git/git-environment.ts";
@@ -253,7 +254,7 @@ async function loadBaselineAttempt(): Promise<{ run?: RunAttempt; note: string }
       note: `baseline attempt: the sources of ${ref.slice(0, 12)} (before the split), same forge, same run`,
     };
   } catch (error) {
-    return { note: `baseline attempt not measured: ${(error as Error).message.split("\n")[0]}` };
+    return { note: `baseline attempt not measured: ${errorMessage(error).split("\n")[0]}` };
   }
 }
 

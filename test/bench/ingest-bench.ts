@@ -2,6 +2,7 @@
 // same bytes, and one event per request through group commit beside one fsync per request.
 import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { httpRequest } from "../support/http-request.ts";
 import { type BenchSection, count, perSecond } from "./bench-report.ts";
 import {
@@ -54,7 +55,7 @@ export async function ingestThroughServer(
     ]);
     const state = exit ? `the server exited (${JSON.stringify(exit)})` : "the server is still up";
     throw new Error(
-      `${run} (${fsyncMode}) failed: ${(error as Error).message}; ${state}; its stderr ends: ${server.stderr().slice(-3_000)}`,
+      `${run} (${fsyncMode}) failed: ${errorMessage(error)}; ${state}; its stderr ends: ${server.stderr().slice(-3_000)}`,
       { cause: error },
     );
   } finally {

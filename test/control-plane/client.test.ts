@@ -12,6 +12,7 @@ import {
   ControlPlaneUnavailableError,
 } from "../../shared/control-plane/client/control-plane-errors.ts";
 import { resolveControlPlane } from "../../shared/control-plane/client/resolve-control-plane.ts";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import {
   attemptEvent,
   startTestControlPlane,
@@ -95,7 +96,7 @@ describe("resolveControlPlane: the environment, then LEVIATHAN_HOME, then the co
         CONTROL_PLANE_TOKEN_FILE: path,
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ControlPlaneConfigError);
-      const message = (error as Error).message;
+      const message = errorMessage(error);
       expect(message).toContain(`CONTROL_PLANE_TOKEN_FILE: `);
       expect(message).toContain(path);
       expect(message).toMatch(reason);
@@ -119,7 +120,7 @@ describe("resolveControlPlane: the environment, then LEVIATHAN_HOME, then the co
     const empty = await tempDir();
     const error = await resolveControlPlane({ LEVIATHAN_HOME: empty }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ControlPlaneConfigError);
-    const message = (error as Error).message;
+    const message = errorMessage(error);
     for (const place of [
       "CONTROL_PLANE_URL",
       join(empty, "control-plane.url"),
@@ -139,7 +140,7 @@ describe("resolveControlPlane: the environment, then LEVIATHAN_HOME, then the co
     process.chdir(dir);
     try {
       const error = await resolveControlPlane({}).catch((e: unknown) => e);
-      expect((error as Error).message).toContain(
+      expect(errorMessage(error)).toContain(
         `no control-plane URL: set CONTROL_PLANE_URL, or write it to ${join(".data", "control-plane.url")}`,
       );
     } finally {
@@ -282,8 +283,8 @@ describe("retries: network errors and 5xx, never 4xx", () => {
     expect(error).toBeInstanceOf(ControlPlaneUnavailableError);
     expect((error as ControlPlaneUnavailableError).status).toBe(500);
     expect(requests).toBe(4);
-    expect((error as Error).message).toContain("[redacted]");
-    expect((error as Error).message).not.toContain(TOKEN);
+    expect(errorMessage(error)).toContain("[redacted]");
+    expect(errorMessage(error)).not.toContain(TOKEN);
   });
 
   it("no answer within the timeout: retried, then unavailable", async () => {
@@ -298,7 +299,7 @@ describe("retries: network errors and 5xx, never 4xx", () => {
     });
     const error = await slow.getSummary().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ControlPlaneUnavailableError);
-    expect((error as Error).message).toMatch(/timed out/);
+    expect(errorMessage(error)).toMatch(/timed out/);
     expect(requests).toBe(2);
     server.closeAllConnections();
   });
@@ -316,7 +317,7 @@ describe("retries: network errors and 5xx, never 4xx", () => {
     });
     const error = await nowhere.getTarget("radix").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ControlPlaneUnavailableError);
-    expect((error as Error).message).toMatch(/ECONNREFUSED|fetch failed/);
+    expect(errorMessage(error)).toMatch(/ECONNREFUSED|fetch failed/);
     await expect(nowhere.health()).rejects.toBeInstanceOf(ControlPlaneUnavailableError);
   });
 });

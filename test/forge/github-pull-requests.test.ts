@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { PullRequestRejectedError } from "../../shared/forge/github/forge-errors.ts";
 import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
 
@@ -161,8 +162,8 @@ describe("GitHub forge: pull requests", () => {
     const error = await forge.createPullRequest(request).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PullRequestRejectedError);
     expect(error).toMatchObject({ status: 422, alreadyExists: true });
-    expect((error as Error).message).toMatch(/already exists/);
-    expect((error as Error).message).not.toContain(token);
+    expect(errorMessage(error)).toMatch(/already exists/);
+    expect(errorMessage(error)).not.toContain(token);
     expect(fake.pulls).toHaveLength(1);
     // A refusal is an answer, not a fault to retry.
     expect(forge.requestCount).toBe(2);

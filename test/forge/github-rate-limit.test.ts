@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import type { GitHubForgeOptions } from "../../shared/forge/github/create-github-forge.ts";
 import { ForgeUnavailableError } from "../../shared/forge/types.ts";
 import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
@@ -74,7 +75,7 @@ describe("GitHub forge: rate limits", () => {
     const error = await forge.listOpenPullRequests().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ForgeUnavailableError);
     expect(error).toMatchObject({ status: 403 });
-    expect((error as Error).message).toMatch(
+    expect(errorMessage(error)).toMatch(
       /rate limited \(HTTP 403; GitHub advises waiting 36\d\d s\)/,
     );
     expect(forge.requestCount).toBe(1);
@@ -90,9 +91,7 @@ describe("GitHub forge: rate limits", () => {
     );
     const error = await forge.readFile("a.md", "main").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ForgeUnavailableError);
-    expect((error as Error).message).toMatch(
-      /rate limited \(HTTP 403; GitHub advises waiting 120 s\)/,
-    );
+    expect(errorMessage(error)).toMatch(/rate limited \(HTTP 403; GitHub advises waiting 120 s\)/);
     expect(forge.requestCount).toBe(1);
   });
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { Secret } from "kubernetes-models/v1/Secret";
+import { errorMessage } from "../../shared/errors/error-message.ts";
 import { type FakeJobState, fakeJobStatus, now } from "./fake-job-status.ts";
 import { failure, success } from "./kubernetes-status.ts";
 import { type Cause, jobPodSpecCauses } from "./pod-spec-checks.ts";
@@ -96,7 +97,7 @@ function schemaCauses(validate: () => void): Cause[] {
     return [];
   } catch (error) {
     const found = (error as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
-    return (found ?? [{ instancePath: "", message: (error as Error).message }]).map((e) => ({
+    return (found ?? [{ instancePath: "", message: errorMessage(error) }]).map((e) => ({
       reason: "FieldValueInvalid",
       message: e.message ?? "invalid",
       field: (e.instancePath ?? "").replace(/^\//, "").replaceAll("/", "."),
@@ -474,7 +475,7 @@ export async function startFakeKubernetes(
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, failure(500, (error as Error).message));
+      if (!res.headersSent) send(res, 500, failure(500, errorMessage(error)));
       else res.destroy();
     });
   });

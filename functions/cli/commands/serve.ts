@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { errorMessage } from "../../../shared/errors/error-message.ts";
 import { stopSignal } from "../../../shared/process/stop-signal.ts";
 import { type Command, UsageError } from "../command.ts";
 
@@ -64,7 +65,7 @@ export const command: Command = {
       await import(source.href);
     } catch (error) {
       stderr.write(
-        `leviathan serve ${name}: cannot start the ${name} function: ${(error as Error).message}\n`,
+        `leviathan serve ${name}: cannot start the ${name} function: ${errorMessage(error)}\n`,
       );
       return 1;
     }
@@ -75,7 +76,7 @@ export const command: Command = {
     try {
       server = getTestServer(name);
     } catch (error) {
-      stderr.write(`leviathan serve ${name}: ${(error as Error).message}\n`);
+      stderr.write(`leviathan serve ${name}: ${errorMessage(error)}\n`);
       return 1;
     }
     const stop = stopSignal();
@@ -89,7 +90,7 @@ export const command: Command = {
       });
     } catch (error) {
       stderr.write(
-        `leviathan serve ${name}: cannot listen on port ${port}: ${(error as Error).message}\n`,
+        `leviathan serve ${name}: cannot listen on port ${port}: ${errorMessage(error)}\n`,
       );
       return 1;
     }

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { errorMessage } from "../../errors/error-message.ts";
 import { normalizeRepoPath } from "../../scope/check-path.ts";
 import { AttemptFailure } from "../attempt-failure.ts";
 import { symlinkProblem } from "../check-invariants.ts";
@@ -44,7 +45,7 @@ export const docsExecutor: Executor = {
       throw new AttemptFailure(
         "executor_failed",
         "task",
-        `docs: cannot write ${path}: ${(error as Error).message}`,
+        `docs: cannot write ${path}: ${errorMessage(error)}`,
       );
     }
     logger.info({ task_id: task.id, path, appended: existing !== null }, "docs: document written");

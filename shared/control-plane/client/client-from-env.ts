@@ -1,5 +1,6 @@
 import { configPathFrom, loadConfig } from "../../config/load-config.ts";
 import type { AutonomyConfig } from "../../config/schema.ts";
+import { errorMessage } from "../../errors/error-message.ts";
 import type { Logger } from "../../log/logger.ts";
 import { ControlPlaneClient } from "./control-plane-client.ts";
 import { ControlPlaneConfigError } from "./control-plane-errors.ts";
@@ -25,7 +26,7 @@ export async function clientFromEnv(
   try {
     config = (await loadConfig(configPath)).config;
   } catch (error) {
-    configProblem = (error as Error).message.split("\n").slice(0, 2).join(" ");
+    configProblem = errorMessage(error).split("\n").slice(0, 2).join(" ");
   }
   try {
     const location = await resolveControlPlane(env, config?.control_plane_url);

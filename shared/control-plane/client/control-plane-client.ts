@@ -1,3 +1,4 @@
+import { errorMessage } from "../../errors/error-message.ts";
 import { derivedEventId } from "../../events/ids.ts";
 import type { ValidationDetail } from "../../events/schema.ts";
 import type { LeviathanEvent, StoredRecord } from "../../events/types.ts";
@@ -210,17 +211,15 @@ export class ControlPlaneClient {
     const reason =
       error instanceof RetryableReply
         ? error.message
-        : `${what} at ${this.url}: ${messageOf(error)}${cause ? ` (${messageOf(cause)})` : ""}`;
+        : `${what} at ${this.url}: ${requestFailure(error)}${cause ? ` (${requestFailure(cause)})` : ""}`;
     return redact(reason, [this.token]);
   }
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === "TimeoutError") return "timed out";
-    return error.message;
-  }
-  return String(error);
+/** A request's error as a reason: its message, but "timed out" for an aborted fetch's TimeoutError. */
+function requestFailure(error: unknown): string {
+  if (error instanceof Error && error.name === "TimeoutError") return "timed out";
+  return errorMessage(error);
 }
 
 function detailOf(text: string): string | ValidationDetail[] | undefined {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { errorMessage } from "../../errors/error-message.ts";
 import { HttpError } from "./http-reply.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -80,7 +81,7 @@ export function parseJsonBody(body: Buffer): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    const reason = (error as Error).message;
+    const reason = errorMessage(error);
     throw new HttpError(422, [{ path: "", message: `the body is not valid JSON: ${reason}` }]);
   }
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../../errors/error-message.ts";
 import type { Logger } from "../../log/logger.ts";
 
 export interface CountingFetch {
@@ -42,7 +43,7 @@ export function createCountingFetch(options: {
         {
           method,
           path,
-          err: timedOut ? "timeout" : (error as Error).message,
+          err: timedOut ? "timeout" : errorMessage(error),
           ms: Math.round(performance.now() - started),
         },
         "forge request failed",

@@ -9,6 +9,7 @@ import {
   type V1Job,
   type V1Status,
 } from "@kubernetes/client-node";
+import { errorMessage } from "../../errors/error-message.ts";
 import { labelValue } from "../../events/ids.ts";
 import { type Logger, redact } from "../../log/logger.ts";
 import { withRetries } from "../../net/with-retries.ts";
@@ -93,7 +94,7 @@ export function createKubernetesJobRunner(options: KubernetesJobRunnerOptions): 
       kubeConfig = options.kubeConfig ?? loadKubeConfig();
     } catch (error) {
       throw new JobRunnerUnavailableError(
-        `no usable Kubernetes configuration: ${(error as Error).message}`,
+        `no usable Kubernetes configuration: ${errorMessage(error)}`,
       );
     }
     const cluster = kubeConfig.getCurrentCluster();

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { errorMessage } from "../../errors/error-message.ts";
 import { labelValue } from "../../events/ids.ts";
 import type { Logger } from "../../log/logger.ts";
 import { TARGET_LABEL } from "../build-attempt-job.ts";
@@ -200,7 +201,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     child.unref();
     const deadline = setTimeout(() => {
       terminate(job.name, pid, DEADLINE_EXCEEDED).catch((error: unknown) =>
-        log?.error({ job: job.name, err: (error as Error).message }, "deadline kill failed"),
+        log?.error({ job: job.name, err: errorMessage(error) }, "deadline kill failed"),
       );
     }, job.deadlineSeconds * 1000);
     deadline.unref();
@@ -211,7 +212,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
         log?.info({ job: job.name, pid, code, signal }, "attempt process exited");
         removeTokenFiles(tokenDir)
           .catch((error: unknown) =>
-            log?.error({ job: job.name, err: (error as Error).message }, "token files not removed"),
+            log?.error({ job: job.name, err: errorMessage(error) }, "token files not removed"),
           )
           .then(() =>
             update(job.name, (s) => ({
@@ -223,7 +224,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
           )
           .then(() => options.onExit?.(job.name, code))
           .catch((error: unknown) =>
-            log?.error({ job: job.name, err: (error as Error).message }, "could not record exit"),
+            log?.error({ job: job.name, err: errorMessage(error) }, "could not record exit"),
           )
           .finally(resolve);
       });
@@ -281,7 +282,7 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
           ...s,
           finished_at: new Date().toISOString(),
           exit_code: null,
-          reason: `cannot start: ${(error as Error).message}`,
+          reason: `cannot start: ${errorMessage(error)}`,
         }));
         throw error;
       }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { recordHash } from "./encode-record.ts";
 
@@ -73,7 +74,7 @@ export function checkRecordLine(
   } catch (error) {
     return {
       ok: false,
-      problem: `not valid JSON (${(error as Error).message})`,
+      problem: `not valid JSON (${errorMessage(error)})`,
       unparseable: true,
     };
   }

@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
+import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import {
@@ -103,10 +104,6 @@ function itemsProblem(items: readonly AppendItem[]): string | null {
     }
   }
   return null;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Read handles opened once per query, whatever number of runs it reads from a segment. */
@@ -416,7 +413,7 @@ class NdjsonEventStore implements NdjsonStore {
       }
       for (const projection of this.projections) projection.restore(states[projection.name]);
     } catch (error) {
-      return `a projection could not restore its state: ${messageOf(error)}`;
+      return `a projection could not restore its state: ${errorMessage(error)}`;
     }
     this.offsets = new SeqColumn(snapshot.offsets);
     this.idHashes = new SeqColumn(snapshot.idHashes);
@@ -461,7 +458,7 @@ class NdjsonEventStore implements NdjsonStore {
         await this.commitGroup(group);
       } catch (error) {
         // A bug, not an I/O error (those are handled inside): state may be half-updated.
-        this.fail(`hit an unexpected error while committing: ${messageOf(error)}`);
+        this.fail(`hit an unexpected error while committing: ${errorMessage(error)}`);
         for (const call of group) call.reject(this.failure);
       }
     }
@@ -490,7 +487,7 @@ class NdjsonEventStore implements NdjsonStore {
         const rejection =
           this.failure ??
           new Error(
-            `event store ${this.dir}: append failed and was undone, nothing stored: ${messageOf(error)}`,
+            `event store ${this.dir}: append failed and was undone, nothing stored: ${errorMessage(error)}`,
             {
               cause: error,
             },
@@ -561,7 +558,7 @@ class NdjsonEventStore implements NdjsonStore {
       if (removed) await fsyncDir(this.dir);
     } catch (error) {
       this.fail(
-        `could not undo a failed append (${messageOf(error)}); it refuses appends until restarted, ` +
+        `could not undo a failed append (${errorMessage(error)}); it refuses appends until restarted, ` +
           "and the restart repairs the files",
       );
     }
@@ -626,7 +623,9 @@ class NdjsonEventStore implements NdjsonStore {
           { err: error, projection: projection.name, seq: record.seq },
           "projection failed",
         );
-        this.fail(`projection ${projection.name} failed at seq ${record.seq}: ${messageOf(error)}`);
+        this.fail(
+          `projection ${projection.name} failed at seq ${record.seq}: ${errorMessage(error)}`,
+        );
       }
     }
   }

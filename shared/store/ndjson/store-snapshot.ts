@@ -2,6 +2,7 @@ import { open, readFile, rename, rm } from "node:fs/promises";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
+import { errorMessage } from "../../errors/error-message.ts";
 import type { SegmentState } from "./scan-segments.ts";
 import { fsyncDir } from "./segment-io.ts";
 
@@ -152,12 +153,12 @@ export async function readSnapshotFile(dir: string): Promise<SnapshotRead> {
     buffer = await readFile(join(dir, SNAPSHOT_FILE));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { missing: true };
-    return { problem: `unreadable: ${(error as Error).message}` };
+    return { problem: `unreadable: ${errorMessage(error)}` };
   }
   try {
     return { snapshot: decodeSnapshot(buffer) };
   } catch (error) {
-    return { problem: (error as Error).message };
+    return { problem: errorMessage(error) };
   }
 }
 
