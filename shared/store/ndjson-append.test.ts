@@ -1,10 +1,16 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  filesOf,
+  item,
+  items,
+  makeTempDir,
+  silentLogger,
+} from "../../test/support/store/store-helpers.ts";
 import { recordHash } from "./ndjson/encode-record.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
 import { nodeSegmentIo, type SegmentIo } from "./ndjson/segment-io.ts";
-import { filesOf, item, items, makeTempDir, silentLogger } from "./store-test-helpers.ts";
 import { verifyStore } from "./verify-store.ts";
 
 let dir: string;

@@ -2,10 +2,15 @@ import { createHmac } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  items,
+  makeTempDir,
+  memoryLogger,
+  silentLogger,
+} from "../../test/support/store/store-helpers.ts";
 import { CHECKPOINT_FILE } from "./checkpoints/checkpoint-file.ts";
 import { deriveCheckpointKey } from "./checkpoints/checkpoint-key.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { items, makeTempDir, memoryLogger, silentLogger } from "./store-test-helpers.ts";
 import { type StoreCheckpoint, StoreCorruptError } from "./types.ts";
 
 const SECRET = "store-secret-NEVER-ON-DISK-5d1f";

@@ -1,15 +1,15 @@
 import { readdir } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { StoredRecord } from "../events/types.ts";
-import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { nodeSegmentIo, type SegmentIo } from "./ndjson/segment-io.ts";
 import {
   CountingProjection,
   filesOf,
   items,
   makeTempDir,
   silentLogger,
-} from "./store-test-helpers.ts";
+} from "../../test/support/store/store-helpers.ts";
+import type { StoredRecord } from "../events/types.ts";
+import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
+import { nodeSegmentIo, type SegmentIo } from "./ndjson/segment-io.ts";
 import { type Projection, StoreFailedError } from "./types.ts";
 import { verifyStore } from "./verify-store.ts";
 

@@ -3,9 +3,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  items,
+  makeTempDir,
+  silentLogger,
+  waitFor,
+} from "../../test/support/store/store-helpers.ts";
 import { type LockHolder, processStartTime } from "./ndjson/directory-lock.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { items, makeTempDir, silentLogger, waitFor } from "./store-test-helpers.ts";
 import { StoreFailedError, StoreLockedError } from "./types.ts";
 
 let dir: string;
@@ -53,7 +58,15 @@ describe("one writer per directory", () => {
   });
 
   it("lets a restart take over after the holder was killed with SIGKILL", async () => {
-    const fixture = join(import.meta.dirname, "fixtures", "hold-store.ts");
+    const fixture = join(
+      import.meta.dirname,
+      "..",
+      "..",
+      "test",
+      "fixtures",
+      "store",
+      "hold-store.ts",
+    );
     const spawned = spawn(process.execPath, ["--import", "tsx", fixture, dir], {
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,8 +1,14 @@
 import { appendFile, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  filesOf,
+  items,
+  makeTempDir,
+  memoryLogger,
+  silentLogger,
+} from "../../test/support/store/store-helpers.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { filesOf, items, makeTempDir, memoryLogger, silentLogger } from "./store-test-helpers.ts";
 import { StoreCorruptError } from "./types.ts";
 import { verifyStore } from "./verify-store.ts";
 

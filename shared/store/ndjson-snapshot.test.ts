@@ -1,9 +1,6 @@
 import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { StoredRecord } from "../events/types.ts";
-import { recordHash } from "./ndjson/encode-record.ts";
-import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
 import {
   CountingProjection,
   filesOf,
@@ -12,7 +9,10 @@ import {
   memoryLogger,
   silentLogger,
   waitFor,
-} from "./store-test-helpers.ts";
+} from "../../test/support/store/store-helpers.ts";
+import type { StoredRecord } from "../events/types.ts";
+import { recordHash } from "./ndjson/encode-record.ts";
+import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
 import { StoreCorruptError } from "./types.ts";
 import { verifyStore } from "./verify-store.ts";
 

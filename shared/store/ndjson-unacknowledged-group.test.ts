@@ -2,9 +2,14 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  items,
+  makeTempDir,
+  memoryLogger,
+  silentLogger,
+} from "../../test/support/store/store-helpers.ts";
 import { ACK_WATERMARK_FILE, readAckWatermark } from "./ndjson/ack-watermark.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { items, makeTempDir, memoryLogger, silentLogger } from "./store-test-helpers.ts";
 import { StoreCorruptError } from "./types.ts";
 import { verifyStore } from "./verify-store.ts";
 
@@ -22,7 +27,15 @@ const SECOND = "segment-00000000000000000022.ndjson";
 
 /** Runs the fixture to its own SIGKILL; returns what it printed. */
 function crash(mode: string): Promise<string> {
-  const fixture = join(import.meta.dirname, "fixtures", "crash-mid-group.ts");
+  const fixture = join(
+    import.meta.dirname,
+    "..",
+    "..",
+    "test",
+    "fixtures",
+    "store",
+    "crash-mid-group.ts",
+  );
   const child = spawn(process.execPath, ["--import", "tsx", fixture, dir, mode], {
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -2,8 +2,13 @@ import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  filesOf,
+  items,
+  makeTempDir,
+  silentLogger,
+} from "../../test/support/store/store-helpers.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { filesOf, items, makeTempDir, silentLogger } from "./store-test-helpers.ts";
 
 const BIN = join(import.meta.dirname, "..", "..", "bin", "leviathan.js");
 

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseBacklog } from "../../shared/backlog/parse-backlog.ts";
 import type { BacklogTask } from "../../shared/backlog/types.ts";
@@ -20,25 +20,4 @@ export function shellScript(body: string): string {
   const path = join(dir, "run.sh");
   writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   return path;
-}
-
-/** Whether a process has ended (gone, or a zombie nobody reaped yet). */
-export function processEnded(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state === "Z" || state === "X";
-  } catch {
-    return true;
-  }
-}
-
-/** Polls a condition (every 20 ms, at most `limitMs`); true once it holds. */
-export async function eventually(condition: () => boolean, limitMs = 10_000): Promise<boolean> {
-  const until = Date.now() + limitMs;
-  while (Date.now() < until) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return condition();
 }

@@ -1,19 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
+import { removeTempDirs, tempDir } from "../support/temp-dir.ts";
+
+export { removeTempDirs, tempDir };
 
 /** A logger that writes nothing, for code under test. */
 export const quietLogger = pino({ level: "silent" });
-
-const made: string[] = [];
-
-export function tempDir(prefix = "leviathan-attempt-test-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
 
 /**
  * A temporary folder the executor may write into: it runs as another user when the tests run
@@ -23,11 +17,6 @@ export function openDir(prefix = "leviathan-attempt-open-"): string {
   const dir = tempDir(prefix);
   chmodSync(dir, 0o777);
   return dir;
-}
-
-/** For afterAll/afterEach: removes every folder `tempDir` made. */
-export function removeTempDirs(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:f
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, shellScript } from "./executor-fixtures.ts";
+import { waitFor } from "../support/wait-for.ts";
+import { shellScript } from "./executor-fixtures.ts";
 import { openDir, removeTempDirs } from "./git-fixtures.ts";
 import {
   eventsOf,
@@ -220,7 +221,7 @@ describe("the control plane lost mid-attempt", () => {
         ATTEMPT_ID: attemptId,
         LEVIATHAN_EXECUTOR_COMMAND: JSON.stringify([script]),
       });
-      expect(await eventually(() => exists(started), 30_000)).toBe(true);
+      await waitFor(() => exists(started), "the executor to start", 30_000);
       await own.controlPlane.close();
       writeFileSync(go, "");
       const { result } = await running;

@@ -6,9 +6,7 @@ import { mkdir, open, readdir, statfs } from "node:fs/promises";
 import { Agent } from "node:http";
 import { join } from "node:path";
 import { createControlPlaneState } from "../../shared/control-plane/state/create-control-plane-state.ts";
-import { syntheticEvents } from "../../shared/control-plane/state/synthetic-stream.ts";
 import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
 import type { AppendItem } from "../../shared/store/types.ts";
 import {
   type ControlPlaneChild,
@@ -16,6 +14,8 @@ import {
   startControlPlaneChild,
 } from "../support/control-plane-child.ts";
 import { httpRequest } from "../support/http-request.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
+import { syntheticEvents } from "../support/synthetic-stream.ts";
 import {
   type BenchSection,
   count,

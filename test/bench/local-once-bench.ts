@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 import type { BenchSection } from "./bench-report.ts";
 import { quantile } from "./bench-report.ts";
 

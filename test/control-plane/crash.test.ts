@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { HTTP } from "cloudevents";
 import { afterAll, describe, expect, it } from "vitest";
 import { artifactEventId } from "../../shared/control-plane/server/items-from-bundle.ts";
-import { seededRandom } from "../../shared/control-plane/state/synthetic-stream.ts";
 import { toCloudEvent } from "../../shared/events/cloudevents.ts";
 import type { LeviathanEvent, StoredRecord } from "../../shared/events/types.ts";
 import { verifyStore } from "../../shared/store/verify-store.ts";
@@ -20,6 +19,7 @@ import {
   startControlPlaneChild,
 } from "../support/control-plane-child.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
+import { seededRandom } from "../support/synthetic-stream.ts";
 
 const TOKEN = "crash-token-DO-NOT-LEAK-5d0c71";
 const SEED = Number(process.env.CRASH_SEED ?? 20_240_501);

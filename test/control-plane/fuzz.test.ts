@@ -7,8 +7,6 @@ import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seededRandom } from "../../shared/control-plane/state/synthetic-stream.ts";
-import { filesOf } from "../../shared/store/store-test-helpers.ts";
 import { verifyStore } from "../../shared/store/verify-store.ts";
 import { type ControlPlaneChild, startControlPlaneChild } from "../support/control-plane-child.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
@@ -17,6 +15,8 @@ import {
   type MalformedRequest,
   malformedRequests,
 } from "../support/malformed-requests.ts";
+import { filesOf } from "../support/store/store-helpers.ts";
+import { seededRandom } from "../support/synthetic-stream.ts";
 
 const TOKEN = "fuzz-token-DO-NOT-LEAK-41aa09";
 const SEED = Number(process.env.FUZZ_SEED ?? 7_340_033);

@@ -1,8 +1,8 @@
 import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
 import { StoreFailedError } from "../../shared/store/types.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 import {
   attemptEvent,
   bundle,

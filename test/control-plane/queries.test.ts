@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toCloudEvent } from "../../shared/events/cloudevents.ts";
 import type { LeviathanEvent, StoredRecord } from "../../shared/events/types.ts";
 import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 import { call, startTestControlPlane, type TestControlPlane, tempDir } from "./support.ts";
 
 const at = (minute: number) => new Date(Date.UTC(2024, 4, 1, 12, minute)).toISOString();

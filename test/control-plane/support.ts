@@ -1,17 +1,15 @@
 // Shared by the control plane's tests: a real server on 127.0.0.1 port 0 over a real temp dir.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll } from "vitest";
 import {
   type ControlPlaneOptions,
   type RunningControlPlane,
   startControlPlane,
 } from "../../shared/control-plane/server/start-control-plane.ts";
 import type { LeviathanEvent } from "../../shared/events/types.ts";
-import { filesOf, silentLogger } from "../../shared/store/store-test-helpers.ts";
+import { filesOf, silentLogger } from "../support/store/store-helpers.ts";
+import { tempDir as makeTempDir } from "../support/temp-dir.ts";
 
 /** Recognisable, so a test can prove it never shows up anywhere. */
 export const TOKEN = "fake-token-DO-NOT-LEAK-7c41e9b2";
@@ -27,16 +25,9 @@ export interface TestControlPlane {
   cleanup(): Promise<void>;
 }
 
-/** Every folder handed out in this test file, removed when the file's tests are done. */
-const made: string[] = [];
-afterAll(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
+/** A new folder, removed when the file's tests are done (async for the callers that await it). */
 export async function tempDir(prefix = "leviathan-cp-"): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
+  return makeTempDir(prefix);
 }
 
 export async function startTestControlPlane(

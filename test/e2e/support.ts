@@ -9,7 +9,7 @@ import { ControlPlaneClient } from "../../shared/control-plane/client/control-pl
 import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import type { LocalForge } from "../../shared/forge/local/types.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 
 export const BIN = join(process.cwd(), "bin", "leviathan.js");
 

@@ -13,6 +13,7 @@ import {
   startTestForge,
   type TestForge,
 } from "../support/forge-fixtures.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // The production client against the local forge while the forge misbehaves on purpose: the
 // retries, rate-limit waits and deadlines the tick relies on, seen from both sides (what the
@@ -168,7 +169,7 @@ describe("the GitHub forge client against the local forge's faults", () => {
     expect(error.message).toContain("no reply within 200 ms");
     expect(forge.requestCount).toBe(2);
     // The forge saw both requests end without a reply (logged as 499 when the client left).
-    await waitFor(() => pullListStatuses(from).length === 2);
+    await waitFor(() => pullListStatuses(from).length === 2, "both pull-list requests in the log");
     expect(pullListStatuses(from)).toEqual([499, 499]);
   });
 
@@ -180,11 +181,3 @@ describe("the GitHub forge client against the local forge's faults", () => {
     expect(forge.requestCount).toBe(1);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

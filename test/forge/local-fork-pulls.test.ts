@@ -3,7 +3,6 @@
 // published description.
 import { afterEach, describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
 import {
   api,
   cloneRepo,
@@ -16,6 +15,7 @@ import {
   startTestForge,
   type TestForge,
 } from "../support/forge-fixtures.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 
 let test: TestForge | undefined;
 

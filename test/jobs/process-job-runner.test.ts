@@ -12,8 +12,8 @@ import {
   type ProcessJobRunner,
 } from "../../shared/jobs/process/process-job-runner.ts";
 import type { AttemptJob } from "../../shared/jobs/types.ts";
+import { pidAlive, waitFor } from "../support/wait-for.ts";
 import { attemptJob, FAKE_ATTEMPT_TOKEN } from "./job-fixtures.ts";
-import { pidAlive, waitFor } from "./wait-for.ts";
 
 const FAKE_ATTEMPT = fileURLToPath(new URL("./fake-attempt.mjs", import.meta.url));
 const HOLDER = fileURLToPath(new URL("./submit-and-hold.ts", import.meta.url));

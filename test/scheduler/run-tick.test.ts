@@ -7,8 +7,8 @@ import type { AttemptRequest, LeviathanEvent } from "../../shared/events/types.t
 import { type Forge, ForgeUnavailableError, type PullRequest } from "../../shared/forge/types.ts";
 import type { JobRunner, JobStatus } from "../../shared/jobs/types.ts";
 import { runTick, type TickDependencies } from "../../shared/scheduler/run-tick.ts";
-import { filesOf, silentLogger } from "../../shared/store/store-test-helpers.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
+import { filesOf, silentLogger } from "../support/store/store-helpers.ts";
 import { NOW, pullRequest, seedConfig } from "./fixtures.ts";
 
 const BACKLOG = `tasks:

@@ -11,9 +11,9 @@ import { ControlPlaneClient } from "../../shared/control-plane/client/control-pl
 import { forgeFromConfig } from "../../shared/forge/github/forge-from-config.ts";
 import { type ServedFunction, serveFunction } from "../../shared/local/serve-function.ts";
 import { createTickHandler } from "../../shared/scheduler/tick-http-handler.ts";
-import { silentLogger } from "../../shared/store/store-test-helpers.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 
 let cp: TestControlPlane;
 let client: ControlPlaneClient;

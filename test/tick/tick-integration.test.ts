@@ -11,13 +11,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { tickTarget } from "../../shared/scheduler/tick-target.ts";
-import { filesOf, silentLogger } from "../../shared/store/store-test-helpers.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import {
   assertRepliesMatchGitHub,
   type GitHubFake,
   startGitHubFake,
 } from "../support/github-fake.ts";
+import { filesOf, silentLogger } from "../support/store/store-helpers.ts";
 
 const BACKLOG = `# the target's backlog
 tasks:

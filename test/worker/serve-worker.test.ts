@@ -11,8 +11,8 @@ import type { ProcessJobState } from "../../shared/jobs/process/job-state-file.t
 import { attemptRequestedCloudEvent } from "../../shared/scheduler/dispatch-attempt.ts";
 import type { TestControlPlane } from "../control-plane/support.ts";
 import { attemptRequest } from "../jobs/job-fixtures.ts";
-import { waitFor } from "../jobs/wait-for.ts";
 import { startFakeKubernetes } from "../support/fake-kubernetes.ts";
+import { waitFor } from "../support/wait-for.ts";
 import {
   binary,
   GITHUB_TOKEN,

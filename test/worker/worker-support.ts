@@ -11,7 +11,7 @@ import type { AttemptRequest } from "../../shared/events/types.ts";
 import type { ProcessJobState } from "../../shared/jobs/process/job-state-file.ts";
 import { attemptRequestedEvent } from "../../shared/scheduler/scheduler-events.ts";
 import { startTestControlPlane, type TestControlPlane } from "../control-plane/support.ts";
-import { waitFor } from "../jobs/wait-for.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 export const TOKEN = "cp-worker-test-token-0123456789";
 export const GITHUB_TOKEN = "test-token-worker_test_0123456789abcdef";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { attemptEvent, recordsOf } from "../../../test/support/state-helpers.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
-import { attemptEvent, recordsOf } from "./state-test-helpers.ts";
 
 describe("answers are cached and shared", () => {
   const records = recordsOf([

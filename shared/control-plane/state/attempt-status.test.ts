@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { attemptEvent, stateAfter } from "../../../test/support/state-helpers.ts";
 import type { AttemptStatus } from "../../events/types.ts";
 import { advanceStatus } from "./attempt-status.ts";
-import { attemptEvent, stateAfter } from "./state-test-helpers.ts";
 
 describe("advanceStatus: status only moves forward, the first terminal event wins", () => {
   const cases: Array<[AttemptStatus | null, AttemptStatus, AttemptStatus]> = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { attemptEvent, stateAfter } from "../../../test/support/state-helpers.ts";
 import { isPlatformFailure } from "./platform-failure.ts";
-import { attemptEvent, stateAfter } from "./state-test-helpers.ts";
 
 describe("charged_attempts leaves out platform failures", () => {
   const cases: Array<[string, Record<string, unknown>, boolean]> = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attemptEvent, type EventSpec, stateAfter } from "./state-test-helpers.ts";
+import { attemptEvent, type EventSpec, stateAfter } from "../../../test/support/state-helpers.ts";
 
 const fail = (id: string, more: Record<string, unknown> = {}) =>
   attemptEvent("failed", id, { reason: "executor_failed", ...more });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
+import {
+  attemptEvent,
+  type EventSpec,
+  recordsOf,
+  stateAfter,
+} from "../../../test/support/state-helpers.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
-import { attemptEvent, type EventSpec, recordsOf, stateAfter } from "./state-test-helpers.ts";
 
 describe("a payload field of the wrong type is ignored, never a crash", () => {
   const ignoredAttemptEvents: Array<[string, Record<string, unknown>]> = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { attemptEvent, type EventSpec, stateAfter } from "../../../test/support/state-helpers.ts";
 import type { AttemptStatus } from "../../events/types.ts";
-import { attemptEvent, type EventSpec, stateAfter } from "./state-test-helpers.ts";
 
 function run(id: string, type: string, attemptNumber?: number): EventSpec {
   return attemptEvent(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { EventSpec } from "../../../test/support/state-helpers.ts";
+import { stateAfter } from "../../../test/support/state-helpers.ts";
 import type { OpenPullRequest } from "../types.ts";
-import type { EventSpec } from "./state-test-helpers.ts";
-import { stateAfter } from "./state-test-helpers.ts";
 
 const URL1 = "https://github.com/acme/radix/pull/1";
 const URL2 = "https://github.com/acme/radix/pull/2";

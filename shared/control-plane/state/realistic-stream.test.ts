@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { type EventSpec, stateAfter } from "../../../test/support/state-helpers.ts";
 import type { Summary, TargetState } from "../types.ts";
-import { type EventSpec, stateAfter } from "./state-test-helpers.ts";
 
 // Two targets as a day of ticks would leave them: a success with a PR that is later merged, a
 // task that fails (task failure, platform failure, then a timeout with a late success), a

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { recordOf } from "../../../test/support/state-helpers.ts";
+import { seededRandom, syntheticEvents } from "../../../test/support/synthetic-stream.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
-import { recordOf } from "./state-test-helpers.ts";
-import { seededRandom, syntheticEvents } from "./synthetic-stream.ts";
 import type { ControlPlaneState } from "./types.ts";
 
 function streamOf(seed: number, events: number): StoredRecord[] {

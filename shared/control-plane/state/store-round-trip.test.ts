@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { makeTempDir, silentLogger } from "../../../test/support/store/store-helpers.ts";
+import { syntheticEvents } from "../../../test/support/synthetic-stream.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { openNdjsonStore } from "../../store/ndjson/open-ndjson-store.ts";
-import { makeTempDir, silentLogger } from "../../store/store-test-helpers.ts";
 import type { AppendItem, Projection } from "../../store/types.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
-import { syntheticEvents } from "./synthetic-stream.ts";
 import type { ControlPlaneState } from "./types.ts";
 
 /** Counts the records the store replays into the state, to tell a restore from a rescan. */

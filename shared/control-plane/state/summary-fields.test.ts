@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { attemptEvent, type EventSpec, stateAfter } from "../../../test/support/state-helpers.ts";
 import type { Summary } from "../types.ts";
-import { attemptEvent, type EventSpec, stateAfter } from "./state-test-helpers.ts";
 
 const at = (minute: number) => `2024-05-01T12:${String(minute).padStart(2, "0")}:00Z`;
 

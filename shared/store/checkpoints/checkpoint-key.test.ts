@@ -2,8 +2,8 @@ import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeTempDir } from "../../../test/support/store/store-helpers.ts";
 import { TokenFileError } from "../../tokens/read-token.ts";
-import { makeTempDir } from "../store-test-helpers.ts";
 import { checkpointKeyFrom, deriveCheckpointKey } from "./checkpoint-key.ts";
 
 let dir: string;

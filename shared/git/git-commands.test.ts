@@ -4,15 +4,6 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { errorMessage } from "../../shared/errors/error-message.ts";
-import { buildCommit } from "../../shared/git/build-commit.ts";
-import { cloneShallow } from "../../shared/git/clone-shallow.ts";
-import { LEVIATHAN_GIT_IDENTITY } from "../../shared/git/git-environment.ts";
-import { GitCommandError, GitTimeoutError } from "../../shared/git/git-errors.ts";
-import { headSha } from "../../shared/git/head-sha.ts";
-import { changedPathsBetween, pushBranch, remoteBranchSha } from "../../shared/git/push-branch.ts";
-import { readBlobs } from "../../shared/git/read-blobs.ts";
-import { writeBlob } from "../../shared/git/write-blob.ts";
 import {
   createOrigin,
   plainGit,
@@ -20,7 +11,16 @@ import {
   removeTempDirs,
   tempDir,
   writeFiles,
-} from "./git-fixtures.ts";
+} from "../../test/attempt/git-fixtures.ts";
+import { errorMessage } from "../errors/error-message.ts";
+import { buildCommit } from "./build-commit.ts";
+import { cloneShallow } from "./clone-shallow.ts";
+import { LEVIATHAN_GIT_IDENTITY } from "./git-environment.ts";
+import { GitCommandError, GitTimeoutError } from "./git-errors.ts";
+import { headSha } from "./head-sha.ts";
+import { changedPathsBetween, pushBranch, remoteBranchSha } from "./push-branch.ts";
+import { readBlobs } from "./read-blobs.ts";
+import { writeBlob } from "./write-blob.ts";
 
 const TOKEN = "test-token-FAKEtoken4leviathanTESTS0123456789";
 const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString("base64");

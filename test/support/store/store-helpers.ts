@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import type { StoredRecord } from "../events/types.ts";
-import type { Logger } from "../log/logger.ts";
-import type { AppendItem, Projection } from "./types.ts";
+import type { StoredRecord } from "../../../shared/events/types.ts";
+import type { Logger } from "../../../shared/log/logger.ts";
+import type { AppendItem, Projection } from "../../../shared/store/types.ts";
 
 export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "leviathan-store-"));
@@ -81,14 +81,4 @@ export class CountingProjection implements Projection {
   }
 }
 
-/** Bounded polling for a condition that another process or a timer makes true. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor } from "../wait-for.ts";

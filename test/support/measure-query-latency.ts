@@ -3,9 +3,9 @@
 // and target() both as repeated reads and right after an apply (the cache just dropped), and the
 // snapshot's cost. Prints numbers; asserts nothing.
 import { performance } from "node:perf_hooks";
-import type { StoredRecord } from "../../events/types.ts";
-import { createControlPlaneState } from "./create-control-plane-state.ts";
-import { recordOf } from "./state-test-helpers.ts";
+import { createControlPlaneState } from "../../shared/control-plane/state/create-control-plane-state.ts";
+import type { StoredRecord } from "../../shared/events/types.ts";
+import { recordOf } from "./state-helpers.ts";
 import { syntheticEvents } from "./synthetic-stream.ts";
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);

@@ -3,7 +3,7 @@
 // real stream also holds: events out of order or repeated under new ids, late terminal events,
 // missing numbers and kinds, skips, resets, blocked tasks, unknown types, bad payloads and
 // events naming another target's attempt.
-import type { EventSpec } from "./state-test-helpers.ts";
+import type { EventSpec } from "./state-helpers.ts";
 
 export interface SyntheticOptions {
   seed: number;

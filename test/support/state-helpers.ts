@@ -1,7 +1,8 @@
 // Shared by this folder's tests: stored records as the event store hands them to projections.
-import type { StoredRecord } from "../../events/types.ts";
-import { createControlPlaneState } from "./create-control-plane-state.ts";
-import type { ControlPlaneState } from "./types.ts";
+
+import { createControlPlaneState } from "../../shared/control-plane/state/create-control-plane-state.ts";
+import type { ControlPlaneState } from "../../shared/control-plane/state/types.ts";
+import type { StoredRecord } from "../../shared/events/types.ts";
 
 export interface EventSpec {
   type: string;
