@@ -1,5 +1,5 @@
 import type { Request, Response } from "@google-cloud/functions-framework";
-import { hasBearerToken } from "../control-plane/server/check-bearer-token.ts";
+import { hasBearerToken } from "./check-bearer-token.ts";
 
 /**
  * The routing the tick and worker functions share: `GET /health` (and `/healthz`) answers 200

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { HttpFunction, Request } from "@google-cloud/functions-framework";
 import { HTTP } from "cloudevents";
-import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
 import { errorMessage } from "../errors/error-message.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
+import { tokenDigest } from "../net/check-bearer-token.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
 import { readRawBody } from "../net/read-raw-body.ts";
 import { readTokenVariable, requireTokenVariable } from "../tokens/read-token.ts";

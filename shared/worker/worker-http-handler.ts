@@ -1,10 +1,10 @@
 import type { HttpFunction } from "@google-cloud/functions-framework";
 import { configPathFrom } from "../config/load-config.ts";
-import { tokenDigest } from "../control-plane/server/check-bearer-token.ts";
 import { errorMessage } from "../errors/error-message.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
+import { tokenDigest } from "../net/check-bearer-token.ts";
 import { answeredBeforePostRoot, refusedWithoutToken } from "../net/http-function.ts";
 import { readTokenVariable, requireTokenVariable } from "../tokens/read-token.ts";
 import { attemptLookupFromEnv } from "./attempt-lookup.ts";

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from "node:http";
+import { hasBearerToken, tokenDigest } from "../../net/check-bearer-token.ts";
 import type { AppendItem } from "../../store/types.ts";
 import {
   type AttemptTokenSubject,
   looksLikeAttemptToken,
   verifyAttemptToken,
 } from "../../tokens/attempt-token.ts";
-import { hasBearerToken, tokenDigest } from "./check-bearer-token.ts";
 import { HttpError } from "./http-reply.ts";
 
 /**
