@@ -1,14 +1,12 @@
 import { z } from "zod";
 import { artifactPayloadSchema } from "./artifact-payload.ts";
 import { isIsoTimestamp } from "./iso-timestamp.ts";
+import { EVENT_TYPE_PATTERN, MAX_ID_LENGTH, TARGET_NAME_PATTERN } from "./names.ts";
 import type { LeviathanEvent } from "./types.ts";
 
-/** Unknown event types are stored (forward compatible), but must look like ours. */
-export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-/** A target name: also a config file's base name and a URL segment. */
-export const TARGET_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+export { EVENT_TYPE_PATTERN, MAX_ID_LENGTH, TARGET_NAME_PATTERN } from "./names.ts";
+
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
-export const MAX_ID_LENGTH = 256;
 export const MAX_PAYLOAD_DEPTH = 32;
 
 function depthOf(value: unknown, limit: number): number {

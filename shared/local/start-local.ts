@@ -1,6 +1,5 @@
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { CronExpressionParser } from "cron-parser";
 import { stringify } from "yaml";
 import {
@@ -15,6 +14,7 @@ import { ControlPlaneClient } from "../control-plane/client/control-plane-client
 import { jobNameFor } from "../events/ids.ts";
 import { forgeFromConfig } from "../forge/github/forge-from-config.ts";
 import { startLocalForge } from "../forge/local/start-local-forge.ts";
+import { projectRoot } from "../fs/project-root.ts";
 import { writeFileAtomically } from "../fs/write-file-atomically.ts";
 import {
   createProcessJobRunner,
@@ -41,7 +41,7 @@ import { type ServedFunction, serveFunction } from "./serve-function.ts";
 import { superviseControlPlane } from "./supervise-control-plane.ts";
 import { type AttemptResult, watchAttempt } from "./watch-attempt.ts";
 
-const DEMO_TARGET = fileURLToPath(new URL("../../ops/demo-target/", import.meta.url));
+const DEMO_TARGET = join(projectRoot(), "ops", "demo-target");
 
 export interface LocalOptions {
   env: NodeJS.ProcessEnv;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { projectRoot } from "../fs/project-root.ts";
 import type { Logger } from "../log/logger.ts";
 
 export interface SupervisorOptions {
@@ -24,7 +25,7 @@ export interface SupervisedControlPlane {
   stop(): Promise<void>;
 }
 
-const BIN = fileURLToPath(new URL("../../bin/leviathan.js", import.meta.url));
+const BIN = join(projectRoot(), "bin", "leviathan.js");
 const LISTENING = /control plane listening on (\S+)/;
 
 /**

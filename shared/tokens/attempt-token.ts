@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { TARGET_NAME_PATTERN } from "../events/schema.ts";
+import { TARGET_NAME_PATTERN } from "../events/names.ts";
 
 /**
  * One attempt's credential for the control plane: the target and attempt id it speaks for and

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { CONTROL_PLANE_ACTOR } from "../../events/actors.ts";
 import { tickDecisionEventId } from "../../events/ids.ts";
-import { detailsFromZod, MAX_ID_LENGTH, targetNameSchema } from "../../events/schema.ts";
+import { MAX_ID_LENGTH, targetNameProblem } from "../../events/names.ts";
 import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
@@ -10,8 +11,6 @@ import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
 import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
-import { CONTROL_PLANE_ACTOR, itemsFromBundle } from "./items-from-bundle.ts";
-import { itemsFromCloudEvents } from "./items-from-cloudevents.ts";
 import type { Route } from "./match-route.ts";
 import { bodyKindOf } from "./media-type.ts";
 import { parsePageQuery } from "./parse-page-query.ts";
@@ -81,6 +80,8 @@ async function ingestBundle(
   if (kind !== "json") throw new HttpError(415, "expected Content-Type: application/json");
   const receivedAt = services.now().toISOString();
   const body = parseJsonBody(await context.readBody());
+  // Loaded on the first ingest: the schemas (zod) would otherwise double the start-up time.
+  const { itemsFromBundle } = await import("./items-from-bundle.ts");
   const { bundleId, items } = itemsFromBundle(body, receivedAt);
   authorizeAppend(context.principal, items);
   const outcome = await append(services, items);
@@ -101,6 +102,7 @@ async function ingestCloudEvents(
   }
   const receivedAt = services.now().toISOString();
   const body = await context.readBody();
+  const { itemsFromCloudEvents } = await import("./items-from-cloudevents.ts");
   const items = itemsFromCloudEvents(kind, context.req.headers, body, receivedAt);
   authorizeAppend(context.principal, items);
   const outcome = await append(services, items);
@@ -226,9 +228,10 @@ async function metrics(context: RequestContext, services: ControlPlaneServices):
 }
 
 function targetParam(context: RequestContext): string {
-  const parsed = targetNameSchema.safeParse(context.params.target);
-  if (!parsed.success) throw unprocessable(detailsFromZod(parsed.error, ["target"]));
-  return parsed.data;
+  const target = context.params.target ?? "";
+  const problem = targetNameProblem(target);
+  if (problem) throw unprocessable([{ path: "target", message: problem }]);
+  return target;
 }
 
 /** Appends (resolves after fsync) and counts what was stored and what was a duplicate. */

@@ -1,11 +1,12 @@
+/** Who records the events the control plane derives itself (artifacts, circuit resets). */
+import { CONTROL_PLANE_ACTOR } from "../../events/actors.ts";
 import { derivedEventId } from "../../events/ids.ts";
 import { type Artifact, type Bundle, bundleSchema, detailsFromZod } from "../../events/schema.ts";
 import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem } from "../../store/types.ts";
 import { unprocessable } from "./http-reply.ts";
 
-/** Who records the events the control plane derives itself (artifacts, circuit resets). */
-export const CONTROL_PLANE_ACTOR = "control-plane";
+export { CONTROL_PLANE_ACTOR };
 
 /** The same artifact in the same bundle always gets the same id, so a resent bundle dedupes. */
 export function artifactEventId(bundleId: string, sha256: string): string {
