@@ -1,16 +1,11 @@
-import { type FileHandle, mkdir, open, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
-import {
-  appendCheckpoint,
-  CHECKPOINT_FILE,
-  openCheckpointFile,
-  readCheckpointFile,
-} from "../checkpoints/checkpoint-file.ts";
-import { checkpointMac, macMatches } from "../checkpoints/checkpoint-mac.ts";
+import { appendCheckpoint, openCheckpointFile } from "../checkpoints/checkpoint-file.ts";
+import { checkpointMac } from "../checkpoints/checkpoint-mac.ts";
 import {
   type AppendItem,
   type AppendOutcome,
@@ -18,34 +13,26 @@ import {
   type FsyncObserver,
   type Projection,
   type StoreCheckpoint,
-  StoreCorruptError,
   StoreFailedError,
   type StoreStats,
 } from "../types.ts";
-import { type AckWatermark, openAckWatermark, readAckWatermark } from "./ack-watermark.ts";
-import { witnessProblem } from "./check-witness.ts";
+import type { AckWatermark } from "./ack-watermark.ts";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.ts";
 import { EventIdTable, eventIdHash } from "./event-id-table.ts";
-import { crcOfFilePrefix } from "./file-crc.ts";
 import { type GroupPlan, type PendingAppend, planGroup, type SegmentWrite } from "./plan-group.ts";
-import { readLines, readLinesSync } from "./read-lines.ts";
+import { readLines } from "./read-lines.ts";
+import { type RecoveredStore, recoverNdjsonStore } from "./recover-store.ts";
+import type { SegmentState } from "./scan-segments.ts";
 import {
-  FROM_THE_BEGINNING,
-  NOTHING_UNACKNOWLEDGED,
-  type ScanStart,
-  type SegmentState,
-  scanSegments,
-  type TornTail,
-} from "./scan-segments.ts";
-import { fsyncDir, nodeSegmentIo, type SegmentIo, syncFile } from "./segment-io.ts";
-import { listSegmentNames } from "./segment-name.ts";
+  byteRange,
+  lastSeqOfSegment,
+  lineOfSync,
+  type SegmentIndex,
+  segmentIndexOf,
+} from "./segment-index.ts";
+import { fsyncDir, nodeSegmentIo, type SegmentIo } from "./segment-io.ts";
 import { SeqColumn } from "./seq-column.ts";
-import {
-  readSnapshotFile,
-  removeSnapshotLeftovers,
-  type StoreSnapshot,
-  writeSnapshotFile,
-} from "./store-snapshot.ts";
+import { type StoreSnapshot, writeSnapshotFile } from "./store-snapshot.ts";
 
 export type FsyncMode = "group" | "per-append";
 
@@ -192,240 +179,35 @@ class NdjsonEventStore implements NdjsonStore {
       logger: this.logger,
       onLost: (reason) => this.fail(`lost its directory lock: ${reason}`),
     });
+    let recovered: RecoveredStore;
     try {
-      await this.recover();
+      recovered = await recoverNdjsonStore({
+        dir: this.dir,
+        projections: this.projections,
+        logger: this.logger,
+        checkpointKey: this.checkpointKey,
+      });
     } catch (error) {
-      await this.activeHandle?.close().catch(() => undefined);
-      await this.checkpointFile?.handle.close().catch(() => undefined);
-      await this.watermark?.close().catch(() => undefined);
       await this.lock.release().catch(() => undefined);
       throw error;
     }
+    this.segments = recovered.segments;
+    this.offsets = recovered.offsets;
+    this.idHashes = recovered.idHashes;
+    this.ids = recovered.ids;
+    this.lastSeq = recovered.lastSeq;
+    this.lastHash = recovered.lastHash;
+    this.totalBytes = recovered.totalBytes;
+    this.watermark = recovered.watermark;
+    this.snapshotSeq = recovered.snapshotSeq;
+    this.checkpointFile = recovered.checkpointFile;
+    this.latestCheckpoint = recovered.latestCheckpoint;
+    if (recovered.verified >= this.snapshotEvery) this.snapshotInBackground();
   }
 
-  // ---- recovery -------------------------------------------------------------------------
-
-  private async recover(): Promise<void> {
-    const started = performance.now();
-    await removeSnapshotLeftovers(this.dir);
-    const names = await listSegmentNames(this.dir);
-    // Deep copies of the empty states, to undo a snapshot restore that fails half-way.
-    const initial = this.projections.map((p) => JSON.parse(JSON.stringify(p.snapshot()) ?? "null"));
-    let start = FROM_THE_BEGINNING;
-    let restored: StoreSnapshot | undefined;
-
-    const read = await readSnapshotFile(this.dir);
-    if ("snapshot" in read) {
-      const problem =
-        (await this.snapshotProblem(read.snapshot, names)) ?? this.restoreSnapshot(read.snapshot);
-      if (problem === null) {
-        restored = read.snapshot;
-        const last = read.snapshot.segments.at(-1);
-        if (last) {
-          start = {
-            segmentIndex: read.snapshot.segments.length - 1,
-            offset: last.bytes,
-            crc: last.crc,
-            lastSeq: read.snapshot.lastSeq,
-            lastHash: read.snapshot.lastHash,
-          } satisfies ScanStart;
-        }
-      } else {
-        this.logger.warn(
-          { dir: this.dir, problem },
-          "event store snapshot does not match the segment files; ignoring it and verifying every record",
-        );
-        this.resetState();
-        this.projections.forEach((p, i) => {
-          p.restore(initial[i]);
-        });
-      }
-    } else if ("problem" in read) {
-      this.logger.warn(
-        { dir: this.dir, problem: read.problem },
-        "event store snapshot unreadable; verifying every record",
-      );
-    }
-
-    // An intact snapshot that could not be used still says how much history there was.
-    const witness = "snapshot" in read && !restored ? read.snapshot : undefined;
-    let hashAtWitness: string | undefined;
-    const acknowledged = (await readAckWatermark(this.dir)) ?? NOTHING_UNACKNOWLEDGED;
-    const scan = await scanSegments(
-      this.dir,
-      names,
-      start,
-      (record, offset) => {
-        this.index(record.seq, offset, eventIdHash(record.event.event_id));
-        if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
-        for (const projection of this.projections) projection.apply(record);
-      },
-      acknowledged,
-    );
-    if (witness) {
-      const problem = witnessProblem(this.dir, witness, scan.segments, scan.lastSeq, hashAtWitness);
-      if (problem) throw problem;
-    }
-    this.segments = [...(restored?.segments.slice(0, start.segmentIndex) ?? []), ...scan.segments];
-    this.lastSeq = scan.lastSeq;
-    this.lastHash = scan.lastHash;
-    this.totalBytes = this.segments.reduce((sum, s) => sum + s.bytes, 0);
-
-    if (scan.torn) await this.cutTornTail(scan.torn);
-    // Records a crash left written but never fsynced are served from now on: make them durable
-    // before the watermark counts them as acknowledged.
-    for (const segment of scan.segments) await syncFile(join(this.dir, segment.name));
-    this.watermark = await openAckWatermark(this.dir, this.lastSeq);
-    this.snapshotSeq = restored?.lastSeq ?? -1;
-    if (this.checkpointKey) await this.recoverCheckpoints(this.checkpointKey);
-    this.logger.info(
-      {
-        dir: this.dir,
-        records: this.lastSeq,
-        segments: this.segments.length,
-        from_snapshot: restored?.lastSeq ?? 0,
-        verified: scan.records,
-        ms: Math.round(performance.now() - started),
-      },
-      "event store open",
-    );
-    if (scan.records >= this.snapshotEvery) this.snapshotInBackground();
-  }
-
-  /**
-   * Cuts a torn last checkpoint line, and refuses a store that its last authentic checkpoint
-   * contradicts: records cut off the end, or a rewritten and re-chained history.
-   */
-  private async recoverCheckpoints(key: Buffer): Promise<void> {
-    const read = await readCheckpointFile(this.dir);
-    if ("missing" in read) return;
-    const path = join(this.dir, CHECKPOINT_FILE);
-    if (read.problem) throw new StoreCorruptError(path, read.problem.line, read.problem.message);
-    const file = await openCheckpointFile(this.dir);
-    this.checkpointFile = file;
-    if (read.torn) {
-      await file.handle.truncate(read.torn.offset);
-      await file.handle.datasync();
-      file.size = read.torn.offset;
-      this.logger.warn(
-        { file: path, line: read.torn.line, bytes: read.torn.bytes },
-        "truncated a torn last checkpoint line (an append that never completed)",
-      );
-    }
-    const last = read.checkpoints.at(-1);
-    if (!last) return;
-    if (!macMatches(key, last.seq, last.hash, last.mac)) {
-      // Not proof of tampering: the key may have changed. `store verify` with the key will say.
-      this.logger.warn(
-        { file: path, line: last.line, seq: last.seq },
-        "the last checkpoint does not verify under this store key (was the key changed?); it is not published",
-      );
-      return;
-    }
-    if (last.seq > this.lastSeq) {
-      throw new StoreCorruptError(
-        path,
-        last.line,
-        `a checkpoint authenticates seq ${last.seq}, the store ends at seq ${this.lastSeq}: ` +
-          `records ${this.lastSeq + 1}..${last.seq} are missing (move ${CHECKPOINT_FILE} aside only if removing them was intended)`,
-      );
-    }
-    const [line] = this.lineRangeSync(last.seq);
-    if ((JSON.parse(line!) as StoredRecord).hash !== last.hash) {
-      const segment = this.segments[this.segmentIndexOf(last.seq)]!;
-      throw new StoreCorruptError(
-        join(this.dir, segment.name),
-        last.seq - segment.firstSeq + 1,
-        `record ${last.seq} differs from the one ${CHECKPOINT_FILE}:${last.line} authenticates: history was rewritten`,
-      );
-    }
-    this.latestCheckpoint = { seq: last.seq, hash: last.hash, mac: last.mac };
-  }
-
-  /** Cuts off what was never acknowledged: a torn last line, or a partly written group. */
-  private async cutTornTail(torn: TornTail): Promise<void> {
-    for (const path of torn.removed) await rm(path, { force: true });
-    if (torn.removed.length > 0) await fsyncDir(this.dir);
-    if (!torn.removed.includes(torn.file)) {
-      const handle = await open(torn.file, "r+");
-      try {
-        await handle.truncate(torn.offset);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-    }
-    const fields = {
-      file: torn.file,
-      line: torn.line,
-      bytes: torn.bytes,
-      reason: torn.reason,
-      removed: torn.removed,
-    };
-    if (torn.kind === "torn-line") {
-      this.logger.warn(fields, "truncated a torn last line (an append that never completed)");
-      return;
-    }
-    this.logger.warn(
-      fields,
-      "dropped the damaged tail of a group that was never acknowledged (its fsync never returned)",
-    );
-  }
-
-  /** Why the snapshot cannot be trusted, or null when the files are exactly what it describes. */
-  private async snapshotProblem(
-    snapshot: StoreSnapshot,
-    names: readonly string[],
-  ): Promise<string | null> {
-    const listed = snapshot.segments;
-    if (listed.length === 0) return snapshot.lastSeq === 0 ? null : "it lists no segments";
-    if (listed.length > names.length) {
-      return `it covers ${listed.length} segments, the directory holds ${names.length}: records it covered are gone`;
-    }
-    for (let i = 0; i < listed.length; i++) {
-      const segment = listed[i]!;
-      if (names[i] !== segment.name)
-        return `segment ${i + 1} is ${names[i]}, it expects ${segment.name}`;
-      const path = join(this.dir, segment.name);
-      const size = await stat(path).then((s) => s.size);
-      const isLast = i === listed.length - 1;
-      if (size < segment.bytes) {
-        return `${segment.name} is ${size} bytes, shorter than the ${segment.bytes} it covered: records it covered are gone`;
-      }
-      if (!isLast && size !== segment.bytes) {
-        return `${segment.name} is ${size} bytes, it recorded ${segment.bytes} for this sealed segment`;
-      }
-      if ((await crcOfFilePrefix(path, segment.bytes)) !== segment.crc) {
-        return `${segment.name} differs from the content it recorded (CRC-32)`;
-      }
-    }
-    return null;
-  }
-
-  /** Loads the snapshot's index and projection states; the reason when it cannot. */
-  private restoreSnapshot(snapshot: StoreSnapshot): string | null {
-    try {
-      const states = JSON.parse(snapshot.projectionsJson) as Record<string, unknown>;
-      for (const projection of this.projections) {
-        if (!Object.hasOwn(states, projection.name)) {
-          return `it has no state for projection ${projection.name}`;
-        }
-      }
-      for (const projection of this.projections) projection.restore(states[projection.name]);
-    } catch (error) {
-      return `a projection could not restore its state: ${errorMessage(error)}`;
-    }
-    this.offsets = new SeqColumn(snapshot.offsets);
-    this.idHashes = new SeqColumn(snapshot.idHashes);
-    this.ids = new EventIdTable(snapshot.lastSeq);
-    for (let i = 0; i < snapshot.lastSeq; i++) this.ids.add(snapshot.idHashes[i]!, i + 1);
-    return null;
-  }
-
-  private resetState(): void {
-    this.offsets = new SeqColumn();
-    this.idHashes = new SeqColumn();
-    this.ids = new EventIdTable();
+  /** The committed layout, for the segment-index lookups. */
+  private where(): SegmentIndex {
+    return { segments: this.segments, offsets: this.offsets, lastSeq: this.lastSeq };
   }
 
   private index(seq: number, offset: number, idHash: number): void {
@@ -661,7 +443,7 @@ class NdjsonEventStore implements NdjsonStore {
   seqOf(eventId: string): number | undefined {
     for (const seq of this.ids.candidates(eventIdHash(eventId))) {
       if (seq > this.lastSeq) continue;
-      const [line] = this.lineRangeSync(seq);
+      const line = lineOfSync(this.dir, this.where(), seq);
       if (line !== undefined && (JSON.parse(line) as StoredRecord).event.event_id === eventId)
         return seq;
     }
@@ -677,8 +459,8 @@ class NdjsonEventStore implements NdjsonStore {
     try {
       let seq = from;
       while (seq <= to) {
-        const segment = this.segmentIndexOf(seq);
-        const last = Math.min(to, this.lastSeqOfSegment(segment));
+        const segment = segmentIndexOf(this.where(), seq);
+        const last = Math.min(to, lastSeqOfSegment(this.where(), segment));
         records.push(...(await this.readRun(files, segment, seq, last)));
         seq = last + 1;
       }
@@ -699,8 +481,8 @@ class NdjsonEventStore implements NdjsonStore {
       while (i < wanted.length) {
         // Consecutive seqs in one segment are read with one read.
         const first = wanted[i]!;
-        const segment = this.segmentIndexOf(first);
-        const segmentLast = this.lastSeqOfSegment(segment);
+        const segment = segmentIndexOf(this.where(), first);
+        const segmentLast = lastSeqOfSegment(this.where(), segment);
         let last = first;
         while (i + 1 < wanted.length && wanted[i + 1] === last + 1 && last + 1 <= segmentLast) {
           last++;
@@ -733,46 +515,16 @@ class NdjsonEventStore implements NdjsonStore {
     if (this.closed) throw new Error(`event store ${this.dir} is closed`);
   }
 
-  private segmentIndexOf(seq: number): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (this.segments[middle]!.firstSeq <= seq) low = middle;
-      else high = middle - 1;
-    }
-    return low;
-  }
-
-  private lastSeqOfSegment(index: number): number {
-    const next = this.segments[index + 1];
-    return next ? next.firstSeq - 1 : this.lastSeq;
-  }
-
-  /** Byte range [start, end) of records first..last, all in one segment. */
-  private byteRange(index: number, first: number, last: number): [number, number] {
-    const start = this.offsets.get(first - 1);
-    const end =
-      last === this.lastSeqOfSegment(index) ? this.segments[index]!.bytes : this.offsets.get(last);
-    return [start, end];
-  }
-
   private async readRun(
     files: SegmentFiles,
     index: number,
     first: number,
     last: number,
   ): Promise<StoredRecord[]> {
-    const [start, end] = this.byteRange(index, first, last);
+    const [start, end] = byteRange(this.where(), index, first, last);
     const name = this.segments[index]!.name;
     const lines = await readLines(await files.handle(name), join(this.dir, name), start, end);
     return lines.map((line) => JSON.parse(line) as StoredRecord);
-  }
-
-  private lineRangeSync(seq: number): string[] {
-    const index = this.segmentIndexOf(seq);
-    const [start, end] = this.byteRange(index, seq, seq);
-    return readLinesSync(join(this.dir, this.segments[index]!.name), start, end);
   }
 
   // ---- snapshots and close ----------------------------------------------------------------
