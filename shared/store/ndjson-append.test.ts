@@ -8,7 +8,7 @@ import {
   makeTempDir,
   silentLogger,
 } from "../../test/support/store/store-helpers.ts";
-import { recordHash } from "./ndjson/encode-record.ts";
+import { recordHash } from "./encode-record.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
 import { nodeSegmentIo, type SegmentIo } from "./ndjson/segment-io.ts";
 import { verifyStore } from "./verify-store.ts";

@@ -136,7 +136,7 @@ describe("checkpoints", () => {
     await appendRecords(1_000);
     const segment = (await readdir(dir)).find((n) => n.startsWith("segment-"))!;
     const path = join(dir, segment);
-    const { encodeRecord } = await import("./ndjson/encode-record.ts");
+    const { encodeRecord } = await import("./encode-record.ts");
     const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
     const last = JSON.parse(lines.at(-1)!);
     last.event.payload.note = "rewritten";

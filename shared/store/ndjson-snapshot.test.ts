@@ -11,7 +11,7 @@ import {
   waitFor,
 } from "../../test/support/store/store-helpers.ts";
 import type { StoredRecord } from "../events/types.ts";
-import { recordHash } from "./ndjson/encode-record.ts";
+import { recordHash } from "./encode-record.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
 import { StoreCorruptError } from "./types.ts";
 import { verifyStore } from "./verify-store.ts";

@@ -6,6 +6,8 @@ import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { appendCheckpoint, openCheckpointFile } from "../checkpoints/checkpoint-file.ts";
 import { checkpointMac } from "../checkpoints/checkpoint-mac.ts";
+import { itemsProblem } from "../items-problem.ts";
+import type { PendingAppend } from "../plan-records.ts";
 import {
   type AppendItem,
   type AppendOutcome,
@@ -19,7 +21,7 @@ import {
 import type { AckWatermark } from "./ack-watermark.ts";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.ts";
 import { EventIdTable, eventIdHash } from "./event-id-table.ts";
-import { type GroupPlan, type PendingAppend, planGroup, type SegmentWrite } from "./plan-group.ts";
+import { type GroupPlan, planGroup, type SegmentWrite } from "./plan-group.ts";
 import { readLines } from "./read-lines.ts";
 import { type RecoveredStore, recoverNdjsonStore } from "./recover-store.ts";
 import type { SegmentState } from "./scan-segments.ts";
@@ -73,24 +75,6 @@ interface OpenedWrite {
   write: SegmentWrite;
   handle: FileHandle;
   crcAfter: number;
-}
-
-function itemsProblem(items: readonly AppendItem[]): string | null {
-  if (!Array.isArray(items)) return "append takes an array of items";
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (typeof item?.target !== "string") return `items[${i}].target must be a string`;
-    const event = item.event as unknown as Record<string, unknown> | null;
-    if (typeof event !== "object" || event === null) return `items[${i}].event must be an object`;
-    for (const key of ["event_id", "event_type", "timestamp", "actor_id"]) {
-      if (typeof event[key] !== "string") return `items[${i}].event.${key} must be a string`;
-    }
-    const payload = event.payload;
-    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-      return `items[${i}].event.payload must be an object`;
-    }
-  }
-  return null;
 }
 
 /** Read handles opened once per query, whatever number of runs it reads from a segment. */

@@ -1,15 +1,12 @@
 import type { StoredRecord } from "../../events/types.ts";
-import type { AppendItem } from "../types.ts";
-import { encodeRecord } from "./encode-record.ts";
+import {
+  type CallPlan,
+  type PendingAppend,
+  planRecords,
+  type RecordsContext,
+} from "../plan-records.ts";
 import { eventIdHash } from "./event-id-table.ts";
 import { segmentName } from "./segment-name.ts";
-
-/** One queued `append` call. */
-export interface PendingAppend {
-  items: readonly AppendItem[];
-  resolve(outcome: { ingested: number; duplicates: number; records: StoredRecord[] }): void;
-  reject(error: unknown): void;
-}
 
 export interface PlannedRecord {
   record: StoredRecord;
@@ -31,12 +28,6 @@ export interface SegmentWrite {
   bytes: number;
 }
 
-export interface CallPlan {
-  call: PendingAppend;
-  duplicates: number;
-  records: StoredRecord[];
-}
-
 export interface GroupPlan {
   calls: CallPlan[];
   writes: SegmentWrite[];
@@ -45,64 +36,26 @@ export interface GroupPlan {
   records: number;
 }
 
-export interface PlanContext {
-  lastSeq: number;
-  lastHash: string | null;
+export interface PlanContext extends RecordsContext {
   /** The active (last) segment, if any. */
   active: { name: string; firstSeq: number; bytes: number } | undefined;
   segmentBytes: number;
-  receivedAt: string;
-  /** Whether an event id is already stored (committed before this group). */
-  isStored(eventId: string): boolean;
 }
 
-/**
- * Turns a group of queued calls into records and segment writes. Dedupe is by event id against
- * the store and within the group, first write wins. A call whose events cannot be encoded is
- * rejected on its own and leaves no trace in the plan; the other calls go on.
- */
+/** The group's records (planRecords) placed into segment writes. */
 export function planGroup(calls: readonly PendingAppend[], context: PlanContext): GroupPlan {
-  let seq = context.lastSeq;
-  let hash = context.lastHash;
-  const inGroup = new Set<string>();
-  const accepted: CallPlan[] = [];
-  const planned: PlannedRecord[] = [];
-
-  for (const call of calls) {
-    const mark = { seq, hash, planned: planned.length };
-    const added: string[] = [];
-    const plan: CallPlan = { call, duplicates: 0, records: [] };
-    try {
-      for (const item of call.items) {
-        const id = item.event.event_id;
-        if (inGroup.has(id) || context.isStored(id)) {
-          plan.duplicates++;
-          continue;
-        }
-        const encoded = encodeRecord(seq + 1, context.receivedAt, item.target, item.event, hash);
-        planned.push({ record: encoded.record, line: encoded.line, idHash: eventIdHash(id) });
-        plan.records.push(encoded.record);
-        inGroup.add(id);
-        added.push(id);
-        seq++;
-        hash = encoded.record.hash;
-      }
-      accepted.push(plan);
-    } catch (error) {
-      seq = mark.seq;
-      hash = mark.hash;
-      planned.length = mark.planned;
-      for (const id of added) inGroup.delete(id);
-      call.reject(error);
-    }
-  }
-
+  const planned = planRecords(calls, context);
+  const entries: PlannedRecord[] = planned.encoded.map(({ record, line }) => ({
+    record,
+    line,
+    idHash: eventIdHash(record.event.event_id),
+  }));
   return {
-    calls: accepted,
-    writes: placeInSegments(planned, context),
-    lastSeq: seq,
-    lastHash: hash,
-    records: planned.length,
+    calls: planned.calls,
+    writes: placeInSegments(entries, context),
+    lastSeq: planned.lastSeq,
+    lastHash: planned.lastHash,
+    records: entries.length,
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../../events/canonical-json.ts";
-import type { LeviathanEvent, StoredRecord } from "../../events/types.ts";
+import { canonicalJson } from "../events/canonical-json.ts";
+import type { LeviathanEvent, StoredRecord } from "../events/types.ts";
 
 export interface EncodedRecord {
   record: StoredRecord;
