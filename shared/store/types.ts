@@ -53,6 +53,12 @@ export interface EventStore {
   readAfter(after: number, limit: number): Promise<StoredRecord[]>;
   /** The records with these sequence numbers, in the order given (unknown ones skipped). */
   readSeqs(seqs: readonly number[]): Promise<StoredRecord[]>;
+  /**
+   * Brings `stats`, `seqOf`, `checkpoint` and the projections up to every record committed
+   * before the call, including other processes' appends to a shared store (a no-op for a store
+   * with one writer, whose state is always current). Queries call it first.
+   */
+  refresh(): Promise<void>;
   hasEvent(eventId: string): boolean;
   /** The seq of the record holding this event id, if one does. */
   seqOf(eventId: string): number | undefined;
@@ -83,6 +89,14 @@ export class StoreLockedError extends Error {
  */
 export class StoreFailedError extends Error {
   override readonly name = "StoreFailedError";
+}
+
+/**
+ * The store could not be reached (a database restarting, a network cut): nothing of the call
+ * was acknowledged, and sending it again is safe — stored events come back as duplicates.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
 }
 
 /**

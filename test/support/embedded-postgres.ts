@@ -25,7 +25,10 @@ const PASSWORD = "leviathan-test";
  */
 export async function startTestPostgres(): Promise<TestPostgres> {
   const port = await freePort();
-  const databaseDir = join(tmpdir(), `leviathan-pg-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const databaseDir = join(
+    tmpdir(),
+    `leviathan-pg-${process.pid}-${randomBytes(6).toString("hex")}`,
+  );
   const log: string[] = [];
   const keep = (message: unknown) => {
     log.push(String(message));

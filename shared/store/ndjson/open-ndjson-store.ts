@@ -420,6 +420,11 @@ class NdjsonEventStore implements NdjsonStore {
 
   // ---- queries ----------------------------------------------------------------------------
 
+  /** One writer per directory: the state is always current. */
+  refresh(): Promise<void> {
+    return Promise.resolve();
+  }
+
   hasEvent(eventId: string): boolean {
     return this.seqOf(eventId) !== undefined;
   }

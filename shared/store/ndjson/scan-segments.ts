@@ -2,9 +2,9 @@ import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { StoredRecord } from "../../events/types.ts";
+import { checkRecordLine } from "../check-record.ts";
 import { StoreCorruptError } from "../types.ts";
 import { ACK_WATERMARK_FILE } from "./ack-watermark.ts";
-import { checkRecordLine } from "./check-record.ts";
 import { firstSeqOf } from "./segment-name.ts";
 
 /** What is known about one segment file: its committed length and the CRC-32 of those bytes. */

@@ -1,6 +1,6 @@
-import { errorMessage } from "../../errors/error-message.ts";
-import type { StoredRecord } from "../../events/types.ts";
-import { recordHash } from "../encode-record.ts";
+import { errorMessage } from "../errors/error-message.ts";
+import type { StoredRecord } from "../events/types.ts";
+import { recordHash } from "./encode-record.ts";
 
 export type LineCheck =
   | { ok: true; record: StoredRecord }
