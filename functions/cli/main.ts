@@ -14,6 +14,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   "circuit reset": () => import("./commands/circuit-reset.ts"),
   "token attempt": () => import("./commands/token-attempt.ts"),
   "store verify": () => import("./commands/store-verify.ts"),
+  "store migrate": () => import("./commands/store-migrate.ts"),
+  "store copy": () => import("./commands/store-copy.ts"),
   "render job": () => import("./commands/render-job.ts"),
   "render knative": () => import("./commands/render-knative.ts"),
   serve: () => import("./commands/serve.ts"),
@@ -33,9 +35,11 @@ Commands:
   events tail [--follow]           the event log, oldest first
   circuit reset <target>           close a target's circuit breaker
   token attempt <target> <id>      print one attempt's token (it may record and read that attempt only)
-  store verify [dir] [--key-file F] [--expect-seq N]   check an event store: chain, checkpoints, length
+  store verify [dir|URL] [--key-file F] [--expect-seq N]   check an event store: chain, checkpoints, length
+  store migrate [URL]              create or upgrade the PostgreSQL store's schema
+  store copy --from DIR --to URL   move an NDJSON store into PostgreSQL, verified
   render job [--task ID] [--attempt N]   the Kubernetes Job for an attempt, as YAML
-  render knative                   every manifest of knative/, as YAML
+  render knative [--store postgres]   every manifest of knative/, as YAML
   serve tick|worker                that function's HTTP server, as its Knative Service runs it
 
 Common options:

@@ -4,6 +4,7 @@ import { createLogger } from "../../shared/log/logger.ts";
 import { stopSignal } from "../../shared/process/stop-signal.ts";
 import { checkpointKeyFrom } from "../../shared/store/checkpoints/checkpoint-key.ts";
 import { eventsDirFrom } from "../../shared/store/events-dir.ts";
+import { isPostgresUrl, redactPostgresUrl } from "../../shared/store/postgres/postgres-url.ts";
 import { StoreCorruptError, StoreLockedError } from "../../shared/store/types.ts";
 import { readTokenVariable, TokenFileError } from "../../shared/tokens/read-token.ts";
 
@@ -21,7 +22,8 @@ const NAME = "leviathan control-plane";
  * `leviathan control-plane`: PORT (default 8000), LEVIATHAN_DATA_DIR (default
  * <LEVIATHAN_HOME>/events, as `store verify` and local mode use it), CONTROL_PLANE_TOKEN or
  * CONTROL_PLANE_TOKEN_FILE (required), LEVIATHAN_STORE_KEY or LEVIATHAN_STORE_KEY_FILE (the
- * checkpoints' secret; default: the token, through the same key derivation). Runs until SIGTERM/SIGINT, then drains and closes the
+ * checkpoints' secret; default: the token, through the same key derivation), LEVIATHAN_STORE_URL
+ * or LEVIATHAN_STORE_URL_FILE (a postgres:// URL: the PostgreSQL store instead of the directory). Runs until SIGTERM/SIGINT, then drains and closes the
  * store: exit 0. Any start-up problem is one clear line on stderr and exit 1.
  */
 export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
@@ -53,36 +55,50 @@ export async function runControlPlane(io: ControlPlaneIo): Promise<number> {
     stderr.write(`${NAME}: ${error.message}; refusing to start without the store key\n`);
     return 1;
   }
+  let storeUrl: string | undefined;
+  try {
+    storeUrl = readTokenVariable(env, "LEVIATHAN_STORE_URL");
+  } catch (error) {
+    if (!(error instanceof TokenFileError)) throw error;
+    stderr.write(`${NAME}: ${error.message}; refusing to start without the store URL\n`);
+    return 1;
+  }
+  if (storeUrl !== undefined && !isPostgresUrl(storeUrl)) {
+    stderr.write(`${NAME}: LEVIATHAN_STORE_URL must be a postgres:// URL\n`);
+    return 1;
+  }
   const dataDir = eventsDirFrom(env);
+  const where = storeUrl ? redactPostgresUrl(storeUrl) : dataDir;
   const stop = io.stopSignal ?? stopSignal();
   let running: Awaited<ReturnType<typeof startControlPlane>>;
   try {
     running = await startControlPlane({
       dataDir,
+      ...(storeUrl ? { storeUrl } : {}),
       token,
       checkpointKey,
       port,
       logger: createLogger("control-plane"),
     });
   } catch (error) {
-    stderr.write(`${NAME}: ${startFailure(error, dataDir, port)}\n`);
+    stderr.write(`${NAME}: ${startFailure(error, where, port)}\n`);
     return 1;
   }
-  stdout.write(`control plane listening on ${running.url} (event store ${dataDir})\n`);
+  stdout.write(`control plane listening on ${running.url} (event store ${where})\n`);
   const signal = await stop;
   stderr.write(`${NAME}: ${signal}: finishing in-flight requests and closing the event store\n`);
   await running.close();
   return 0;
 }
 
-function startFailure(error: unknown, dataDir: string, port: number): string {
+function startFailure(error: unknown, where: string, port: number): string {
   if (error instanceof StoreLockedError) return `cannot start: ${error.message}`;
   if (error instanceof StoreCorruptError) {
-    return `the event store in ${dataDir} is corrupt at ${error.file}:${error.line}: ${error.problem}`;
+    return `the event store in ${where} is corrupt at ${error.file}:${error.line}: ${error.problem}`;
   }
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "EADDRINUSE") {
-    return `cannot start: port ${port} is already in use; is another control plane running? (event store ${dataDir})`;
+    return `cannot start: port ${port} is already in use; is another control plane running? (event store ${where})`;
   }
   return `could not start: ${errorMessage(error)}`;
 }

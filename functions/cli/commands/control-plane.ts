@@ -13,7 +13,11 @@ export const command: Command = {
     "  PORT                 port to listen on (default 8000)\n" +
     "  LEVIATHAN_DATA_DIR   event store directory (default <LEVIATHAN_HOME>/events;\n" +
     "                       the Deployment sets /data/events)\n" +
-    "  LEVIATHAN_HOME       default ./.data\n\n" +
+    "  LEVIATHAN_HOME       default ./.data\n" +
+    "  LEVIATHAN_STORE_URL  a postgres:// URL: the PostgreSQL event store instead of the\n" +
+    "                       directory (schema created or migrated on start; any number of\n" +
+    "                       control planes may share one database), or\n" +
+    "  LEVIATHAN_STORE_URL_FILE  a file holding it (a mounted Secret)\n\n" +
     "Stops on SIGTERM or SIGINT: finishes in-flight requests, closes the store, exits 0.",
   async run({ positionals, env, stdout, stderr }) {
     if (positionals.length > 0) throw new UsageError("takes no arguments");

@@ -1,12 +1,11 @@
-import { readFile } from "node:fs/promises";
-import { deriveCheckpointKey } from "../../../shared/store/checkpoints/checkpoint-key.ts";
-import { eventsDirFrom } from "../../../shared/store/events-dir.ts";
+import { isPostgresUrl, redactPostgresUrl } from "../../../shared/store/postgres/postgres-url.ts";
 import {
   type VerifyProblemKind,
   type VerifyReport,
   verifyStore,
 } from "../../../shared/store/verify-store.ts";
 import { type Command, UsageError } from "../command.ts";
+import { readKeyFile, storeLocationFrom } from "../store-location.ts";
 
 /** A script can tell damage from tampering from a cut tail without parsing the message. */
 const EXIT_CODES: Record<VerifyProblemKind, number> = {
@@ -16,7 +15,7 @@ const EXIT_CODES: Record<VerifyProblemKind, number> = {
 };
 
 export const command: Command = {
-  usage: "leviathan store verify [dir] [--key-file FILE] [--expect-seq N]",
+  usage: "leviathan store verify [dir|URL] [--key-file FILE] [--expect-seq N]",
   summary: "Check an event store's lines, sequence numbers and hash chain, and its checkpoints.",
   help:
     "Reads every segment file in order and recomputes every record's hash. Prints one OK line\n" +
@@ -33,28 +32,39 @@ export const command: Command = {
     "Exit codes: 0 sound; 1 a damaged record (opening the store refuses it); 3 the records\n" +
     "contradict the checkpoints, or a checkpoint does not verify; 4 the store ends below\n" +
     "--expect-seq; 2 a bad invocation.\n\n" +
-    "dir defaults to LEVIATHAN_DATA_DIR, else <LEVIATHAN_HOME>/events (LEVIATHAN_HOME: ./.data).",
+    "A postgres:// URL checks a PostgreSQL store the same way (every row, the head row, the\n" +
+    "checkpoints table), in one read-only transaction; problems name the table and the seq.\n\n" +
+    "The store defaults to LEVIATHAN_STORE_URL (or LEVIATHAN_STORE_URL_FILE) when set, else\n" +
+    "LEVIATHAN_DATA_DIR, else <LEVIATHAN_HOME>/events (LEVIATHAN_HOME: ./.data).",
   options: {
     "key-file": { type: "string" },
     "expect-seq": { type: "string" },
   },
   async run({ values, positionals, env, stdout, stderr }) {
-    if (positionals.length > 1) throw new UsageError("takes at most one directory");
-    const dir = positionals[0] ?? eventsDirFrom(env);
+    if (positionals.length > 1) throw new UsageError("takes at most one directory or URL");
+    const location = storeLocationFrom(positionals[0], env);
     const expectSeq = parseExpectSeq(values["expect-seq"]);
     const keyFile = values["key-file"];
-    const key = typeof keyFile === "string" ? await readKey(keyFile) : undefined;
-    const report = await verifyStore(dir, {
+    const key = typeof keyFile === "string" ? await readKeyFile(keyFile) : undefined;
+    const options = {
       ...(key ? { key } : {}),
       ...(expectSeq !== undefined ? { expectSeq } : {}),
-    });
+    };
+    const postgres = isPostgresUrl(location);
+    const report = postgres
+      ? await (
+          await import("../../../shared/store/postgres/verify-postgres-store.ts")
+        ).verifyPostgresStore(location, options)
+      : await verifyStore(location, options);
+    const shown = postgres ? redactPostgresUrl(location) : location;
     if (report.problem) {
       const { kind, file, line, message } = report.problem;
       stdout.write(`${line > 0 ? `${file}:${line}` : file}: ${message}\n`);
       return EXIT_CODES[kind];
     }
+    const where = postgres ? "PostgreSQL" : `${report.segments} segments`;
     stdout.write(
-      `OK ${dir}: ${report.records} records in ${report.segments} segments, ` +
+      `OK ${shown}: ${report.records} records in ${where}, ` +
         `last seq ${report.lastSeq}, last hash ${report.lastHash ?? "none"}\n`,
     );
     writeCheckpointLine(report, stdout, stderr);
@@ -94,18 +104,4 @@ function parseExpectSeq(value: string | boolean | undefined): number | undefined
     throw new UsageError("--expect-seq takes a whole number ≥ 0");
   }
   return seq;
-}
-
-/** The secret as the control plane reads it (trimmed), through the same key derivation. */
-async function readKey(path: string): Promise<Buffer> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new UsageError(`--key-file: cannot read ${path} (${code})`);
-  }
-  const secret = text.trim();
-  if (!secret) throw new UsageError(`--key-file: ${path} is empty`);
-  return deriveCheckpointKey(secret);
 }

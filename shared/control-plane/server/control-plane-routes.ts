@@ -117,11 +117,13 @@ async function listEvents(context: RequestContext, services: ControlPlaneService
 }
 
 async function summary(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  await services.store.refresh();
   sendQueryAnswer(context, services, "summary", () => services.state.summary());
 }
 
 async function target(context: RequestContext, services: ControlPlaneServices): Promise<void> {
   const id = targetParam(context);
+  await services.store.refresh();
   sendQueryAnswer(context, services, `target:${id}`, () => services.state.target(id));
 }
 
@@ -152,6 +154,7 @@ function sendQueryAnswer(
 }
 
 async function attempt(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  await services.store.refresh();
   const meta = services.state.attempt(context.params.id ?? "");
   if (!meta) throw new HttpError(404, "no such attempt");
   authorizeAttemptRead(context.principal, meta.target_id);
@@ -169,6 +172,7 @@ async function tickDecision(
   const targetId = targetParam(context);
   const tickId = context.params.tick ?? "";
   if (tickId.length > MAX_ID_LENGTH) throw new HttpError(404, "no decision recorded for this tick");
+  await services.store.refresh();
   const seq = services.store.seqOf(tickDecisionEventId(targetId, tickId));
   const [record] = seq === undefined ? [] : await services.store.readSeqs([seq]);
   const payload = record?.event.payload;
@@ -211,6 +215,7 @@ async function resetCircuit(
  * `store verify --expect-seq` and `--key-file` catch a store cut or re-chained later.
  */
 async function storeHead(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  await services.store.refresh();
   const { lastSeq, lastHash } = services.store.stats();
   const checkpoint = services.store.checkpoint();
   const head: StoreHead = {
@@ -223,6 +228,7 @@ async function storeHead(context: RequestContext, services: ControlPlaneServices
 }
 
 async function metrics(context: RequestContext, services: ControlPlaneServices): Promise<void> {
+  await services.store.refresh();
   const { registry } = services.metrics;
   sendText(context.res, 200, await registry.metrics(), registry.contentType);
 }

@@ -7,7 +7,8 @@ import {
   type NdjsonStoreOptions,
   openNdjsonStore,
 } from "../../store/ndjson/open-ndjson-store.ts";
-import { type EventStore, StoreFailedError } from "../../store/types.ts";
+import { redactPostgresUrl } from "../../store/postgres/postgres-url.ts";
+import { type EventStore, StoreFailedError, StoreUnavailableError } from "../../store/types.ts";
 import { createControlPlaneState } from "../state/create-control-plane-state.ts";
 import { authorizeRoute, createAuthenticator, type Principal } from "./authorize-request.ts";
 import { createControlPlaneMetrics } from "./control-plane-metrics.ts";
@@ -24,6 +25,8 @@ import { DEFAULT_MAX_BODY_BYTES, readBody } from "./read-body.ts";
 export interface ControlPlaneOptions {
   /** The event store's directory (segment files directly inside it). */
   dataDir: string;
+  /** A postgres:// URL: the PostgreSQL event store instead of the directory. */
+  storeUrl?: string;
   /** The bearer token every route but health requires. */
   token: string;
   /** HMAC key of the store's checkpoints; default: derived from `token` under a fixed label. */
@@ -157,7 +160,9 @@ export async function startControlPlane(
         ? error
         : error instanceof StoreFailedError
           ? new HttpError(503, error.message)
-          : undefined;
+          : error instanceof StoreUnavailableError
+            ? new HttpError(503, error.message, { "retry-after": "1" })
+            : undefined;
     if (!reply) logger.error({ err: error, method: req.method }, "request failed");
     if (res.headersSent || res.destroyed) {
       res.destroy();
@@ -180,26 +185,41 @@ export async function startControlPlane(
   await listen(server, options.port ?? DEFAULT_PORT, options.host);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(options.host)}:${port}`;
-  logger.info({ url, dir: options.dataDir }, "control plane listening; opening the event store");
+  const where = options.storeUrl ? redactPostgresUrl(options.storeUrl) : options.dataDir;
+  logger.info({ url, store: where }, "control plane listening; opening the event store");
   options.onListening?.(url);
 
   try {
-    const open = options.openStore ?? openNdjsonStore;
-    store = await open({
-      dir: options.dataDir,
-      projections: [state],
-      logger,
-      checkpointKey: options.checkpointKey ?? deriveCheckpointKey(options.token),
-      ...(options.fsyncMode ? { fsyncMode: options.fsyncMode } : {}),
-      onFsync: (seconds) => metrics.fsyncSeconds.observe(seconds),
-    });
+    const checkpointKey = options.checkpointKey ?? deriveCheckpointKey(options.token);
+    const onFsync = (seconds: number) => metrics.fsyncSeconds.observe(seconds);
+    if (options.storeUrl) {
+      // Loaded only here: the NDJSON default does not pay for the PostgreSQL client.
+      const { openPostgresStore } = await import("../../store/postgres/open-postgres-store.ts");
+      store = await openPostgresStore({
+        url: options.storeUrl,
+        projections: [state],
+        logger,
+        checkpointKey,
+        onFsync,
+      });
+    } else {
+      const open = options.openStore ?? openNdjsonStore;
+      store = await open({
+        dir: options.dataDir,
+        projections: [state],
+        logger,
+        checkpointKey,
+        ...(options.fsyncMode ? { fsyncMode: options.fsyncMode } : {}),
+        onFsync,
+      });
+    }
   } catch (error) {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
   health = "ok";
-  logger.info({ url, dir: options.dataDir, records: store.stats().records }, "control plane ready");
+  logger.info({ url, store: where, records: store.stats().records }, "control plane ready");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -217,7 +237,7 @@ export async function startControlPlane(
       });
       clearTimeout(grace);
       await store?.close();
-      logger.info({ dir: options.dataDir }, "control plane stopped");
+      logger.info({ store: where }, "control plane stopped");
     })();
     return closing;
   };
