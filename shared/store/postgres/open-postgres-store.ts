@@ -111,6 +111,8 @@ class PostgresEventStore implements PostgresStore {
   /** Everything that changes the applied state runs here, one step at a time. */
   private stateChain: Promise<void> = Promise.resolve();
   private nextRefresh: Promise<void> | undefined;
+  /** On open: the seq of the latest checkpoint, and the hash the record at it has. */
+  private witness: { seq: number; hash?: string } | undefined;
 
   private queue: PendingAppend[] = [];
   private draining: Promise<void> | undefined;
@@ -156,8 +158,12 @@ class PostgresEventStore implements PostgresStore {
       } finally {
         client.release();
       }
+      // Read before the records: a checkpoint commits with (or after) the records it names, so
+      // the records read next reach it even while other processes keep appending.
+      const latest = this.checkpointKey ? await this.readLatestCheckpoint() : null;
+      if (latest) this.witness = { seq: latest.seq };
       await this.catchUp();
-      if (this.checkpointKey) await this.recoverCheckpoint(this.checkpointKey);
+      if (this.checkpointKey && latest) this.checkLatestCheckpoint(this.checkpointKey, latest);
     } catch (error) {
       await this.pool.end().catch(() => undefined);
       throw error;
@@ -174,9 +180,7 @@ class PostgresEventStore implements PostgresStore {
   }
 
   /** Refuses a store its last authentic checkpoint contradicts: cut off, or rewritten. */
-  private async recoverCheckpoint(key: Buffer): Promise<void> {
-    const latest = await this.readLatestCheckpoint();
-    if (!latest) return;
+  private checkLatestCheckpoint(key: Buffer, latest: StoreCheckpoint): void {
     if (!macMatches(key, latest.seq, latest.hash, latest.mac)) {
       this.logger.warn(
         { store: this.location, seq: latest.seq },
@@ -192,8 +196,7 @@ class PostgresEventStore implements PostgresStore {
           `records ${this.lastSeq + 1}..${latest.seq} are missing`,
       );
     }
-    const [record] = await this.readSeqs([latest.seq]);
-    if (record?.hash !== latest.hash) {
+    if (this.witness?.hash !== latest.hash) {
       throw new StoreCorruptError(
         this.table("leviathan_events"),
         latest.seq,
@@ -284,6 +287,7 @@ class PostgresEventStore implements PostgresStore {
   }
 
   private apply(record: StoredRecord, bytes: number): void {
+    if (record.seq === this.witness?.seq) this.witness.hash = record.hash;
     this.ids.set(record.event.event_id, record.seq);
     this.lastSeq = record.seq;
     this.lastHash = record.hash;
