@@ -86,7 +86,8 @@ export async function verifyPostgresStore(
       for (const row of rows) {
         const seq = Number(row.seq);
         const line = checkRecordLine(row.record, lastSeq + 1, lastHash);
-        if (!line.ok) return at("leviathan_events", seq, "records", line.problem);
+        // Named by the seq expected, as opening the store names it: a missing row is seq N's.
+        if (!line.ok) return at("leviathan_events", lastSeq + 1, "records", line.problem);
         const { record } = line;
         if (
           record.seq !== seq ||
