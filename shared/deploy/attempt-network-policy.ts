@@ -1,6 +1,8 @@
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { INetworkPolicyEgressRule } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule";
 import { ATTEMPT_JOB_APP, ATTEMPT_LABEL } from "../jobs/build-attempt-job.ts";
 import { CONTROL_PLANE_PORT, NAMES } from "./names.ts";
+import type { StoreKind } from "./render-knative.ts";
 
 /**
  * Addresses an attempt never reaches through the "outside the cluster" rule: the cloud
@@ -24,6 +26,7 @@ export const ATTEMPT_EGRESS_EXCEPT = [
 export function attemptNetworkPolicy(
   namespace: string,
   labels: Record<string, string>,
+  store: StoreKind = "ndjson",
 ): INetworkPolicy {
   return {
     apiVersion: "networking.k8s.io/v1",
@@ -45,12 +48,41 @@ export function attemptNetworkPolicy(
             { protocol: "TCP", port: 53 },
           ],
         },
-        {
-          to: [{ podSelector: { matchLabels: { app: NAMES.controlPlane } } }],
-          ports: [{ protocol: "TCP", port: CONTROL_PLANE_PORT }],
-        },
+        store === "postgres"
+          ? knativeControlPlaneEgress()
+          : {
+              to: [{ podSelector: { matchLabels: { app: NAMES.controlPlane } } }],
+              ports: [{ protocol: "TCP", port: CONTROL_PLANE_PORT }],
+            },
         { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...ATTEMPT_EGRESS_EXCEPT] } }] },
       ],
     },
+  };
+}
+
+/**
+ * A Knative Service is reached through Knative's networking layer, not its pods directly: the
+ * cluster-local gateway (Kourier's internal listener, port 8081), the activator (8012) while
+ * scaling, and the replicas' queue-proxy (8012, 8013 for TLS) once routed straight to them.
+ * Another networking layer (Istio, Contour) needs its own gateway pods added here.
+ */
+function knativeControlPlaneEgress(): INetworkPolicyEgressRule {
+  return {
+    to: [
+      { podSelector: { matchLabels: { app: NAMES.controlPlane } } },
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kourier-system" } },
+        podSelector: { matchLabels: { app: "3scale-kourier-gateway" } },
+      },
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "knative-serving" } },
+        podSelector: { matchLabels: { app: "activator" } },
+      },
+    ],
+    ports: [
+      { protocol: "TCP", port: 8012 },
+      { protocol: "TCP", port: 8013 },
+      { protocol: "TCP", port: 8081 },
+    ],
   };
 }

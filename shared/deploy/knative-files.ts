@@ -9,6 +9,7 @@ import {
   type RenderKnativeOptions,
   renderKnative,
   STORE_KEY_SECRET_KEY,
+  STORE_URL_SECRET,
   toYamlDocuments,
 } from "./render-knative.ts";
 
@@ -48,7 +49,9 @@ function fileOf(manifest: Manifest): string {
     case "PingSource":
       return "tick.yaml";
     case "Service":
-      if (manifest.apiVersion === "v1") return "control-plane.yaml";
+      if (manifest.apiVersion === "v1" || manifest.metadata?.name === NAMES.controlPlane) {
+        return "control-plane.yaml";
+      }
       return manifest.metadata?.name === NAMES.tick ? "tick.yaml" : "worker.yaml";
   }
 }
@@ -66,7 +69,10 @@ function header(source: string | undefined): string {
  * The executor's is optional, and its keys are examples: each key becomes a variable of the
  * `execute` container only.
  */
-export function exampleSecrets(config: AutonomyConfig): ISecret[] {
+export function exampleSecrets(
+  config: AutonomyConfig,
+  store: RenderKnativeOptions["store"] = "ndjson",
+): ISecret[] {
   const secret = (name: string, keys: string[]): ISecret => ({
     apiVersion: "v1",
     kind: "Secret",
@@ -78,6 +84,7 @@ export function exampleSecrets(config: AutonomyConfig): ISecret[] {
     secret(GITHUB_TOKEN_SECRET.name, [GITHUB_TOKEN_SECRET.key]),
     secret(CONTROL_PLANE_TOKEN_SECRET.name, [CONTROL_PLANE_TOKEN_SECRET.key, STORE_KEY_SECRET_KEY]),
     secret(EXECUTOR_SECRET, [EXAMPLE_EXECUTOR_KEY]),
+    ...(store === "postgres" ? [secret(STORE_URL_SECRET.name, [STORE_URL_SECRET.key])] : []),
   ];
 }
 
@@ -114,7 +121,7 @@ export function renderKnativeFiles(
       "# `kubectl apply -f`, or create the Secrets with `kubectl create secret` (README.md).\n" +
       "# Never commit real values. leviathan-executor is optional: each of its keys becomes an\n" +
       "# environment variable of the attempt's `execute` container and of nothing else.\n" +
-      toYamlDocuments(exampleSecrets(config)),
+      toYamlDocuments(exampleSecrets(config, options.store)),
   });
   return files;
 }

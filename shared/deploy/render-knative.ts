@@ -45,7 +45,12 @@ export type Manifest =
   | IKnativeService
   | IPingSource;
 
+/** Where the control plane keeps its events: NDJSON on a volume, or a PostgreSQL database. */
+export type StoreKind = "ndjson" | "postgres";
+
 export interface RenderKnativeOptions {
+  /** Default `ndjson`: a one-replica Deployment with a volume. */
+  store?: StoreKind;
   /** The config file's base name: the ConfigMap's key and the file `LEVIATHAN_CONFIG` names. */
   configName?: string;
   /** The config file's text, so the ConfigMap keeps its comments; else the fields are written out. */
@@ -64,6 +69,33 @@ const KNATIVE_SERVICE_REF = { apiVersion: "serving.knative.dev/v1", kind: "Servi
  * absent or empty, the checkpoints are keyed from the token.
  */
 export const STORE_KEY_SECRET_KEY = "LEVIATHAN_STORE_KEY";
+
+/** The Secret holding the PostgreSQL store's postgres:// URL (its password included). */
+export const STORE_URL_SECRET: SecretKeyRef = { name: "leviathan-store", key: "url" };
+
+/** The environment of the control plane's container, whichever store it uses. */
+function controlPlaneEnv(store: StoreKind): IEnvVar[] {
+  return [
+    secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
+    // The checkpoints' own secret, if the Secret has one; else the token keys them.
+    {
+      name: "LEVIATHAN_STORE_KEY",
+      valueFrom: {
+        secretKeyRef: {
+          name: CONTROL_PLANE_TOKEN_SECRET.name,
+          key: STORE_KEY_SECRET_KEY,
+          optional: true,
+        },
+      },
+    },
+    ...(store === "postgres"
+      ? [secretEnv("LEVIATHAN_STORE_URL", STORE_URL_SECRET)]
+      : [
+          { name: "PORT", value: String(CONTROL_PLANE_PORT) },
+          { name: "LEVIATHAN_DATA_DIR", value: EVENTS_DIR },
+        ]),
+  ];
+}
 
 function secretEnv(name: string, ref: SecretKeyRef): IEnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
@@ -138,22 +170,7 @@ function controlPlane(config: AutonomyConfig, namespace: string): IDeployment {
               image: config.worker_image,
               args: ["leviathan", "control-plane"],
               ports: [{ name: "http", containerPort: CONTROL_PLANE_PORT }],
-              env: [
-                secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
-                // The checkpoints' own secret, if the Secret has one; else the token keys them.
-                {
-                  name: "LEVIATHAN_STORE_KEY",
-                  valueFrom: {
-                    secretKeyRef: {
-                      name: CONTROL_PLANE_TOKEN_SECRET.name,
-                      key: STORE_KEY_SECRET_KEY,
-                      optional: true,
-                    },
-                  },
-                },
-                { name: "PORT", value: String(CONTROL_PLANE_PORT) },
-                { name: "LEVIATHAN_DATA_DIR", value: EVENTS_DIR },
-              ],
+              env: controlPlaneEnv("ndjson"),
               // /healthz is 503 until the store is recovered: the startup probe gives recovery
               // five minutes before liveness may restart the pod.
               startupProbe: probe(5, 60),
@@ -178,6 +195,94 @@ function controlPlane(config: AutonomyConfig, namespace: string): IDeployment {
       },
     },
   };
+}
+
+/**
+ * The control plane on the PostgreSQL store: a Knative Service with no volume, any number of
+ * replicas (all append to one chain in the database), never scaled to zero so the tick and
+ * the attempts always find one. Knative sets PORT to the container port.
+ */
+function controlPlaneService(config: AutonomyConfig, namespace: string): IKnativeService {
+  const probe = (periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: "/healthz" },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 5,
+  });
+  return {
+    apiVersion: "serving.knative.dev/v1",
+    kind: "Service",
+    metadata: {
+      name: NAMES.controlPlane,
+      namespace,
+      labels: { app: NAMES.controlPlane, ...CLUSTER_LOCAL, ...PART_OF },
+    },
+    spec: {
+      template: {
+        metadata: {
+          labels: { app: NAMES.controlPlane, ...PART_OF },
+          annotations: { "autoscaling.knative.dev/min-scale": "1" },
+        },
+        spec: {
+          serviceAccountName: NAMES.controlPlane,
+          enableServiceLinks: false,
+          containers: [
+            {
+              name: "control-plane",
+              image: config.worker_image,
+              args: ["leviathan", "control-plane"],
+              ports: [{ name: "http1", containerPort: CONTROL_PLANE_PORT }],
+              env: controlPlaneEnv("postgres"),
+              // /healthz is 503 until the store's records are loaded into the query state.
+              readinessProbe: probe(5, 3),
+              livenessProbe: { ...probe(20, 3), initialDelaySeconds: 60 },
+              resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
+              },
+              securityContext: hardenedContainerSecurityContext(),
+              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            },
+          ],
+          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+        },
+      },
+    },
+  };
+}
+
+function eventsVolume(namespace: string): IPersistentVolumeClaim {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: NAMES.eventsVolume, namespace, labels: { ...PART_OF } },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } },
+  };
+}
+
+/** The one writer of an NDJSON volume (a Deployment and its Service), or the Knative Service. */
+function controlPlaneManifests(
+  config: AutonomyConfig,
+  namespace: string,
+  store: StoreKind,
+): Manifest[] {
+  if (store === "postgres") return [controlPlaneService(config, namespace)];
+  return [
+    controlPlane(config, namespace),
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name: NAMES.controlPlane,
+        namespace,
+        labels: { app: NAMES.controlPlane, ...PART_OF },
+      },
+      spec: {
+        selector: { app: NAMES.controlPlane },
+        ports: [{ name: "http", port: CONTROL_PLANE_PORT, targetPort: "http" }],
+      },
+    },
+  ];
 }
 
 interface FunctionService {
@@ -261,6 +366,7 @@ export function renderKnative(
   const namespace = config.worker_namespace;
   const configName = options.configName ?? DEFAULT_CONFIG_NAME;
   const workerUrl = clusterLocalUrl(NAMES.worker, namespace);
+  const store = options.store ?? "ndjson";
   return [
     {
       apiVersion: "v1",
@@ -291,33 +397,24 @@ export function renderKnative(
       namespace,
     ),
     ...role(NAMES.tick, [jobsRule(["get", "list"])], namespace),
-    attemptNetworkPolicy(namespace, PART_OF),
-    {
-      apiVersion: "v1",
-      kind: "PersistentVolumeClaim",
-      metadata: { name: NAMES.eventsVolume, namespace, labels: { ...PART_OF } },
-      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } },
-    },
+    attemptNetworkPolicy(namespace, PART_OF, store),
+    ...(store === "ndjson" ? [eventsVolume(namespace)] : []),
     {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: NAMES.autonomyConfig, namespace, labels: { ...PART_OF } },
-      data: { [configName]: autonomyConfigText(config, workerUrl, options.configText) },
-    },
-    controlPlane(config, namespace),
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: {
-        name: NAMES.controlPlane,
-        namespace,
-        labels: { app: NAMES.controlPlane, ...PART_OF },
-      },
-      spec: {
-        selector: { app: NAMES.controlPlane },
-        ports: [{ name: "http", port: CONTROL_PLANE_PORT, targetPort: "http" }],
+      data: {
+        [configName]: autonomyConfigText(config, {
+          workerUrl,
+          // The Knative Service answers on port 80 of its cluster-local name.
+          ...(store === "postgres"
+            ? { controlPlaneUrl: clusterLocalUrl(NAMES.controlPlane, namespace) }
+            : {}),
+          ...(options.configText !== undefined ? { sourceText: options.configText } : {}),
+        }),
       },
     },
+    ...controlPlaneManifests(config, namespace, store),
     knativeService(config, namespace, configName, {
       name: NAMES.tick,
       target: "tick",
