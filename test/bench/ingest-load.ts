@@ -70,17 +70,20 @@ export interface LoadResult {
  * its events as newly stored, so the figure is real ingest, never dedupe.
  */
 export async function postBatches(
-  url: string,
+  url: string | readonly string[],
   batches: Batch[],
   clients: number,
 ): Promise<LoadResult> {
+  // Several control planes: client i talks to urls[i % n] throughout.
+  const urls = typeof url === "string" ? [url] : url;
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
   let next = 0;
   let events = 0;
-  async function client(): Promise<void> {
+  async function client(index: number): Promise<void> {
+    const base = urls[index % urls.length]!;
     while (next < batches.length) {
       const batch = batches[next++]!;
-      const reply = await httpRequest(`${url}/v1/events/ingest`, {
+      const reply = await httpRequest(`${base}/v1/events/ingest`, {
         method: "POST",
         headers: {
           authorization: `Bearer ${BENCH_TOKEN}`,
@@ -100,7 +103,7 @@ export async function postBatches(
   }
   const started = performance.now();
   try {
-    await Promise.all(Array.from({ length: clients }, client));
+    await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
   } finally {
     agent.destroy();
   }

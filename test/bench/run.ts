@@ -15,6 +15,7 @@ import {
 import { benchHistory } from "./history-bench.ts";
 import { type BenchContext, benchBatchIngest, benchSingleIngest } from "./ingest-bench.ts";
 import { benchLocalOnce } from "./local-once-bench.ts";
+import { benchPostgres } from "./postgres-bench.ts";
 import { benchSchedulerDecide } from "./scheduler-decide.ts";
 
 const quick = process.argv.includes("--quick");
@@ -38,6 +39,7 @@ const steps: Array<[string, () => Promise<BenchSection | BenchSection[]> | Bench
   ["batch ingest", () => benchBatchIngest(context)],
   ["single-event ingest", () => benchSingleIngest(context)],
   ["history", () => benchHistory(context)],
+  ["postgres store", () => benchPostgres(context)],
   ["scheduler", () => benchSchedulerDecide()],
   ["attempt", () => benchAttempt({ quick, workDir: join(workDir, "attempt") })],
   ["local mode", () => benchLocalOnce(context)],

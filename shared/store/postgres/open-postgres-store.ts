@@ -240,8 +240,11 @@ class PostgresEventStore implements PostgresStore {
     return this.nextRefresh;
   }
 
-  /** Reads and applies what follows lastSeq, taking this process's own records from memory. */
-  private async catchUp(): Promise<void> {
+  /**
+   * Reads and applies what follows lastSeq, taking this process's own records from memory;
+   * `ownOnly` stops once those are applied instead of asking for more.
+   */
+  private async catchUp(options: { ownOnly?: boolean } = {}): Promise<void> {
     let fetched = false;
     for (;;) {
       while (this.own.length > 0 && this.own[0]!.record.seq <= this.lastSeq) this.own.shift();
@@ -251,6 +254,8 @@ class PostgresEventStore implements PostgresStore {
         this.apply(own.record, own.bytes);
         continue;
       }
+      // Up to this process's own records only: what follows them waits for the next query.
+      if (options.ownOnly && !own) break;
       const bound = own ? own.record.seq - 1 : null;
       const { rows } = await this.pool.query<{ record: string }>(
         "SELECT record FROM leviathan_events WHERE seq > $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq LIMIT $3",
@@ -453,7 +458,9 @@ class PostgresEventStore implements PostgresStore {
       call.resolve({ ingested: records.length, duplicates, records });
     }
     if (plan.encoded.length === 0) return;
-    this.serial(() => this.catchUp()).catch((error: unknown) => {
+    // Alone on the database the group follows the applied state: applied from memory, no
+    // query. After another writer's records, those are read first.
+    this.serial(() => this.catchUp({ ownOnly: true })).catch((error: unknown) => {
       this.logger.warn(
         { store: this.location, err: error },
         "could not catch up after an append; the next query tries again",
