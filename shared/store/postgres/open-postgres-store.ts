@@ -49,6 +49,8 @@ const PAGE_ROWS = 5_000;
 const APPEND_RETRIES = 5;
 const RETRY_BASE_MS = 100;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long other writers' records may wait before a replica that only appends reads them. */
+const CATCH_UP_DELAY_MS = 200;
 const STATEMENT_TIMEOUT_MS = 30_000;
 
 const HEAD_FOR_UPDATE =
@@ -459,13 +461,35 @@ class PostgresEventStore implements PostgresStore {
     }
     if (plan.encoded.length === 0) return;
     // Alone on the database the group follows the applied state: applied from memory, no
-    // query. After another writer's records, those are read first.
-    this.serial(() => this.catchUp({ ownOnly: true })).catch((error: unknown) => {
-      this.logger.warn(
-        { store: this.location, err: error },
-        "could not catch up after an append; the next query tries again",
-      );
-    });
+    // query. After other writers' records, those are read in one go a moment later (or by the
+    // next query, which reads them anyway), not once per group.
+    if (
+      plan.encoded[0]!.record.seq === this.lastSeq + 1 &&
+      this.own.length === plan.encoded.length
+    ) {
+      this.serial(() => this.catchUp({ ownOnly: true })).catch((error: unknown) => {
+        this.logger.warn({ store: this.location, err: error }, "could not apply an append");
+      });
+      return;
+    }
+    this.catchUpSoon();
+  }
+
+  private catchUpTimer: NodeJS.Timeout | undefined;
+
+  private catchUpSoon(): void {
+    if (this.catchUpTimer || this.closed) return;
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined;
+      if (this.closed) return;
+      this.refresh().catch((error: unknown) => {
+        this.logger.warn(
+          { store: this.location, err: error },
+          "could not catch up with other writers; the next query tries again",
+        );
+      });
+    }, CATCH_UP_DELAY_MS);
+    this.catchUpTimer.unref();
   }
 
   private observeCommit(seconds: number, records: number): void {
@@ -551,6 +575,7 @@ class PostgresEventStore implements PostgresStore {
     await this.draining;
     if (this.checkpointKey && !this.failure) await this.checkpointOnClose(this.checkpointKey);
     await this.stateChain;
+    clearTimeout(this.catchUpTimer);
     this.closed = true;
     await this.pool.end().catch(() => undefined);
   }
