@@ -14,6 +14,9 @@ delete process.env.LEVIATHAN_CONFIG;
 delete process.env.CONTROL_PLANE_URL;
 delete process.env.CONTROL_PLANE_TOKEN;
 delete process.env.GITHUB_TOKEN;
+// A developer's own PostgreSQL store must never be what a test's control plane opens.
+delete process.env.LEVIATHAN_STORE_URL;
+delete process.env.LEVIATHAN_STORE_URL_FILE;
 
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
