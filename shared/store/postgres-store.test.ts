@@ -134,6 +134,27 @@ describe("schema", () => {
   });
 });
 
+describe("a writer that ignores the head row", () => {
+  it("can neither fork the chain at a stored seq nor store an id a second time", async () => {
+    const url = await server.createDatabase();
+    const store = await open(url);
+    await store.append(items(1, 3));
+    await store.close();
+    const { rows } = await sql(url, "SELECT * FROM leviathan_events WHERE seq = 3");
+    const row = rows[0];
+    const insert = (seq: number, eventId: string) =>
+      sql(
+        url,
+        "INSERT INTO leviathan_events (seq, event_id, target, event_type, received_at, hash, record) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [seq, eventId, row.target, row.event_type, row.received_at, row.hash, row.record],
+      );
+    await expect(insert(3, "another-id")).rejects.toThrow(/duplicate key/);
+    await expect(insert(4, "event-2")).rejects.toThrow(/duplicate key/);
+    await expect(insert(0, "zero")).rejects.toThrow(/check constraint/);
+    expect((await verifyPostgresStore(url)).ok).toBe(true);
+  });
+});
+
 describe("a PostgreSQL restart", () => {
   it("fails or retries appends meanwhile, never half-stores one, and the store goes on after", async () => {
     const url = await server.createDatabase();
