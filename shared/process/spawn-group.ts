@@ -8,7 +8,7 @@ import { type DeliverSignal, type StopInProgress, stopGroup } from "./stop-group
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_TAIL_CHARACTERS = 4_000;
 /** After the leader exits, how long its output pipes may stay open (a stray child holds them). */
-const CLOSE_GRACE_MS = 2_000;
+const DEFAULT_CLOSE_GRACE_MS = 2_000;
 /** setTimeout's largest delay; a longer limit would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -40,6 +40,12 @@ export interface SpawnGroupOptions {
    * of a user, say). Returns how many it could not end.
    */
   sweep?: () => Promise<number>;
+  /**
+   * After the leader exited, how long to wait for its pipes to close before they are cut (a
+   * process that left the group may hold them). A caller that pauses stdout for a slow reader
+   * gives it longer. Default 2 s.
+   */
+  closeGraceMs?: number;
   uid?: number;
   gid?: number;
   /** Called with each kill that failed, as it happens (it is also in the result). */
@@ -161,7 +167,9 @@ export function spawnGroup(argv: readonly string[], options: SpawnGroupOptions):
     // Whatever still holds the pipes is dead or not ours: do not wait for it forever.
     await Promise.race([
       closed,
-      new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
+      new Promise((resolve) =>
+        setTimeout(resolve, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS).unref(),
+      ),
     ]);
     child.stdout?.destroy();
     child.stderr?.destroy();
