@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // as the manifests do. The script is the check; these tests hold it to the files it follows.
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const SCRIPT = join(REPO, "ops", "replay-dockerfile.mjs");
+const SCRIPT = join(REPO, "ops", "replay-dockerfile.ts");
 /** npm ci + tsc + three servers on two cores, possibly beside other suites. */
 const REPLAY_TIMEOUT_MS = 300_000;
 
@@ -56,7 +56,7 @@ interface Report {
 }
 
 function replay(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [SCRIPT, ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, ...args], {
     cwd: REPO,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
     stdio: ["ignore", "pipe", "pipe"],
