@@ -38,11 +38,6 @@ export class OutputTail {
     this.keep(all.slice(0, all.length - back));
   }
 
-  /** Whether the start of the output was cut. */
-  get truncated(): boolean {
-    return this.dropped > 0 || this.kept.length + this.pending.length > this.limit;
-  }
-
   /** The tail as it may be shown: redacted, at most `limit` characters after the marker. */
   text(): string {
     // What still waits is shorter than any secret, and redacted as it stands.
