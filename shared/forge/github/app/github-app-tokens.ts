@@ -165,12 +165,17 @@ export function createGitHubAppTokens(
     return { token: result.token, expiresAt: new Date(result.expiresAt) };
   }
 
+  const sources = new Map<string, TokenSource>();
   return {
     mint,
     cached(permissions, renewBeforeMs = DEFAULT_RENEW_BEFORE_MS) {
+      // One source per permissions and margin: every caller shares its token.
+      const key = `${JSON.stringify(Object.entries(permissions).sort())}|${renewBeforeMs}`;
+      const found = sources.get(key);
+      if (found) return found;
       let current: InstallationToken | undefined;
       let pending: Promise<InstallationToken> | undefined;
-      return {
+      const source: TokenSource = {
         async token() {
           if (current && current.expiresAt.getTime() - renewBeforeMs > now().getTime()) {
             return current.token;
@@ -185,6 +190,8 @@ export function createGitHubAppTokens(
           return issued;
         },
       };
+      sources.set(key, source);
+      return source;
     },
   };
 }
