@@ -2,10 +2,7 @@ import type { AutonomyConfig } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
 import { resolveControlPlane } from "../control-plane/client/resolve-control-plane.ts";
 import { errorMessage } from "../errors/error-message.ts";
-import {
-  GitHubAppSetupError,
-  githubAppFromEnv,
-} from "../forge/github/app/github-app-from-env.ts";
+import { GitHubAppSetupError, githubAppFromEnv } from "../forge/github/app/github-app-from-env.ts";
 import { TICK_PERMISSIONS } from "../forge/github/app/github-app-tokens.ts";
 import type { Forge, GitHubCredential } from "../forge/types.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";

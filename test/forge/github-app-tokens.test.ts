@@ -7,7 +7,7 @@ import {
   GitHubAppTokenError,
   TICK_PERMISSIONS,
 } from "../../shared/forge/github/app/github-app-tokens.ts";
-import { api, type TestForge, startTestForge } from "../support/forge-fixtures.ts";
+import { api, startTestForge, type TestForge } from "../support/forge-fixtures.ts";
 import { installTestApp, type TestApp } from "../support/github-app-fixtures.ts";
 
 let test: TestForge;
