@@ -328,4 +328,54 @@ describe("local forge: installation tokens", () => {
     expect((await gitAs(installation.token, "demo", "push")).code).toBe(0);
     expect((await gitAs(installation.token, "other", "push")).code).not.toBe(0);
   });
+
+  it("on a protected branch a per-attempt token opens its PR but cannot push to the branch or merge into it", async () => {
+    await test.forge.createRepository(OWNER, "guarded", { fromDir: join(test.scratch, "source") });
+    await test.forge.protectBranch(OWNER, "guarded", "main");
+    const token = await mintToken({
+      repositories: ["guarded"],
+      permissions: { contents: "write", pull_requests: "write" },
+    });
+    const url = test.forge.gitUrl(OWNER, "guarded");
+    const auth = ["-c", `http.extraHeader=${basicHeader(token)}`];
+    const clone = await mkdtemp(join(test.scratch, "guarded-"));
+    expect((await runGit([...auth, "clone", "-q", url, clone], test.scratch)).code).toBe(0);
+    await writeFiles(clone, { "docs/change.md": "a change\n" });
+    await runGit(["add", "docs/change.md"], clone);
+    await runGit(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change"], clone);
+    const toMain = await runGit([...auth, "push", "origin", "HEAD:refs/heads/main"], clone);
+    expect(toMain.code).not.toBe(0);
+    expect(toMain.stderr).toMatch(/GH006: Protected branch update failed/);
+    // Whatever user name the client sends, the push is the installation's.
+    const renamed = await runGit(
+      [
+        "-c",
+        `http.extraHeader=${basicHeader(token, "admin")}`,
+        "push",
+        "origin",
+        "HEAD:refs/heads/main",
+      ],
+      clone,
+    );
+    expect(renamed.code).not.toBe(0);
+    expect(
+      (await runGit([...auth, "push", "origin", "HEAD:refs/heads/agent/change"], clone)).code,
+    ).toBe(0);
+    const opened = await api(test, "POST", `/repos/${OWNER}/guarded/pulls`, {
+      authorization: `token ${token}`,
+      body: { title: "A change", head: "agent/change", base: "main" },
+    });
+    expect(opened.status).toBe(201);
+    const number = (opened.body as { number: number }).number;
+    const merged = await api(test, "PUT", `/repos/${OWNER}/guarded/pulls/${number}/merge`, {
+      authorization: `token ${token}`,
+      body: {},
+    });
+    expect(merged.status).toBe(405);
+    expect((merged.body as { message: string }).message).toMatch(/approving review is required/);
+    const ownerMerge = await api(test, "PUT", `/repos/${OWNER}/guarded/pulls/${number}/merge`, {
+      body: {},
+    });
+    expect(ownerMerge.status).toBe(200);
+  });
 });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AppRegistry, InstallationGrant, RegisteredApp } from "./app-registry.ts";
+import { installationGitUser } from "./branch-protection.ts";
 import { AppJwtError, looksLikeJwt, verifyAppJwt } from "./verify-app-jwt.ts";
 
 /**
@@ -57,7 +58,7 @@ export function createTokenCheck(
       const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
       if (bearer) {
         const principal = tokenPrincipal(bearer[1]!);
-        return principal ? { principal, user: "x-access-token" } : undefined;
+        return principal ? { principal, user: gitUser(principal, "x-access-token") } : undefined;
       }
       const basic = /^basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(header ?? "");
       if (!basic) return undefined;
@@ -68,9 +69,17 @@ export function createTokenCheck(
       const principal = tokenPrincipal(decoded.slice(colon + 1));
       if (!principal) return undefined;
       // The name is the client's to choose; it only reaches git's environment when harmless.
-      return { principal, user: /^[A-Za-z0-9._-]{1,64}$/.test(user) ? user : "x-access-token" };
+      const name = /^[A-Za-z0-9._-]{1,64}$/.test(user) ? user : "x-access-token";
+      return { principal, user: gitUser(principal, name) };
     },
   };
+}
+
+/** An installation's pushes are known by the installation, whatever name the client sent. */
+function gitUser(principal: ForgePrincipal, name: string): string {
+  return principal.kind === "installation"
+    ? installationGitUser(principal.grant.installationId)
+    : name;
 }
 
 function digest(value: string): Buffer {

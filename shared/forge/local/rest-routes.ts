@@ -1,5 +1,6 @@
 import { APP_ROUTES } from "./app-routes.ts";
 import { optionalString } from "./body-fields.ts";
+import { checkMergeAllowed } from "./branch-protection.ts";
 import { createPullRequest } from "./create-pull-request.ts";
 import { notFound, validationFailed } from "./forge-errors.ts";
 import { gitTarget, requireRepository } from "./forge-services.ts";
@@ -120,6 +121,16 @@ async function mergeRoute(context: RestContext): Promise<RestReply> {
   if (message !== undefined) request.commit_message = message;
   if (sha !== undefined) request.sha = sha;
   if (method !== undefined) request.merge_method = method;
+  // An App's token cannot merge into a protected branch, whatever its permissions.
+  const state = await requireRepository(context.services, owner, repo);
+  const pull = state.pulls.find((candidate) => candidate.number === number);
+  if (pull) {
+    await checkMergeAllowed(
+      context.principal,
+      context.services.store.gitDir(owner, repo),
+      pull.base_ref,
+    );
+  }
   const result = await mergePullRequest(context.services, owner, repo, number, request);
   return { status: 200, body: result };
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { createAppRegistry } from "./app-registry.ts";
+import { protectBranch } from "./branch-protection.ts";
 import { createTokenCheck } from "./check-forge-token.ts";
 import { createCommitMemo } from "./commit-memo.ts";
 import { createFaultInjector, type FaultRule } from "./fault-injector.ts";
@@ -259,6 +260,10 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       return { id: app.id, slug: app.slug };
     },
     installApp: (appId, installOptions) => ({ id: apps.install(appId, installOptions).id }),
+    protectBranch: async (owner, repo, branch) => {
+      if (!(await store.read(owner, repo))) throw new Error(`no repository ${owner}/${repo}`);
+      await protectBranch(store.gitDir(owner, repo), branch);
+    },
     mergePullRequest: async (owner, repo, number) => {
       await mergePullRequest(services, owner, repo, number);
     },

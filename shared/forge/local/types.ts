@@ -59,6 +59,11 @@ export interface LocalForge {
    * these permissions (`metadata: read` is always added); its tokens are narrowed from these.
    */
   installApp(appId: number, options: InstallAppOptions): { id: number };
+  /**
+   * Protects a branch as GitHub does for Apps: installation tokens can neither push to it nor
+   * merge a PR into it (405); the forge's own token, the admin, still may. Kept on disk.
+   */
+  protectBranch(owner: string, repo: string, branch: string): Promise<void>;
   /** Merges as `PUT /repos/{owner}/{repo}/pulls/{n}/merge` does; throws `ForgeHttpError`. */
   mergePullRequest(owner: string, repo: string, number: number): Promise<void>;
   /** In-process only: never reachable over HTTP. */
