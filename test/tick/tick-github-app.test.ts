@@ -112,4 +112,32 @@ describe("the tick with a GitHub App", () => {
       tick("tick-app-4", { ...env, GITHUB_APP_PRIVATE_KEY_FILE: join(dir, "missing.pem") }),
     ).rejects.toThrow(/GITHUB_APP_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)/);
   });
+
+  it("an App not installed on the repository: the tick skips forge_unavailable, naming the App", async () => {
+    const stranger = installTestApp(harness.forge, "someone-else");
+    const keyFile = join(dir, "stranger.pem");
+    writeFileSync(keyFile, stranger.privateKey, { mode: 0o600 });
+    const configPath = join(dir, "stranger.yaml");
+    writeFileSync(
+      configPath,
+      readFileSync(join(dir, "dev.yaml"), "utf8").replace(
+        /^github_app_id: .*$/m,
+        `github_app_id: ${stranger.appId}`,
+      ),
+    );
+    const outcome = await tick("tick-app-5", {
+      ...env,
+      LEVIATHAN_CONFIG: configPath,
+      GITHUB_APP_PRIVATE_KEY_FILE: keyFile,
+    });
+    expect(outcome.decision).toMatchObject({ action: "skip", reason: "forge_unavailable" });
+    // The log says why, without the key.
+    const log = logLines.join("");
+    expect(log).toMatch(
+      new RegExp(
+        `GitHub App ${stranger.appId}: finding its installation on ${OWNER}/${REPO}: HTTP 404`,
+      ),
+    );
+    expect(log).not.toContain("PRIVATE KEY");
+  });
 });
