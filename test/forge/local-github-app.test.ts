@@ -93,6 +93,12 @@ describe("local forge: GitHub App JWTs", () => {
     const reply = await api(test, "GET", "/app", { authorization: `Bearer ${jwt()}` });
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ id: app.appId });
+    // GitHub also takes the App's client id as the issuer.
+    const clientId = (reply.body as { client_id: string }).client_id;
+    const byClientId = await api(test, "GET", "/app", {
+      authorization: `Bearer ${signJwt(app.privateKey, { ...goodClaims(app.appId), iss: clientId })}`,
+    });
+    expect(byClientId.status).toBe(200);
   });
 
   it("refuses a JWT signed by another key, with alg none, too long, expired, from the future or for an unknown App", async () => {

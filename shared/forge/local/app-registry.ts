@@ -60,6 +60,7 @@ export interface AppRegistry {
   register(options: RegisterAppOptions): RegisteredApp;
   install(appId: number, options: InstallAppOptions): AppInstallation;
   app(id: number): RegisteredApp | undefined;
+  appByClientId(clientId: string): RegisteredApp | undefined;
   installation(id: number): AppInstallation | undefined;
   installationsOf(appId: number): AppInstallation[];
   /** A new `ghs_` token for this grant; the caller has checked the grant is within the installation. */
@@ -113,6 +114,7 @@ export function createAppRegistry(now: () => Date): AppRegistry {
       return installation;
     },
     app: (id) => apps.get(id),
+    appByClientId: (clientId) => [...apps.values()].find((app) => app.clientId === clientId),
     installation: (id) => installations.get(id),
     installationsOf: (appId) => [...installations.values()].filter((i) => i.appId === appId),
     issue(grant) {

@@ -33,7 +33,9 @@ export function verifyAppJwt(jwt: string, apps: AppRegistry, now: Date): Registe
   const app =
     typeof iss === "number" || (typeof iss === "string" && /^[0-9]+$/.test(iss))
       ? apps.app(Number(iss))
-      : undefined;
+      : typeof iss === "string"
+        ? apps.appByClientId(iss)
+        : undefined;
   if (!app) throw new AppJwtError("'Issuer' claim ('iss') must be an Integer");
   const signed = verify(
     "RSA-SHA256",
