@@ -61,79 +61,85 @@ export const EXECUTOR_ISOLATION_SETTINGS = ["required", "none"] as const;
 export type ExecutorIsolationSetting = (typeof EXECUTOR_ISOLATION_SETTINGS)[number];
 
 /** The seed's fields plus optional ones whose defaults keep the seed valid. */
-export const autonomyConfigSchema = z
-  .strictObject({
-    target_id: z.string().max(63).regex(TARGET_NAME_PATTERN, "must match [a-z0-9][a-z0-9-]*"),
-    target_repo_url: z.string().superRefine((value, ctx) => {
-      const parsed = parseRepoUrl(value);
-      if ("error" in parsed) ctx.addIssue({ code: "custom", message: parsed.error });
-    }),
-    target_branch: z
-      .string()
-      .min(1, "must not be empty")
-      .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/, "must be a branch name"),
-    allowed_path_prefixes: z
-      .array(
-        z.string().superRefine((value, ctx) => {
-          const normalized = normalizeRepoPath(value);
-          if (!normalized.ok) ctx.addIssue({ code: "custom", message: normalized.reason });
-        }),
-      )
-      .min(1, "must list at least one prefix"),
-    max_open_prs: count(1),
-    max_running_attempts: count(1),
-    max_attempts_per_task: count(1),
-    circuit_breaker_failures: count(1),
-    schedule_cron: z.string().superRefine((value, ctx) => {
-      try {
-        CronExpressionParser.parse(value);
-      } catch (error) {
-        ctx.addIssue({
-          code: "custom",
-          message: `is not a cron expression (${errorMessage(error)})`,
-        });
-      }
-    }),
-    attempt_timeout_seconds: count(1).max(86_400, "must be at most 86400 (one day)"),
-    control_plane_url: httpUrl,
-    worker_image: z.string().min(1, "must not be empty"),
-    worker_namespace: z
-      .string()
-      .max(63)
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes namespace name"),
-    workspace_dir: z.string().startsWith("/", "must be an absolute path"),
-    autonomy_enabled: z.boolean().default(true),
-    dry_run: z.boolean().default(false),
-    default_executor: z.enum(EXECUTORS).default("backlog-propose"),
-    executor_command: z.array(z.string()).min(1, "must name a program").optional(),
-    github_api_url: httpUrl.default("https://api.github.com"),
-    worker_url: httpUrl.optional(),
-    /**
-     * Whether the `command` executor may run without isolation when the attempt cannot give it
-     * another user: `required` (the default when unset) fails such an attempt with
-     * `isolation_unavailable`; `none` runs it as the attempt's own user.
-     */
-    executor_isolation: z.enum(EXECUTOR_ISOLATION_SETTINGS).optional(),
-    /** At most this many files in one change (default 100), else `change_too_large`. */
-    max_changed_files: count(1).max(1_000_000, "must be at most 1000000").optional(),
-    /** At most this many bytes of changed files' new content (default 10 MiB), else `change_too_large`. */
-    max_change_bytes: count(1).optional(),
-    /**
-     * A GitHub App's id: the tick and the worker then use its installation tokens (the private key
-     * from `GITHUB_APP_PRIVATE_KEY_FILE`) instead of `GITHUB_TOKEN`.
-     */
-    github_app_id: count(1).optional(),
-    /** The App's installation on the target; without it, it is looked up from the repository. */
-    github_app_installation_id: count(1).optional(),
-  })
-  .superRefine((config, ctx) => {
-    if (config.github_app_installation_id !== undefined && config.github_app_id === undefined) {
+const autonomyConfigFields = z.strictObject({
+  target_id: z.string().max(63).regex(TARGET_NAME_PATTERN, "must match [a-z0-9][a-z0-9-]*"),
+  target_repo_url: z.string().superRefine((value, ctx) => {
+    const parsed = parseRepoUrl(value);
+    if ("error" in parsed) ctx.addIssue({ code: "custom", message: parsed.error });
+  }),
+  target_branch: z
+    .string()
+    .min(1, "must not be empty")
+    .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/, "must be a branch name"),
+  allowed_path_prefixes: z
+    .array(
+      z.string().superRefine((value, ctx) => {
+        const normalized = normalizeRepoPath(value);
+        if (!normalized.ok) ctx.addIssue({ code: "custom", message: normalized.reason });
+      }),
+    )
+    .min(1, "must list at least one prefix"),
+  max_open_prs: count(1),
+  max_running_attempts: count(1),
+  max_attempts_per_task: count(1),
+  circuit_breaker_failures: count(1),
+  schedule_cron: z.string().superRefine((value, ctx) => {
+    try {
+      CronExpressionParser.parse(value);
+    } catch (error) {
       ctx.addIssue({
         code: "custom",
-        path: ["github_app_installation_id"],
-        message: "needs github_app_id (the App it is an installation of)",
+        message: `is not a cron expression (${errorMessage(error)})`,
       });
     }
-  });
+  }),
+  attempt_timeout_seconds: count(1).max(86_400, "must be at most 86400 (one day)"),
+  control_plane_url: httpUrl,
+  worker_image: z.string().min(1, "must not be empty"),
+  worker_namespace: z
+    .string()
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes namespace name"),
+  workspace_dir: z.string().startsWith("/", "must be an absolute path"),
+  autonomy_enabled: z.boolean().default(true),
+  dry_run: z.boolean().default(false),
+  default_executor: z.enum(EXECUTORS).default("backlog-propose"),
+  executor_command: z.array(z.string()).min(1, "must name a program").optional(),
+  github_api_url: httpUrl.default("https://api.github.com"),
+  worker_url: httpUrl.optional(),
+  /**
+   * Whether the `command` executor may run without isolation when the attempt cannot give it
+   * another user: `required` (the default when unset) fails such an attempt with
+   * `isolation_unavailable`; `none` runs it as the attempt's own user.
+   */
+  executor_isolation: z.enum(EXECUTOR_ISOLATION_SETTINGS).optional(),
+  /** At most this many files in one change (default 100), else `change_too_large`. */
+  max_changed_files: count(1).max(1_000_000, "must be at most 1000000").optional(),
+  /** At most this many bytes of changed files' new content (default 10 MiB), else `change_too_large`. */
+  max_change_bytes: count(1).optional(),
+  /**
+   * A GitHub App's id: the tick and the worker then use its installation tokens (the private key
+   * from `GITHUB_APP_PRIVATE_KEY_FILE`) instead of `GITHUB_TOKEN`.
+   */
+  github_app_id: count(1).optional(),
+  /** The App's installation on the target; without it, it is looked up from the repository. */
+  github_app_installation_id: count(1).optional(),
+});
+
+export const autonomyConfigSchema = autonomyConfigFields.superRefine(checkGitHubApp);
+
+/** Fields that only mean something together. */
+function checkGitHubApp(
+  config: { github_app_id?: number | undefined; github_app_installation_id?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.github_app_installation_id !== undefined && config.github_app_id === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["github_app_installation_id"],
+      message: "needs github_app_id (the App it is an installation of)",
+    });
+  }
+}
 
 export type AutonomyConfig = z.infer<typeof autonomyConfigSchema>;
