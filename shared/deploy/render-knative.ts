@@ -13,6 +13,7 @@ import type { IService as IKubernetesService } from "kubernetes-models/v1/Servic
 import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { stringify } from "yaml";
 import type { AutonomyConfig } from "../config/schema.ts";
+import { PRIVATE_KEY_FILE_VARIABLE } from "../forge/github/app/github-app-from-env.ts";
 import {
   CONTROL_PLANE_TOKEN_SECRET,
   GITHUB_TOKEN_SECRET,
@@ -64,6 +65,21 @@ const KNATIVE_SERVICE_REF = { apiVersion: "serving.knative.dev/v1", kind: "Servi
  * absent or empty, the checkpoints are keyed from the token.
  */
 export const STORE_KEY_SECRET_KEY = "LEVIATHAN_STORE_KEY";
+
+/** The GitHub App's private key: mounted into the tick and the worker, never into a Job. */
+export const GITHUB_APP_SECRET: SecretKeyRef = {
+  name: "leviathan-github-app",
+  key: "private-key.pem",
+};
+const GITHUB_APP_VOLUME = "github-app";
+const GITHUB_APP_MOUNT_DIR = "/var/run/secrets/leviathan/github-app";
+
+function githubAppKeyEnv(): IEnvVar {
+  return {
+    name: PRIVATE_KEY_FILE_VARIABLE,
+    value: `${GITHUB_APP_MOUNT_DIR}/${GITHUB_APP_SECRET.key}`,
+  };
+}
 
 function secretEnv(name: string, ref: SecretKeyRef): IEnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
@@ -184,6 +200,8 @@ interface FunctionService {
   name: string;
   target: "tick" | "worker";
   env: IEnvVar[];
+  /** With a GitHub App: its private key, mounted as a file (the tick and the worker only). */
+  githubAppKey?: boolean;
   annotations?: Record<string, string>;
   containerConcurrency?: number;
 }
@@ -233,6 +251,9 @@ function knativeService(
               volumeMounts: [
                 { name: "autonomy-config", mountPath: CONFIG_MOUNT_DIR, readOnly: true },
                 { name: "tmp", mountPath: "/tmp" },
+                ...(fn.githubAppKey
+                  ? [{ name: GITHUB_APP_VOLUME, mountPath: GITHUB_APP_MOUNT_DIR, readOnly: true }]
+                  : []),
               ],
             },
           ],
@@ -241,6 +262,20 @@ function knativeService(
             // without a restart.
             { name: "autonomy-config", configMap: { name: NAMES.autonomyConfig } },
             { name: "tmp", emptyDir: {} },
+            ...(fn.githubAppKey
+              ? [
+                  {
+                    name: GITHUB_APP_VOLUME,
+                    secret: {
+                      secretName: GITHUB_APP_SECRET.name,
+                      items: [{ key: GITHUB_APP_SECRET.key, path: GITHUB_APP_SECRET.key }],
+                      // Knative sets no fsGroup by default: the image's user reads it as "other".
+                      // The container holds nothing else; no Job ever mounts this Secret.
+                      defaultMode: 0o444,
+                    },
+                  },
+                ]
+              : []),
           ],
         },
       },
@@ -261,6 +296,7 @@ export function renderKnative(
   const namespace = config.worker_namespace;
   const configName = options.configName ?? DEFAULT_CONFIG_NAME;
   const workerUrl = clusterLocalUrl(NAMES.worker, namespace);
+  const app = config.github_app_id !== undefined;
   return [
     {
       apiVersion: "v1",
@@ -321,10 +357,12 @@ export function renderKnative(
     knativeService(config, namespace, configName, {
       name: NAMES.tick,
       target: "tick",
+      // With a GitHub App the tick mints read-only tokens from its key; else the personal token.
       env: [
-        secretEnv("GITHUB_TOKEN", GITHUB_TOKEN_SECRET),
+        app ? githubAppKeyEnv() : secretEnv("GITHUB_TOKEN", GITHUB_TOKEN_SECRET),
         secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
       ],
+      githubAppKey: app,
       // One tick at a time: a tick is short and its decision should see the previous one's.
       annotations: { "autoscaling.knative.dev/max-scale": "1" },
       containerConcurrency: 1,
@@ -333,8 +371,13 @@ export function renderKnative(
       name: NAMES.worker,
       target: "worker",
       // The worker puts Secret references, never values, into the Jobs, and into each Job's own
-      // Secret an attempt token derived from its CONTROL_PLANE_TOKEN: it needs no GitHub token.
-      env: [secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET)],
+      // Secret an attempt token derived from its CONTROL_PLANE_TOKEN (with a GitHub App, also a
+      // token it mints for that attempt from the App's key): it needs no GitHub token.
+      env: [
+        secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
+        ...(app ? [githubAppKeyEnv()] : []),
+      ],
+      githubAppKey: app,
     }),
     {
       apiVersion: "sources.knative.dev/v1",

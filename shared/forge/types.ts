@@ -38,6 +38,20 @@ export interface Forge {
   readonly requestCount: number;
 }
 
+/**
+ * Where a forge client gets its token when it is not one fixed string: a GitHub App's
+ * installation tokens, minted when needed and renewed before they expire.
+ */
+export interface TokenSource {
+  /** A token good for the next request. */
+  token(): Promise<string>;
+  /** The tokens handed out so far that may still be alive: kept out of every message. */
+  readonly issued: readonly string[];
+}
+
+/** A personal token (`GITHUB_TOKEN`) or an App's token source. */
+export type GitHubCredential = string | TokenSource;
+
 /** The forge could not answer (network, 5xx after retries, auth): callers fail safe. */
 export class ForgeUnavailableError extends Error {
   override readonly name = "ForgeUnavailableError";

@@ -2,14 +2,20 @@ import type { AutonomyConfig } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
 import { resolveControlPlane } from "../control-plane/client/resolve-control-plane.ts";
 import { errorMessage } from "../errors/error-message.ts";
-import type { Forge } from "../forge/types.ts";
+import { GitHubAppSetupError, githubAppFromEnv } from "../forge/github/app/github-app-from-env.ts";
+import { TICK_PERMISSIONS } from "../forge/github/app/github-app-tokens.ts";
+import type { Forge, GitHubCredential } from "../forge/types.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { Logger } from "../log/logger.ts";
 import { readTokenVariable, TokenFileError } from "../tokens/read-token.ts";
 import { dispatchAttempt } from "./dispatch-attempt.ts";
 import type { TickDependencies } from "./run-tick.ts";
 
-export type ForgeFactory = (config: AutonomyConfig, token: string, logger: Logger) => Forge;
+export type ForgeFactory = (
+  config: AutonomyConfig,
+  credential: GitHubCredential,
+  logger: Logger,
+) => Forge;
 
 export class TickSetupError extends Error {
   override readonly name = "TickSetupError";
@@ -17,7 +23,8 @@ export class TickSetupError extends Error {
 
 /**
  * The tick's collaborators from the environment: the control plane as `resolveControlPlane`
- * finds it, the forge with `GITHUB_TOKEN` (or `GITHUB_TOKEN_FILE`), the job runner of `LEVIATHAN_JOB_RUNNER` (for reconciliation), and
+ * finds it, the forge with the config's GitHub App (read-only installation tokens for the
+ * target) or else `GITHUB_TOKEN` (or `GITHUB_TOKEN_FILE`), the job runner of `LEVIATHAN_JOB_RUNNER` (for reconciliation), and
  * dispatch to `K_SINK`, else the config's `worker_url`, with the control-plane token.
  */
 export async function tickDependenciesFromEnv(
@@ -43,7 +50,8 @@ export async function tickDependenciesFromEnv(
   }
   return {
     controlPlane,
-    forge: () => options.createForge(config, forgeToken(env), options.logger),
+    forge: () =>
+      options.createForge(config, forgeCredential(env, config, options.logger), options.logger),
     ...(jobs ? { jobs } : {}),
     dispatch: async (request) => {
       if (!sink) {
@@ -57,8 +65,22 @@ export async function tickDependenciesFromEnv(
   };
 }
 
-/** Read when the forge is first needed, so a tick that never asks it needs no token. */
-function forgeToken(env: NodeJS.ProcessEnv): string {
+/**
+ * Read when the forge is first needed, so a tick that never asks it needs no token. With an
+ * App, the tokens are limited to reading the target repository and reused until near expiry.
+ */
+function forgeCredential(
+  env: NodeJS.ProcessEnv,
+  config: AutonomyConfig,
+  logger: Logger,
+): GitHubCredential {
+  try {
+    const app = githubAppFromEnv(env, config, { logger });
+    if (app) return app.cached(TICK_PERMISSIONS);
+  } catch (error) {
+    if (error instanceof GitHubAppSetupError) throw new TickSetupError(error.message);
+    throw error;
+  }
   let token: string | undefined;
   try {
     token = readTokenVariable(env, "GITHUB_TOKEN");

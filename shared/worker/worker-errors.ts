@@ -35,6 +35,11 @@ export class AttemptCheckUnavailableError extends Error {
   override readonly name = "AttemptCheckUnavailableError";
 }
 
+/** The config's GitHub App gave no token for the attempt (key, installation, GitHub): 503, no Job. */
+export class GitHubTokenUnavailableError extends Error {
+  override readonly name = "GitHubTokenUnavailableError";
+}
+
 /** The one table from a worker failure to its HTTP status. */
 export function httpStatusOf(error: unknown): number {
   if (error instanceof BadAttemptRequestError) return 400;
@@ -42,6 +47,7 @@ export function httpStatusOf(error: unknown): number {
   if (error instanceof AttemptConfigNotFoundError) return 404;
   if (error instanceof AttemptCheckUnavailableError) return 503;
   if (error instanceof AttemptConfigInvalidError) return 503;
+  if (error instanceof GitHubTokenUnavailableError) return 503;
   if (error instanceof JobRunnerUnavailableError) return 503;
   return 500;
 }

@@ -3,7 +3,7 @@ import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import type { Logger } from "../../log/logger.ts";
 import { redact } from "../../log/logger.ts";
-import type { CreatePullRequest, Forge } from "../types.ts";
+import type { CreatePullRequest, Forge, GitHubCredential } from "../types.ts";
 import { createCountingFetch } from "./counting-fetch.ts";
 import {
   isNotFound,
@@ -19,7 +19,8 @@ export interface GitHubForgeOptions {
   apiUrl: string;
   owner: string;
   repo: string;
-  token: string;
+  /** A personal token, or a source of (App installation) tokens asked before each request. */
+  token: GitHubCredential;
   /** Per HTTP request; default 15 s. */
   timeoutMs?: number;
   /** Retries of a request after a 5xx, a network error, a timeout or a rate limit; default 3. */
@@ -49,7 +50,10 @@ const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
  * Any failure a caller cannot act on is a `ForgeUnavailableError` without the token in it.
  */
 export function createGitHubForge(options: GitHubForgeOptions): Forge {
-  const { owner, repo, token, logger } = options;
+  const { owner, repo, token: credential, logger } = options;
+  // Every token this client may have sent, for redaction: one fixed string, or the source's.
+  const secrets = (): readonly string[] =>
+    typeof credential === "string" ? [credential] : credential.issued;
   const retries = options.retries ?? 3;
   const network = createCountingFetch({
     timeoutMs: options.timeoutMs ?? 15_000,
@@ -58,11 +62,11 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
   const rateLimits = { retries, maxWaitSeconds: options.maxRateLimitWaitSeconds ?? 60 };
   const baseUrl = options.apiUrl.replace(/\/+$/, "");
   const octokit = new ForgeOctokit({
-    auth: token,
+    ...(typeof credential === "string" ? { auth: credential } : {}),
     baseUrl,
     userAgent: options.userAgent ?? "leviathan",
     request: { fetch: network.fetch },
-    log: octokitLog(logger, token),
+    log: octokitLog(logger, secrets),
     throttle: {
       // Pace writes per API host, not across every forge in the process.
       id: baseUrl,
@@ -79,6 +83,13 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     },
   });
 
+  if (typeof credential !== "string") {
+    // Asked before each request (retries included): a source renews its token near expiry.
+    octokit.hook.before("request", async (request) => {
+      request.headers.authorization = `token ${await credential.token()}`;
+    });
+  }
+
   /** One forge operation; the request count in its error assumes calls are not interleaved. */
   async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
     const before = network.count;
@@ -87,7 +98,11 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     } catch (error) {
       // A refusal is an answer the attempt acts on, not an outage.
       if (error instanceof PullRequestRejectedError) throw error;
-      throw toForgeUnavailable(error, { what, requests: network.count - before, token });
+      throw toForgeUnavailable(error, {
+        what,
+        requests: network.count - before,
+        secrets: secrets(),
+      });
     }
   }
 
@@ -140,7 +155,7 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
           return toPullRequest(data);
         } catch (error) {
           if (!isUnprocessable(error)) throw error;
-          const message = redact(`${what}: refused (HTTP 422): ${error.message}`, [token]);
+          const message = redact(`${what}: refused (HTTP 422): ${error.message}`, secrets());
           throw new PullRequestRejectedError(message, /already exists/i.test(error.message));
         }
       });
@@ -198,12 +213,12 @@ function expectList<T>(value: T[]): T[] {
  * of an expected 404) are noise at info/error: they go to debug; its warnings stay warnings.
  * Objects it passes along (request options, with headers) are left out, never stringified.
  */
-function octokitLog(logger: Logger | undefined, token: string) {
+function octokitLog(logger: Logger | undefined, secrets: () => readonly string[]) {
   const write =
     (level: "debug" | "warn") =>
     (message: unknown, ...rest: unknown[]) => {
       const text = [message, ...rest].filter((item) => typeof item === "string").join(" ");
-      if (text) logger?.[level](redact(`octokit: ${text}`, [token]));
+      if (text) logger?.[level](redact(`octokit: ${text}`, secrets()));
     };
   return {
     debug: write("debug"),

@@ -8,6 +8,7 @@ import type { RateLimit } from "./rate-limit.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { RestReply } from "./rest-context.ts";
 import { REST_ROUTES } from "./rest-routes.ts";
+import { authorize } from "./route-access.ts";
 
 /** Where the REST API lives on the forge's origin, as on GitHub Enterprise. */
 export const API_PREFIX = "/api/v3";
@@ -31,13 +32,16 @@ export async function serveRest(
 ): Promise<void> {
   const headers = { ...server.rateLimit.take(), ...githubHeaders() };
   try {
-    if (!server.tokens.rest(req.headers.authorization)) throw badCredentials();
+    const principal = server.tokens.rest(req.headers.authorization);
+    if ("refused" in principal) throw badCredentials(principal.refused);
     const path = pathname.slice(API_PREFIX.length) || "/";
     const match = matchRoute(req.method ?? "GET", path);
     if (!match) throw notFound();
+    authorize(principal, match.route.access, match.params);
     const reply = await match.route.handler({
       services: server.services,
       params: match.params,
+      principal,
       query: new URLSearchParams(search),
       headers: req.headers,
       url: `${server.services.urls.apiUrl}${path}`,
