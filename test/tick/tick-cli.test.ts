@@ -9,8 +9,10 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import { type GitHubFake, startGitHubFake } from "../support/github-fake.ts";
+import { repoPath } from "../support/repo-root.ts";
 
 const execFileAsync = promisify(execFile);
+const BIN = repoPath("bin", "leviathan.js");
 let cp: TestControlPlane;
 let fake: GitHubFake;
 let dir: string;
@@ -25,7 +27,7 @@ beforeEach(async () => {
     "tasks:\n  - id: docs-1\n    title: Guide\n    ready: true\n    allowed_paths: [docs/guide.md]\n",
   );
   dir = await mkdtemp(join(tmpdir(), "leviathan-tick-cli-"));
-  const seed = await readFile("ops/autonomy/dev.yaml", "utf8");
+  const seed = await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8");
   await writeFile(
     join(dir, "dev.yaml"),
     `${seed.replace("https://github.com/iangreen74/radix.git", "https://github.example/acme/radix.git")}github_api_url: ${fake.apiUrl}\n`,
@@ -51,7 +53,7 @@ afterEach(async () => {
 it("prints only the decision on stdout with --json, and logs the forge requests on stderr", async () => {
   const { stdout, stderr } = await execFileAsync(
     process.execPath,
-    ["bin/leviathan.js", "tick", "--dry-run", "--json"],
+    [BIN, "tick", "--dry-run", "--json"],
     { env, timeout: 60_000 },
   );
   const lines = stdout.trim().split("\n");
@@ -76,7 +78,7 @@ it("prints only the decision on stdout with --json, and logs the forge requests 
 
 it("exits non-zero with a clear message when the control plane cannot be reached", async () => {
   await cp.stop();
-  const run = execFileAsync(process.execPath, ["bin/leviathan.js", "tick"], {
+  const run = execFileAsync(process.execPath, [BIN, "tick"], {
     env,
     timeout: 120_000,
   });
@@ -92,14 +94,10 @@ it("finds both tokens through GITHUB_TOKEN_FILE and CONTROL_PLANE_TOKEN_FILE", a
   await writeFile(githubFile, `${env.GITHUB_TOKEN}\n`, { mode: 0o600 });
   await writeFile(controlPlaneFile, `${TOKEN}\n`, { mode: 0o600 });
   const { GITHUB_TOKEN: _g, CONTROL_PLANE_TOKEN: _c, ...rest } = env;
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ["bin/leviathan.js", "tick", "--dry-run", "--json"],
-    {
-      env: { ...rest, GITHUB_TOKEN_FILE: githubFile, CONTROL_PLANE_TOKEN_FILE: controlPlaneFile },
-      timeout: 60_000,
-    },
-  );
+  const { stdout } = await execFileAsync(process.execPath, [BIN, "tick", "--dry-run", "--json"], {
+    env: { ...rest, GITHUB_TOKEN_FILE: githubFile, CONTROL_PLANE_TOKEN_FILE: controlPlaneFile },
+    timeout: 60_000,
+  });
   // The decision needed both: the control plane's target state and the forge's backlog.
   expect(JSON.parse(stdout)).toMatchObject({ action: "dispatch", task_id: "docs-1" });
 });
@@ -107,7 +105,7 @@ it("finds both tokens through GITHUB_TOKEN_FILE and CONTROL_PLANE_TOKEN_FILE", a
 it("a GITHUB_TOKEN_FILE that cannot be read: exit 1 naming the variable and the path", async () => {
   const { GITHUB_TOKEN: _g, ...rest } = env;
   const missing = join(dir, "no-such-token");
-  const run = execFileAsync(process.execPath, ["bin/leviathan.js", "tick", "--dry-run"], {
+  const run = execFileAsync(process.execPath, [BIN, "tick", "--dry-run"], {
     env: { ...rest, GITHUB_TOKEN_FILE: missing },
     timeout: 60_000,
   });
