@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { autonomyConfigSchema } from "../../shared/config/schema.ts";
 import { forgeFromConfig } from "../../shared/forge/github/forge-from-config.ts";
-import { captureLogger, type GitHubFake, startGitHubFake } from "../support/github-fake.ts";
+import { captureLogger } from "../support/capture-logger.ts";
+import { type GitHubFake, startGitHubFake } from "../support/github-fake.ts";
 
 let fake: GitHubFake | undefined;
 
