@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { repoPath } from "../../test/support/repo-root.ts";
 import { errorMessage } from "../errors/error-message.ts";
 import { ConfigError, configPathForTarget, loadConfig, parseConfig } from "./load-config.ts";
 
-const SEED = "ops/autonomy/dev.yaml";
+const SEED = repoPath("ops", "autonomy", "dev.yaml");
 
 async function problemsOf(edit: (text: string) => string): Promise<string[]> {
   const text = edit(await readFile(SEED, "utf8"));

@@ -193,6 +193,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
         dependencies,
         stopped: () => stopping,
         localForge: !useGitHub,
+        once: options.once,
       });
 
     if (options.once) {
@@ -228,6 +229,8 @@ async function tickOnce(input: {
   stopped: () => boolean;
   /** The PR is on the local forge, whose page has Merge and Close buttons. */
   localForge: boolean;
+  /** `--once`: the forge stops with this run, so its pages do too. */
+  once: boolean;
 }): Promise<AttemptResult | undefined> {
   const outcome = await tickTarget({
     env: input.env,
@@ -237,6 +240,11 @@ async function tickOnce(input: {
     dependencies: input.dependencies,
   });
   input.report.say("tick", `tick: ${describeDecision(outcome)}`, { decision: outcome.decision });
+  if (input.localForge && outcome.decision.action === "skip") {
+    if (outcome.decision.reason === "max_open_prs") {
+      input.report.say("next", mergeHint(input.once, "open the PR above"));
+    }
+  }
   if (outcome.decision.action !== "dispatch" || !outcome.dispatched) return undefined;
   const result = await watchAttempt({
     attemptId: outcome.decision.attempt_id,
@@ -254,11 +262,7 @@ async function tickOnce(input: {
       seconds: result.seconds,
     });
     if (input.localForge) {
-      input.report.say(
-        "next",
-        "review it there and press Merge (or Close): the next tick sees it and moves on",
-        { pr_url: result.pr_url },
-      );
+      input.report.say("next", mergeHint(input.once, "open it"), { pr_url: result.pr_url });
     }
   } else {
     input.report.say(
@@ -270,6 +274,13 @@ async function tickOnce(input: {
     );
   }
   return result;
+}
+
+/** How to merge a PR of the local forge: its page's Merge button, while the forge runs. */
+function mergeHint(once: boolean, what: string): string {
+  return once
+    ? "the forge stops with --once: run `npm start` (no --once), open the PR its tick lists and press Merge (or Close); the next tick moves on"
+    : `${what} and press Merge (or Close): the next tick sees it and moves on`;
 }
 
 async function waitForJobExit(

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { HttpFunction, Request } from "@google-cloud/functions-framework";
 import { HTTP } from "cloudevents";
 import { errorMessage } from "../errors/error-message.ts";
+import { type ErrorTable, lookUpError } from "../errors/error-table.ts";
 import { TARGET_NAME_PATTERN } from "../events/schema.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
 import { tokenDigest } from "../net/check-bearer-token.ts";
@@ -29,6 +30,16 @@ export interface TickHandlerOptions {
 const MAX_BODY_BYTES = 64 * 1024;
 
 class BadTickRequest extends Error {}
+
+/**
+ * The one table from a tick failure to its HTTP status (the body is `{"error": …}`, tokens
+ * redacted). A request that cannot be read — not JSON, not a ping, too large — is 400 before
+ * the tick starts; a failure of the tick not listed here is a bug: 500, logged as an error.
+ */
+const TICK_ERROR_STATUS: ErrorTable<number> = [
+  [TargetNotFoundError, 404],
+  [TickUnavailableError, 503],
+];
 
 /**
  * The tick's HTTP function: a PingSource CloudEvent needs no token; a manual `POST /` needs the
@@ -68,12 +79,7 @@ export function createTickHandler(options: TickHandlerOptions): HttpFunction {
       res.status(200).json(outcome.decision);
     } catch (error) {
       const message = redact(errorMessage(error), secrets);
-      const status =
-        error instanceof TargetNotFoundError
-          ? 404
-          : error instanceof TickUnavailableError
-            ? 503
-            : 500;
+      const status = lookUpError(TICK_ERROR_STATUS, error) ?? 500;
       logger[status === 500 ? "error" : "warn"]({ status, err: message }, "tick failed");
       res.status(status).json({ error: message });
     }

@@ -5,7 +5,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { BIN, E2E_TIMEOUT_MS, tempHome } from "./support.ts";
+import { BIN, E2E_TIMEOUT_MS, START_CWD, tempHome } from "./support.ts";
 
 const execFileAsync = promisify(execFile);
 let home: string;
@@ -33,6 +33,7 @@ it(
   "serves `leviathan summary` from the files it writes, and leaves nothing running after SIGINT",
   async () => {
     child = spawn(process.execPath, [BIN, "start", "--json"], {
+      cwd: START_CWD,
       env: { ...process.env, LEVIATHAN_HOME: home, PORT: "0", LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -13,6 +13,7 @@ import { type ServedFunction, serveFunction } from "../../shared/local/serve-fun
 import { createTickHandler } from "../../shared/scheduler/tick-http-handler.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
+import { repoPath } from "../support/repo-root.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 
 let cp: TestControlPlane;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   client = new ControlPlaneClient({ url: cp.url, token: TOKEN, attempts: 1 });
   dir = await mkdtemp(join(tmpdir(), "leviathan-ping-"));
   // Autonomy off: each tick records its skip under its own target and asks no forge.
-  const seed = `${await readFile("ops/autonomy/dev.yaml", "utf8")}autonomy_enabled: false\n`;
+  const seed = `${await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8")}autonomy_enabled: false\n`;
   await writeFile(join(dir, "dev.yaml"), seed);
   for (const target of ["docs-site", "api"]) {
     await writeFile(

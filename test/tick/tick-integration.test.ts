@@ -17,6 +17,7 @@ import {
   type GitHubFake,
   startGitHubFake,
 } from "../support/github-fake.ts";
+import { repoPath } from "../support/repo-root.ts";
 import { filesOf, silentLogger } from "../support/store/store-helpers.ts";
 
 const BACKLOG = `# the target's backlog
@@ -69,7 +70,7 @@ beforeEach(async () => {
   fake.files.set("main:.leviathan/backlog.yaml", BACKLOG);
   const workerUrl = await startWorker();
   dir = await mkdtemp(join(tmpdir(), "leviathan-tick-"));
-  const seed = await readFile("ops/autonomy/dev.yaml", "utf8");
+  const seed = await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8");
   await writeFile(
     join(dir, "dev.yaml"),
     seed.replace(

@@ -7,12 +7,13 @@ import {
   verifyStore,
 } from "../../../shared/store/verify-store.ts";
 import { type Command, UsageError } from "../command.ts";
+import { EXIT } from "../exit-codes.ts";
 
 /** A script can tell damage from tampering from a cut tail without parsing the message. */
 const EXIT_CODES: Record<VerifyProblemKind, number> = {
-  records: 1,
-  checkpoints: 3,
-  "expect-seq": 4,
+  records: EXIT.failed,
+  checkpoints: EXIT.checkpointsContradicted,
+  "expect-seq": EXIT.belowExpectedSeq,
 };
 
 export const command: Command = {

@@ -17,6 +17,7 @@ import {
   type Handler,
   type Health,
 } from "./control-plane-routes.ts";
+import { errorReplyOf } from "./error-reply.ts";
 import { HttpError, sendJson } from "./http-reply.ts";
 import { type Method, matchRoute } from "./match-route.ts";
 import { DEFAULT_MAX_BODY_BYTES, readBody } from "./read-body.ts";
@@ -152,12 +153,7 @@ export async function startControlPlane(
 
   function replyWithError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (error instanceof StoreFailedError) health = "failed";
-    const reply =
-      error instanceof HttpError
-        ? error
-        : error instanceof StoreFailedError
-          ? new HttpError(503, error.message)
-          : undefined;
+    const reply = errorReplyOf(error);
     if (!reply) logger.error({ err: error, method: req.method }, "request failed");
     if (res.headersSent || res.destroyed) {
       res.destroy();
