@@ -11,10 +11,11 @@ import { buildAttemptJob } from "../../shared/jobs/build-attempt-job.ts";
 import { toJobManifest } from "../../shared/jobs/kubernetes/job-manifest.ts";
 import { createKubernetesJobRunner } from "../../shared/jobs/kubernetes/kubernetes-job-runner.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../support/fake-kubernetes.ts";
+import { repoPath } from "../support/repo-root.ts";
 import { type Doc, validateManifest } from "./manifest-models.ts";
 
 const config = parseConfig(
-  `${readFileSync("ops/autonomy/dev.yaml", "utf8")}github_app_id: 123456\n`,
+  `${readFileSync(repoPath("ops", "autonomy", "dev.yaml"), "utf8")}github_app_id: 123456\n`,
   "dev.yaml",
 );
 const manifests = renderKnative(config) as Doc[];
