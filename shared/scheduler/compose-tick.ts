@@ -1,3 +1,4 @@
+import { type BacklogCache, createBacklogCache } from "../backlog/backlog-cache.ts";
 import { ConfigError, configPathForTarget, loadConfig } from "../config/load-config.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
@@ -8,6 +9,7 @@ import {
 } from "../control-plane/client/control-plane-errors.ts";
 import { resolveControlPlane } from "../control-plane/client/resolve-control-plane.ts";
 import { errorMessage } from "../errors/error-message.ts";
+import { createResponseCache, type ResponseCache } from "../forge/github/conditional-fetch.ts";
 import type { Forge } from "../forge/types.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { Logger } from "../log/logger.ts";
@@ -16,7 +18,13 @@ import { DispatchError, dispatchAttempt } from "./dispatch-attempt.ts";
 import { runTick, type TickDependencies, type TickOutcome } from "./run-tick.ts";
 import type { TickEnv } from "./tick-env.ts";
 
-export type ForgeFactory = (config: AutonomyConfig, token: string, logger: Logger) => Forge;
+/** The target's forge; with `responseCache`, its reads are conditional requests. */
+export type ForgeFactory = (
+  config: AutonomyConfig,
+  token: string,
+  logger: Logger,
+  responseCache?: ResponseCache,
+) => Forge;
 
 /** No config file for the named target: the tick answers 404. */
 export class TargetNotFoundError extends Error {
@@ -50,10 +58,18 @@ export interface ComposeTickOptions {
   dependencies?: (deps: TickDependencies) => TickDependencies;
 }
 
+/** What the tick keeps between ticks: forge replies for conditional requests, backlog parses. */
+export interface TickCaches {
+  responses: ResponseCache;
+  backlogs: BacklogCache;
+}
+
 export interface ComposedTick {
   run(input: TickInput): Promise<TickOutcome>;
   /** Values no reply or log line may carry: the tokens as they are now. */
   secrets(): string[];
+  /** What it keeps between ticks (for its numbers: hits, parses). */
+  readonly caches: TickCaches;
 }
 
 /**
@@ -64,8 +80,14 @@ export interface ComposedTick {
  * the edges map: `TargetNotFoundError` and `TickUnavailableError`.
  */
 export function composeTick(env: TickEnv, options: ComposeTickOptions): ComposedTick {
+  // Both live as long as the process: every tick of every target shares them.
+  const caches: TickCaches = {
+    responses: createResponseCache(),
+    backlogs: createBacklogCache(),
+  };
   return {
-    run: (input) => runOneTick(env, options, input),
+    run: (input) => runOneTick(env, options, caches, input),
+    caches,
     secrets: () => [env.gateToken, safeToken(env.source, "GITHUB_TOKEN")].filter(isText),
   };
 }
@@ -73,6 +95,7 @@ export function composeTick(env: TickEnv, options: ComposeTickOptions): Composed
 async function runOneTick(
   env: TickEnv,
   options: ComposeTickOptions,
+  caches: TickCaches,
   input: TickInput,
 ): Promise<TickOutcome> {
   const configPath = configPathForTarget(env.configPath, input.target);
@@ -94,7 +117,7 @@ async function runOneTick(
     );
   }
   try {
-    const base = await tickDependencies(env, config, options);
+    const base = await tickDependencies(env, config, options, caches);
     const deps = options.dependencies ? options.dependencies(base) : base;
     return await runTick(
       {
@@ -127,6 +150,7 @@ async function tickDependencies(
   env: TickEnv,
   config: AutonomyConfig,
   options: ComposeTickOptions,
+  caches: TickCaches,
 ): Promise<TickDependencies> {
   const { logger } = options;
   const location = await resolveControlPlane(env.source, config.control_plane_url);
@@ -140,7 +164,8 @@ async function tickDependencies(
   }
   return {
     controlPlane,
-    forge: () => options.createForge(config, forgeToken(env.source), logger),
+    forge: () => options.createForge(config, forgeToken(env.source), logger, caches.responses),
+    backlogCache: caches.backlogs,
     ...(jobs ? { jobs } : {}),
     dispatch: async (request) => {
       if (!sink) {

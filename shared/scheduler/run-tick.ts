@@ -1,3 +1,4 @@
+import type { BacklogCache } from "../backlog/backlog-cache.ts";
 import { BACKLOG_FILE, parseBacklog, unreadableBacklog } from "../backlog/parse-backlog.ts";
 import type { BacklogParse } from "../backlog/types.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
@@ -43,6 +44,8 @@ export interface TickDependencies {
   jobs?: JobRunner;
   /** Sends the attempt request to the worker. */
   dispatch: (request: AttemptRequest) => Promise<unknown>;
+  /** Parses by blob sha, kept across ticks: an unchanged backlog is not parsed again. */
+  backlogCache?: BacklogCache;
   logger: Logger;
   now?: () => Date;
 }
@@ -133,7 +136,7 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
       closures.push(
         ...(await closePullRequests(forge, target, openPullRequests, config, now, log)),
       );
-      backlog = await readBacklog(forge, config, log);
+      backlog = await readBacklog(forge, config, log, deps.backlogCache);
     }
   }
 
@@ -339,16 +342,17 @@ async function readBacklog(
   forge: Forge,
   config: AutonomyConfig,
   log: Logger,
+  cache: BacklogCache | undefined,
 ): Promise<BacklogParse> {
   try {
-    const text = await forge.readFile(BACKLOG_FILE, config.target_branch);
-    if (text === null) {
+    const file = await forge.readFileWithSha(BACKLOG_FILE, config.target_branch);
+    if (file === null) {
       return unreadableBacklog(
         `${BACKLOG_FILE} not found on ${config.target_branch}`,
         BACKLOG_FILE,
       );
     }
-    return parseBacklog(text, BACKLOG_FILE);
+    return cache ? cache.parse(file, BACKLOG_FILE) : parseBacklog(file.text, BACKLOG_FILE);
   } catch (error) {
     log.warn({ err: errorMessage(error) }, "cannot read the backlog");
     return unreadableBacklog(`cannot read ${BACKLOG_FILE}: ${errorMessage(error)}`, BACKLOG_FILE);
