@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   "store verify": () => import("./commands/store-verify.ts"),
   "render job": () => import("./commands/render-job.ts"),
   "render knative": () => import("./commands/render-knative.ts"),
+  "targets lint": () => import("./commands/targets-lint.ts"),
   serve: () => import("./commands/serve.ts"),
 };
 

@@ -12,6 +12,7 @@ import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolu
 import type { IService as IKubernetesService } from "kubernetes-models/v1/Service";
 import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { stringify } from "yaml";
+import { PING_SOURCE_PREFIX, type TargetFile } from "../config/lint-targets.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
 import { PRIVATE_KEY_FILE_VARIABLE } from "../forge/github/app/github-app-from-env.ts";
 import {
@@ -32,6 +33,7 @@ import {
   EVENTS_DIR,
   NAMES,
 } from "./names.ts";
+import { spreadSchedules } from "./spread-schedules.ts";
 
 export type Manifest =
   | INamespace
@@ -51,6 +53,13 @@ export interface RenderKnativeOptions {
   configName?: string;
   /** The config file's text, so the ConfigMap keeps its comments; else the fields are written out. */
   configText?: string;
+  /**
+   * A config directory's targets (checked together by `lintTargets`, sorted): the ConfigMap
+   * holds every file, each target gets its own PingSource `leviathan-tick-<target>` with data
+   * `{"target": …}` and a spread schedule, and `LEVIATHAN_CONFIG` names the first file. The
+   * deployment's own settings (namespace, image) come from `config`, which they share.
+   */
+  targets?: readonly TargetFile[];
 }
 
 export const DEFAULT_CONFIG_NAME = "dev.yaml";
@@ -294,9 +303,15 @@ export function renderKnative(
   options: RenderKnativeOptions = {},
 ): Manifest[] {
   const namespace = config.worker_namespace;
-  const configName = options.configName ?? DEFAULT_CONFIG_NAME;
+  const targets = options.targets?.length ? options.targets : undefined;
+  const configName = targets ? targets[0]!.name : (options.configName ?? DEFAULT_CONFIG_NAME);
   const workerUrl = clusterLocalUrl(NAMES.worker, namespace);
   const app = config.github_app_id !== undefined;
+  const configData = targets
+    ? Object.fromEntries(
+        targets.map((t) => [t.name, autonomyConfigText(t.config, workerUrl, t.text)] as const),
+      )
+    : { [configName]: autonomyConfigText(config, workerUrl, options.configText) };
   return [
     {
       apiVersion: "v1",
@@ -338,7 +353,7 @@ export function renderKnative(
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: NAMES.autonomyConfig, namespace, labels: { ...PART_OF } },
-      data: { [configName]: autonomyConfigText(config, workerUrl, options.configText) },
+      data: configData,
     },
     controlPlane(config, namespace),
     {
@@ -379,16 +394,42 @@ export function renderKnative(
       ],
       githubAppKey: app,
     }),
-    {
-      apiVersion: "sources.knative.dev/v1",
-      kind: "PingSource",
-      metadata: { name: NAMES.tick, namespace, labels: { ...PART_OF } },
-      spec: {
-        schedule: config.schedule_cron,
-        sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
-      },
-    },
+    ...(targets
+      ? targetPingSources(targets, namespace)
+      : [
+          {
+            apiVersion: "sources.knative.dev/v1",
+            kind: "PingSource",
+            metadata: { name: NAMES.tick, namespace, labels: { ...PART_OF } },
+            spec: {
+              schedule: config.schedule_cron,
+              sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
+            },
+          } satisfies IPingSource,
+        ]),
   ];
+}
+
+/** One PingSource per target, its data naming the target, its schedule spread. */
+function targetPingSources(targets: readonly TargetFile[], namespace: string): IPingSource[] {
+  const schedules = spreadSchedules(
+    targets.map((t) => ({ target: t.target, cron: t.config.schedule_cron })),
+  );
+  return schedules.map(({ target, schedule }) => ({
+    apiVersion: "sources.knative.dev/v1",
+    kind: "PingSource",
+    metadata: {
+      name: `${PING_SOURCE_PREFIX}${target}`,
+      namespace,
+      labels: { ...PART_OF, "leviathan.dev/target": target },
+    },
+    spec: {
+      schedule,
+      contentType: "application/json",
+      data: JSON.stringify({ target }),
+      sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
+    },
+  }));
 }
 
 /** YAML of one or more manifests as one multi-document stream. */

@@ -18,6 +18,12 @@ export interface PullRequest {
   base_ref: string;
 }
 
+/** A file's text and git blob sha at a ref. */
+export interface FileAtRef {
+  text: string;
+  sha: string;
+}
+
 export interface CreatePullRequest {
   title: string;
   body: string;
@@ -34,6 +40,8 @@ export interface Forge {
   createPullRequest(input: CreatePullRequest): Promise<PullRequest>;
   /** A file's text at a branch through the contents API (no clone); null when it is absent. */
   readFile(path: string, ref: string): Promise<string | null>;
+  /** `readFile` with the file's git blob sha, which names its content (for caches). */
+  readFileWithSha(path: string, ref: string): Promise<FileAtRef | null>;
   /** HTTP requests made so far (retries included), for the tick's request budget. */
   readonly requestCount: number;
 }

@@ -20,12 +20,13 @@ import {
   createProcessJobRunner,
   type ProcessJobRunner,
 } from "../jobs/process/process-job-runner.ts";
-import { createLogger, type Logger } from "../log/logger.ts";
+import { createLogger } from "../log/logger.ts";
 import { stopSignal } from "../process/stop-signal.ts";
+import { type ComposedTick, composeTick } from "../scheduler/compose-tick.ts";
 import { describeDecision } from "../scheduler/describe-decision.ts";
 import type { TickDependencies } from "../scheduler/run-tick.ts";
+import { parseTickEnv } from "../scheduler/tick-env.ts";
 import { createTickHandler } from "../scheduler/tick-http-handler.ts";
-import { tickTarget } from "../scheduler/tick-target.ts";
 import { hasTokenVariable, readTokenVariable } from "../tokens/read-token.ts";
 import { createWorkerHandler } from "../worker/worker-http-handler.ts";
 import {
@@ -150,9 +151,15 @@ export async function runLocal(options: LocalOptions): Promise<number> {
       ...d,
       jobs: runner,
     });
+    // One tick for the process: the served function and the loop below share its caches.
+    const composed = composeTick(parseTickEnv(functionEnv, { requireGateToken: true }), {
+      createForge: forgeFromConfig,
+      logger,
+      dependencies,
+    });
     const tick: ServedFunction = await serveFunction(
       "tick",
-      createTickHandler({ env: functionEnv, createForge: forgeFromConfig, logger, dependencies }),
+      createTickHandler({ tick: composed, gateToken: token, logger }),
     );
     cleanup.unshift(() => tick.close());
     report.say(
@@ -184,13 +191,11 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     const client = () => new ControlPlaneClient({ url: controlPlane.url, token, logger });
     const runOneTick = () =>
       tickOnce({
-        env: functionEnv,
+        tick: composed,
         config,
-        logger,
         report,
         runner,
         client,
-        dependencies,
         stopped: () => stopping,
         localForge: !useGitHub,
         once: options.once,
@@ -219,26 +224,18 @@ export async function runLocal(options: LocalOptions): Promise<number> {
 }
 
 async function tickOnce(input: {
-  env: NodeJS.ProcessEnv;
+  tick: ComposedTick;
   config: AutonomyConfig;
-  logger: Logger;
   report: Reporter;
   runner: ProcessJobRunner;
   client: () => ControlPlaneClient;
-  dependencies: (deps: TickDependencies) => TickDependencies;
   stopped: () => boolean;
   /** The PR is on the local forge, whose page has Merge and Close buttons. */
   localForge: boolean;
   /** `--once`: the forge stops with this run, so its pages do too. */
   once: boolean;
 }): Promise<AttemptResult | undefined> {
-  const outcome = await tickTarget({
-    env: input.env,
-    tickId: `local-${new Date().toISOString()}`,
-    logger: input.logger,
-    createForge: forgeFromConfig,
-    dependencies: input.dependencies,
-  });
+  const outcome = await input.tick.run({ tickId: `local-${new Date().toISOString()}` });
   input.report.say("tick", `tick: ${describeDecision(outcome)}`, { decision: outcome.decision });
   if (input.localForge && outcome.decision.action === "skip") {
     if (outcome.decision.reason === "max_open_prs") {

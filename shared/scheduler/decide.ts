@@ -90,6 +90,7 @@ export function decide(input: DecisionInput): TickPlan {
     attempt_number,
     config: input.configName,
   } satisfies AttemptRequest;
+  const requested = attemptRequestedEvent(request, now);
   return {
     decision: {
       action: "dispatch",
@@ -98,6 +99,7 @@ export function decide(input: DecisionInput): TickPlan {
       attempt_number,
       ...(selection.ineligible.length > 0 ? { details: { ineligible: selection.ineligible } } : {}),
     },
-    events: [...blocked, attemptRequestedEvent(request, now)],
+    events: [...blocked, requested],
+    dispatch: { request, event: requested },
   };
 }

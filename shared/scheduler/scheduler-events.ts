@@ -1,5 +1,5 @@
 import { attemptEventId, derivedEventId, skipEventId, tickDecisionEventId } from "../events/ids.ts";
-import type { AttemptRequest, LeviathanEvent } from "../events/types.ts";
+import type { AttemptRequest, LeviathanEvent, SkipReason } from "../events/types.ts";
 import type { Decision, Details, Skip } from "./types.ts";
 
 /** `actor_id` of every event the tick records. */
@@ -90,4 +90,60 @@ export function taskBlockedEvent(
     target_id: targetId,
     attempts,
   });
+}
+
+const SKIP_REASONS: readonly SkipReason[] = [
+  "autonomy_disabled",
+  "circuit_open",
+  "max_open_prs",
+  "forge_unavailable",
+  "max_running_attempts",
+  "backlog_invalid",
+  "no_ready_task",
+];
+
+/**
+ * The decision a `scheduler.decided` event holds, rebuilt field by field: the control plane
+ * checked its shape when it stored it, so anything else is a broken store.
+ */
+export function recordedDecision(recorded: Record<string, unknown>): Decision {
+  const details = isRecord(recorded.details) ? { details: recorded.details } : {};
+  const { action, task_id, attempt_id, attempt_number, reason } = recorded;
+  if (
+    action === "dispatch" &&
+    typeof task_id === "string" &&
+    typeof attempt_id === "string" &&
+    typeof attempt_number === "number"
+  ) {
+    return {
+      action,
+      task_id,
+      attempt_id,
+      attempt_number,
+      ...details,
+      ...(recorded.dispatched === false ? { dispatched: false as const } : {}),
+    };
+  }
+  const known = SKIP_REASONS.find((candidate) => candidate === reason);
+  if (action === "skip" && known) return { action, reason: known, ...details };
+  throw new Error(`a recorded decision of unknown shape (action ${JSON.stringify(action)})`);
+}
+
+/** The request an `attempt.requested` event carries, or undefined when its payload is not one. */
+export function attemptRequestOf(payload: Record<string, unknown>): AttemptRequest | undefined {
+  const { target_id, task_id, attempt_id, attempt_number, config } = payload;
+  if (
+    typeof target_id !== "string" ||
+    typeof task_id !== "string" ||
+    typeof attempt_id !== "string" ||
+    typeof attempt_number !== "number" ||
+    typeof config !== "string"
+  ) {
+    return undefined;
+  }
+  return { target_id, task_id, attempt_id, attempt_number, config };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

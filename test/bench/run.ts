@@ -16,8 +16,12 @@ import { benchHistory } from "./history-bench.ts";
 import { type BenchContext, benchBatchIngest, benchSingleIngest } from "./ingest-bench.ts";
 import { benchLocalOnce } from "./local-once-bench.ts";
 import { benchSchedulerDecide } from "./scheduler-decide.ts";
+import { benchTickHour } from "./tick-hour-bench.ts";
 
 const quick = process.argv.includes("--quick");
+// `npm run bench -- --only scheduler,tick hour` runs just those steps.
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt === -1 ? undefined : (process.argv[onlyAt + 1] ?? "").split(",");
 const workDir = await mkdtemp(join(tmpdir(), "leviathan-bench-"));
 const context: BenchContext = { quick, workDir };
 const removeWorkDir = () => rm(workDir, { recursive: true, force: true });
@@ -39,12 +43,14 @@ const steps: Array<[string, () => Promise<BenchSection | BenchSection[]> | Bench
   ["single-event ingest", () => benchSingleIngest(context)],
   ["history", () => benchHistory(context)],
   ["scheduler", () => benchSchedulerDecide()],
+  ["tick hour", () => benchTickHour(context)],
   ["attempt", () => benchAttempt({ quick, workDir: join(workDir, "attempt") })],
   ["local mode", () => benchLocalOnce(context)],
 ];
 let failed = false;
 try {
   for (const [name, step] of steps) {
+    if (only && !only.includes(name)) continue;
     const t0 = performance.now();
     try {
       const result = await step();

@@ -1,5 +1,6 @@
 // runTick against a REAL control plane (HTTP, NDJSON store) with an in-memory Forge behind the
 // Forge interface; the HTTP-level GitHub fake is exercised in the tick's end-to-end tests.
+import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { attemptEventId, jobNameFor, tickDecisionEventId } from "../../shared/events/ids.ts";
@@ -50,6 +51,11 @@ class MemoryForge implements Forge {
   }
   readFile() {
     return this.ask(this.backlog);
+  }
+  readFileWithSha() {
+    const text = this.backlog;
+    const sha = text === null ? "" : createHash("sha1").update(text).digest("hex");
+    return this.ask(text === null ? null : { text, sha });
   }
 }
 

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { forgeFromConfig } from "../../shared/forge/github/forge-from-config.ts";
 import { type ServedFunction, serveFunction } from "../../shared/local/serve-function.ts";
+import { composeTick } from "../../shared/scheduler/compose-tick.ts";
+import { parseTickEnv } from "../../shared/scheduler/tick-env.ts";
 import { createTickHandler } from "../../shared/scheduler/tick-http-handler.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
@@ -42,7 +44,11 @@ beforeAll(async () => {
   };
   tick = await serveFunction(
     "tick",
-    createTickHandler({ env, createForge: forgeFromConfig, logger: silentLogger }),
+    createTickHandler({
+      tick: composeTick(parseTickEnv(env), { createForge: forgeFromConfig, logger: silentLogger }),
+      gateToken: TOKEN,
+      logger: silentLogger,
+    }),
   );
 });
 

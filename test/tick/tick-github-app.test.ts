@@ -10,7 +10,8 @@ import { loadConfig } from "../../shared/config/load-config.ts";
 import { githubAppFromEnv } from "../../shared/forge/github/app/github-app-from-env.ts";
 import { TICK_PERMISSIONS } from "../../shared/forge/github/app/github-app-tokens.ts";
 import { forgeFromConfig } from "../../shared/forge/github/forge-from-config.ts";
-import { tickTarget } from "../../shared/scheduler/tick-target.ts";
+import { composeTick } from "../../shared/scheduler/compose-tick.ts";
+import { parseTickEnv } from "../../shared/scheduler/tick-env.ts";
 import {
   CONTROL_PLANE_TOKEN,
   type Harness,
@@ -61,7 +62,10 @@ afterAll(async () => {
 });
 
 const tick = (tickId: string, tickEnv = env) =>
-  tickTarget({ env: tickEnv, tickId, dryRun: true, logger, createForge: forgeFromConfig });
+  composeTick(parseTickEnv(tickEnv), { logger, createForge: forgeFromConfig }).run({
+    tickId,
+    dryRun: true,
+  });
 
 const appRequests = () =>
   harness.forge.requests.filter(

@@ -3,7 +3,8 @@ import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import type { Logger } from "../../log/logger.ts";
 import { redact } from "../../log/logger.ts";
-import type { CreatePullRequest, Forge, GitHubCredential } from "../types.ts";
+import type { CreatePullRequest, FileAtRef, Forge, GitHubCredential } from "../types.ts";
+import { type ResponseCache, withConditionalRequests } from "./conditional-fetch.ts";
 import { createCountingFetch } from "./counting-fetch.ts";
 import {
   isNotFound,
@@ -37,6 +38,11 @@ export interface GitHubForgeOptions {
   rateLimitSecondMs?: number;
   logger?: Logger;
   userAgent?: string;
+  /**
+   * Replies kept for conditional requests (`If-None-Match`): an unchanged answer is a 304,
+   * which costs no rate limit. Shared by every forge of the process that is given it.
+   */
+  responseCache?: ResponseCache;
 }
 
 const ForgeOctokit = Octokit.plugin(throttling, retry);
@@ -55,9 +61,13 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
   const secrets = (): readonly string[] =>
     typeof credential === "string" ? [credential] : credential.issued;
   const retries = options.retries ?? 3;
+  // Counted outside the cache: a 304 is a request sent, even if it costs no rate limit.
   const network = createCountingFetch({
     timeoutMs: options.timeoutMs ?? 15_000,
     ...(logger ? { logger } : {}),
+    ...(options.responseCache
+      ? { fetch: withConditionalRequests(globalThis.fetch, options.responseCache) }
+      : {}),
   });
   const rateLimits = { retries, maxWaitSeconds: options.maxRateLimitWaitSeconds ?? 60 };
   const baseUrl = options.apiUrl.replace(/\/+$/, "");
@@ -161,23 +171,28 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       });
     },
 
-    readFile: (path, ref) =>
-      call(`reading ${path} at ${ref} of ${repository}`, async () => {
-        try {
-          return await readText(path, ref);
-        } catch (error) {
-          if (isNotFound(error)) return null;
-          throw error;
-        }
-      }),
+    readFile: async (path, ref) => (await readFileAt(path, ref))?.text ?? null,
+
+    readFileWithSha: (path, ref) => readFileAt(path, ref),
 
     get requestCount() {
       return network.count;
     },
   };
 
+  function readFileAt(path: string, ref: string): Promise<FileAtRef | null> {
+    return call(`reading ${path} at ${ref} of ${repository}`, async () => {
+      try {
+        return await readText(path, ref);
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    });
+  }
+
   /** The contents API: base64 in JSON up to 1 MB; larger files only through the raw media type. */
-  async function readText(path: string, ref: string): Promise<string | null> {
+  async function readText(path: string, ref: string): Promise<FileAtRef | null> {
     const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
     // A folder (a list) or a submodule there: no file of that name to read.
     if (Array.isArray(data)) return null;
@@ -185,8 +200,9 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       throw new Error(`the forge answered with something other than contents for ${path}`);
     }
     if (data.type !== "file") return null;
+    const sha = data.sha;
     if ("encoding" in data && data.encoding === "base64" && typeof data.content === "string") {
-      return Buffer.from(data.content, "base64").toString("utf8");
+      return { text: Buffer.from(data.content, "base64").toString("utf8"), sha };
     }
     const raw = await octokit.rest.repos.getContent({
       owner,
@@ -196,8 +212,8 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       mediaType: { format: "raw" },
     });
     const body: unknown = raw.data;
-    if (typeof body === "string") return body;
-    if (body instanceof ArrayBuffer) return Buffer.from(body).toString("utf8");
+    if (typeof body === "string") return { text: body, sha };
+    if (body instanceof ArrayBuffer) return { text: Buffer.from(body).toString("utf8"), sha };
     throw new Error(`unexpected raw reply for ${path}`);
   }
 }

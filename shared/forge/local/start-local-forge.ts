@@ -223,7 +223,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
         : JSON.stringify(fault.body === undefined ? faultBody(fault.status) : fault.body);
     if (!req.complete) res.setHeader("connection", "close");
     res.writeHead(fault.status, {
-      ...(isApi ? { ...rest.rateLimit.take(), ...githubHeaders() } : {}),
+      ...(isApi ? { ...rest.rateLimit.take(req.headers.authorization), ...githubHeaders() } : {}),
       "content-type":
         typeof fault.body === "string"
           ? "text/plain; charset=utf-8"
@@ -268,6 +268,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       await mergePullRequest(services, owner, repo, number);
     },
     faults,
+    rateLimitUsed: (token) => rest.rateLimit.used(`token ${token}`),
     get requests() {
       return requests;
     },

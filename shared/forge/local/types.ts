@@ -68,6 +68,8 @@ export interface LocalForge {
   mergePullRequest(owner: string, repo: string, number: number): Promise<void>;
   /** In-process only: never reachable over HTTP. */
   readonly faults: FaultInjector;
+  /** Rate-limit points this token has spent in its current hour (a 304 spends none). */
+  rateLimitUsed(token: string): number;
   /** The most recent requests (at most 10,000), oldest first. */
   readonly requests: ReadonlyArray<ForgeRequest>;
   close(): Promise<void>;
