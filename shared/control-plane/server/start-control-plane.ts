@@ -18,8 +18,10 @@ import {
   type Health,
 } from "./control-plane-routes.ts";
 import { HttpError, sendJson } from "./http-reply.ts";
+import { loadCron } from "./judge-stalled.ts";
 import { type Method, matchRoute } from "./match-route.ts";
 import { DEFAULT_MAX_BODY_BYTES, readBody } from "./read-body.ts";
+import { createConsoleServer, isConsolePath } from "./serve-console.ts";
 
 export interface ControlPlaneOptions {
   /** The event store's directory (segment files directly inside it). */
@@ -40,6 +42,10 @@ export interface ControlPlaneOptions {
   onListening?: (url: string) => void;
   /** How long close() lets in-flight requests finish before cutting connections; default 10 s. */
   shutdownGraceMs?: number;
+  /** The console's folder; default: found beside the server's code (see `findConsoleDir`). */
+  consoleDir?: string;
+  /** Test seam: the clock (default: the system's); judges `stalled` and stamps resets. */
+  now?: () => Date;
   /** Test seam: how the store is opened (default: the NDJSON store). */
   openStore?: (options: NdjsonStoreOptions) => Promise<EventStore>;
 }
@@ -71,6 +77,7 @@ export async function startControlPlane(
   let store: EventStore | undefined;
   let health: Health = "starting";
   const metrics = createControlPlaneMetrics(() => store);
+  const serveConsole = createConsoleServer(options.consoleDir);
   const services: ControlPlaneServices = {
     get store(): EventStore {
       if (!store) throw new HttpError(503, "the control plane is starting");
@@ -79,7 +86,7 @@ export async function startControlPlane(
     state,
     metrics,
     health: () => health,
-    now: () => new Date(),
+    now: options.now ?? (() => new Date()),
     answers: new Map(),
   };
 
@@ -115,6 +122,12 @@ export async function startControlPlane(
     const queryAt = url.indexOf("?");
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const query = new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1));
+    // The console's files hold no data: no token, and no body is ever read for them.
+    if (isConsolePath(path)) {
+      setRoute(path === "/" ? "/" : "/console/*");
+      serveConsole(req, res, path);
+      return;
+    }
     const match = matchRoute<Handler>(CONTROL_PLANE_ROUTES, path);
     if (match) setRoute(match.route.template);
     const principal: Principal | null = match?.route.public
@@ -199,6 +212,8 @@ export async function startControlPlane(
     throw error;
   }
   health = "ok";
+  // Judging `stalled` needs cron-parser; loaded now, off the start-up path.
+  void loadCron().catch((error: unknown) => logger.warn({ err: error }, "cron-parser not loaded"));
   logger.info({ url, dir: options.dataDir, records: store.stats().records }, "control plane ready");
 
   let closing: Promise<void> | undefined;
