@@ -51,7 +51,7 @@ function h(tag, attrs = {}, ...children) {
     else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else el.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Number.POSITIVE_INFINITY)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -233,7 +233,8 @@ async function render() {
     if (link.dataset.view === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  const draw = async () => {
+  // A redraw of the same view keeps the focus where it is; a new view focuses its heading.
+  const draw = async (refresh = false) => {
     try {
       let content;
       if (name === "targets" && id) content = await targetView(id);
@@ -241,9 +242,8 @@ async function render() {
       else if (name === "log") content = await logView(mine);
       else content = await targetsView();
       if (mine !== generation) return;
-      const focused = view.contains(document.activeElement);
       view.replaceChildren(content);
-      if (!focused) view.querySelector("h2")?.focus({ preventScroll: true });
+      if (!refresh) view.querySelector("h2")?.focus({ preventScroll: true });
       say("");
     } catch (error) {
       if (mine !== generation) return;
@@ -259,11 +259,10 @@ async function render() {
   // The log keeps itself current; the other views are redrawn now and then.
   if (name !== "log" && mine === generation && token()) {
     every(REFRESH_MS, () => {
-      if (
-        !view.contains(document.activeElement) ||
-        document.activeElement === view.querySelector("h2")
-      )
-        draw();
+      // Not while the operator is on a link or button of the view: it would go from under them.
+      const onHeading = document.activeElement === view.querySelector("h2");
+      if (view.contains(document.activeElement) && !onHeading) return;
+      draw(!onHeading);
     });
   }
 }
