@@ -236,6 +236,13 @@ async function storeHead(context: RequestContext, services: ControlPlaneServices
 
 async function metrics(context: RequestContext, services: ControlPlaneServices): Promise<void> {
   const { registry } = services.metrics;
+  const cron = await loadCron();
+  const { state } = services;
+  services.metrics.setTargets({
+    targets: judgeSummary(cron, state.summary(), services.now().getTime()).body.targets,
+    failuresByReason: state.failuresByReason(),
+    blockedTasks: state.blockedTasks(),
+  });
   sendText(context.res, 200, await registry.metrics(), registry.contentType);
 }
 
