@@ -20,6 +20,7 @@ import {
   PR_TITLE,
   recordHistory,
 } from "../support/console-history.ts";
+import { tempDir } from "../support/temp-dir.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 // What the functions handed to page.evaluate see: they run in the page, not here, and the
@@ -48,7 +49,7 @@ beforeAll(async () => {
   cp = await startTestControlPlane();
   history = consoleHistory(new Date());
   await recordHistory(cp.url, TOKEN, history);
-  browser = await launchBrowser();
+  browser = await launchBrowser(tempDir("leviathan-chromium-"));
   page = await browser.newPage();
   page.on("request", (req) => requested.push(req.url()));
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));

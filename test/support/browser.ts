@@ -2,7 +2,6 @@
 // (which never downloads a browser). CHROMIUM_PATH points at another build elsewhere.
 import { existsSync } from "node:fs";
 import { type BrowserContext, chromium } from "playwright-core";
-import { tempDir } from "./temp-dir.ts";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -19,8 +18,9 @@ export const CHROMIUM_ARGS = [
   "--disable-extensions",
 ];
 
-/** A browser with a fresh profile of its own (removed with the test file's temp folders). */
+/** A browser whose profile is `profileDir` (give it a fresh, empty folder). */
 export async function launchBrowser(
+  profileDir: string,
   options: { width?: number; height?: number; colorScheme?: "light" | "dark" } = {},
 ): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM_PATH)) {
@@ -28,7 +28,7 @@ export async function launchBrowser(
       `no Chromium at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`,
     );
   }
-  return chromium.launchPersistentContext(tempDir("leviathan-chromium-"), {
+  return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
