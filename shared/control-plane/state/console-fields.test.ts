@@ -2,7 +2,12 @@
 // breaker judged by the tick's rule, each task's last failure and PRs, the newest attempts, and
 // failures by bounded reason labels; kept the same through a snapshot.
 import { describe, expect, it } from "vitest";
-import { attemptEvent, type EventSpec, stateAfter } from "../../../test/support/state-helpers.ts";
+import {
+  attemptEvent,
+  type EventSpec,
+  recordOf,
+  stateAfter,
+} from "../../../test/support/state-helpers.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
 import { MAX_RECENT_ATTEMPTS } from "./model.ts";
 import { MAX_ERROR_SUMMARY } from "./platform-failure.ts";
@@ -53,23 +58,9 @@ describe("the tick's policy and the breaker", () => {
 
   it("opens at consecutive_failures >= circuit_breaker_failures, and a reset closes it", () => {
     const state = createControlPlaneState();
-    const apply = (specs: EventSpec[], from: number) =>
-      specs.forEach((spec, i) =>
-        state.apply({
-          seq: from + i,
-          received_at: "2024-05-01T12:00:00Z",
-          target: spec.target ?? "radix",
-          event: {
-            event_id: `e${from + i}`,
-            event_type: spec.type,
-            timestamp: "2024-05-01T12:00:00Z",
-            actor_id: "t",
-            payload: spec.payload ?? {},
-          },
-          prev_hash: null,
-          hash: "0".repeat(64),
-        }),
-      );
+    const apply = (specs: EventSpec[], from: number) => {
+      for (const [i, spec] of specs.entries()) state.apply(recordOf(spec, from + i));
+    };
     apply([decided("*/5 * * * *", 2), ...failed("a1")], 1);
     expect(state.target("radix").circuit_open).toBe(false);
     apply(failed("a2"), 4);
