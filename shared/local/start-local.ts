@@ -187,6 +187,11 @@ export async function runLocal(options: LocalOptions): Promise<number> {
       `summary        ${controlPlane.url}/v1/graph/summary  (or: npx leviathan summary)`,
       { service: "summary", url: `${controlPlane.url}/v1/graph/summary` },
     );
+    report.say(
+      "service",
+      `console        ${controlPlane.url}/  (sign in with the token in ${tokenPath(home)})`,
+      { service: "console", url: `${controlPlane.url}/` },
+    );
 
     const client = () => new ControlPlaneClient({ url: controlPlane.url, token, logger });
     const runOneTick = () =>

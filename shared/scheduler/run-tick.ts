@@ -17,7 +17,12 @@ import {
   planReconciliation,
 } from "./reconcile-attempts.ts";
 import { isCircuitOpen } from "./rules/circuit-breaker.ts";
-import { attemptRequestOf, decidedEvent, recordedDecision } from "./scheduler-events.ts";
+import {
+  attemptRequestOf,
+  decidedEvent,
+  recordedDecision,
+  tickPolicyOf,
+} from "./scheduler-events.ts";
 import type { Decision } from "./types.ts";
 
 /** What the tick needs from the control plane; the HTTP client satisfies it. */
@@ -196,7 +201,7 @@ async function recordDecision(
   log: Logger,
 ): Promise<{ decision: Decision; event: LeviathanEvent; replayed: boolean }> {
   const targetId = request.config.target_id;
-  const event = decidedEvent(targetId, request.tickId, decision, now);
+  const event = decidedEvent(targetId, request.tickId, decision, now, tickPolicyOf(request.config));
   if (request.dryRun) return { decision, event, replayed: false };
   const reply = await deps.controlPlane.postEvents(targetId, [event]);
   if (reply.ingested === 1) return { decision, event, replayed: false };

@@ -1,3 +1,4 @@
+import type { AutonomyConfig } from "../config/schema.ts";
 import { attemptEventId, derivedEventId, skipEventId, tickDecisionEventId } from "../events/ids.ts";
 import type { AttemptRequest, LeviathanEvent, SkipReason } from "../events/types.ts";
 import type { Decision, Details, Skip } from "./types.ts";
@@ -24,6 +25,24 @@ function schedulerEvent(
 }
 
 /**
+ * The policy a tick ran under, carried by each `scheduler.decided` and `scheduler.skipped`: the
+ * control plane keeps the latest per target, so it can tell a stalled target (no tick for two
+ * periods of `schedule_cron`) and an open breaker (`consecutive_failures` ≥
+ * `circuit_breaker_failures`, the tick's own rule) without reading any config.
+ */
+export interface TickPolicy {
+  schedule_cron: string;
+  circuit_breaker_failures: number;
+}
+
+export function tickPolicyOf(config: AutonomyConfig): TickPolicy {
+  return {
+    schedule_cron: config.schedule_cron,
+    circuit_breaker_failures: config.circuit_breaker_failures,
+  };
+}
+
+/**
  * A tick skips every few minutes, so its event keeps lists short (a 1,000-task backlog would
  * otherwise store every reason each time); the printed decision keeps them whole.
  */
@@ -41,12 +60,19 @@ function boundDetails(details: Details): Details {
 }
 
 /** `scheduler.skipped`; a redelivered tick (same id) with the same reason maps onto it. */
-export function skipEvent(targetId: string, tickId: string, skip: Skip, now: Date): LeviathanEvent {
+export function skipEvent(
+  targetId: string,
+  tickId: string,
+  skip: Skip,
+  now: Date,
+  policy?: TickPolicy,
+): LeviathanEvent {
   return schedulerEvent(skipEventId(tickId, skip.reason), "scheduler.skipped", now, {
     reason: skip.reason,
     target_id: targetId,
     tick_id: tickId,
     ...(skip.details ? { details: boundDetails(skip.details) } : {}),
+    ...policy,
   });
 }
 
@@ -59,12 +85,14 @@ export function decidedEvent(
   tickId: string,
   decision: Decision,
   now: Date,
+  policy?: TickPolicy,
 ): LeviathanEvent {
   const { details, ...rest } = decision;
   return schedulerEvent(tickDecisionEventId(targetId, tickId), "scheduler.decided", now, {
     target_id: targetId,
     tick_id: tickId,
     decision: { ...rest, ...(details ? { details: boundDetails(details) } : {}) },
+    ...policy,
   });
 }
 

@@ -39,8 +39,8 @@ it(
     });
     const exited = new Promise<number | null>((resolve) => child!.once("exit", resolve));
     // Wait for the first PR: the loop has gone round once.
+    let out = "";
     await new Promise<void>((resolve, reject) => {
-      let out = "";
       child!.stdout!.on("data", (chunk: Buffer) => {
         out += chunk.toString("utf8");
         if (out.includes('"kind":"result"')) resolve();
@@ -51,6 +51,17 @@ it(
     });
 
     expect((await stat(join(home, "control-plane.token"))).mode & 0o777).toBe(0o600);
+    // It prints the console's address, and the console answers there without a token.
+    const consoleLine = out
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { service?: string; url?: string })
+      .find((line) => line.service === "console");
+    expect(consoleLine?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await fetch(consoleLine!.url!, { signal: AbortSignal.timeout(10_000) });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await page.text()).toContain('src="/console/console.js"');
     const { stdout } = await execFileAsync(process.execPath, [BIN, "summary", "--json"], {
       env: { PATH: process.env.PATH, HOME: home, LEVIATHAN_HOME: home },
       timeout: 60_000,

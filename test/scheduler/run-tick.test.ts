@@ -139,6 +139,11 @@ describe("runTick", () => {
       event_id: tickDecisionEventId("radix", "ping-1"),
       payload: { tick_id: "ping-1", decision: outcome.decision },
     });
+    // The policy it ran under, for the control plane to judge stalled and breaker open.
+    expect(events[1]?.payload).toMatchObject({
+      schedule_cron: seedConfig().schedule_cron,
+      circuit_breaker_failures: seedConfig().circuit_breaker_failures,
+    });
     expect((await client.getTarget("radix")).running_attempts).toEqual([dispatched[0]!.attempt_id]);
   });
 
