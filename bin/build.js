@@ -3,7 +3,7 @@
 // `leviathan` command starts without a TypeScript loader, and stamps the build. Where the
 // sources are not there yet (an image's dependency layer), there is nothing to build.
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,6 +21,10 @@ if (result.status !== 0) {
   // The sources still run through tsx: a failed build costs start-up time, nothing else.
   console.error("leviathan build: tsc failed; commands will run the sources through tsx");
   process.exit(0);
+}
+// Static files tsc does not emit: the console's page, style sheet and script.
+for (const dir of ["shared/control-plane/console"]) {
+  cpSync(join(root, dir), join(root, "dist", dir), { recursive: true });
 }
 writeFileSync(join(root, "dist", ".build-stamp"), `${new Date().toISOString()}\n`);
 console.log(`leviathan build: dist/ in ${Math.round(performance.now() - started)} ms`);

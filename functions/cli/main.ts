@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { errorMessage } from "../../shared/errors/error-message.ts";
-import { type Command, UsageError } from "./command.ts";
+import type { Command } from "./command.ts";
+import { EXIT, exitCodeOf } from "./exit-codes.ts";
 
 /** Loaded lazily, so `leviathan --help` does not pay for Octokit or Kubernetes. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   "store copy": () => import("./commands/store-copy.ts"),
   "render job": () => import("./commands/render-job.ts"),
   "render knative": () => import("./commands/render-knative.ts"),
+  "targets lint": () => import("./commands/targets-lint.ts"),
   serve: () => import("./commands/serve.ts"),
 };
 
@@ -51,14 +53,14 @@ async function main(argv: string[]): Promise<number> {
   const [first, second] = argv;
   if (first === undefined || first === "-h" || first === "--help" || first === "help") {
     process.stdout.write(OVERVIEW);
-    return first === undefined ? 2 : 0;
+    return first === undefined ? EXIT.usage : EXIT.ok;
   }
   const twoWords = second !== undefined ? `${first} ${second}` : "";
   const name = twoWords in COMMANDS ? twoWords : first;
   const load = COMMANDS[name];
   if (!load) {
     process.stderr.write(`leviathan: unknown command '${first}'. See 'leviathan --help'.\n`);
-    return 2;
+    return EXIT.usage;
   }
   const rest = argv.slice(name.split(" ").length);
   const { command } = await load();
@@ -72,13 +74,13 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (error) {
     process.stderr.write(`leviathan ${name}: ${errorMessage(error)}\nUsage: ${command.usage}\n`);
-    return 2;
+    return EXIT.usage;
   }
   if (parsed.values.help) {
     process.stdout.write(
       `Usage: ${command.usage}\n\n${command.summary}\n${command.help ? `\n${command.help}\n` : ""}`,
     );
-    return 0;
+    return EXIT.ok;
   }
   if (typeof parsed.values.config === "string") process.env.LEVIATHAN_CONFIG = parsed.values.config;
   try {
@@ -90,12 +92,10 @@ async function main(argv: string[]): Promise<number> {
       stderr: process.stderr,
     });
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`leviathan ${name}: ${error.message}\nUsage: ${command.usage}\n`);
-      return 2;
-    }
-    process.stderr.write(`leviathan ${name}: ${errorMessage(error)}\n`);
-    return 1;
+    const code = exitCodeOf(error);
+    const usage = code === EXIT.usage ? `Usage: ${command.usage}\n` : "";
+    process.stderr.write(`leviathan ${name}: ${errorMessage(error)}\n${usage}`);
+    return code;
   }
 }
 

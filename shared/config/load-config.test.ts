@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { repoPath } from "../../test/support/repo-root.ts";
 import { errorMessage } from "../errors/error-message.ts";
 import { ConfigError, configPathForTarget, loadConfig, parseConfig } from "./load-config.ts";
 
-const SEED = "ops/autonomy/dev.yaml";
+const SEED = repoPath("ops", "autonomy", "dev.yaml");
 
 async function problemsOf(edit: (text: string) => string): Promise<string[]> {
   const text = edit(await readFile(SEED, "utf8"));
@@ -61,9 +62,31 @@ describe("autonomy config", () => {
       "worker_image: leviathan-worker:local\nmax_open_pr: 3",
       "max_open_pr (line 13): unknown field",
     ],
+    [
+      "worker_image: leviathan-worker:local",
+      "worker_image: leviathan-worker:local\ngithub_app_id: abc",
+      "github_app_id (line 13): must be a whole number",
+    ],
+    [
+      "worker_image: leviathan-worker:local",
+      "worker_image: leviathan-worker:local\ngithub_app_installation_id: 42",
+      "github_app_installation_id (line 13): needs github_app_id",
+    ],
   ])("names the field: %s → %s", async (from, to, expected) => {
     const problems = await problemsOf((t) => t.replace(from, to));
     expect(problems.join("\n")).toContain(expected);
+  });
+
+  it("takes a GitHub App's id, with or without its installation", async () => {
+    const text = await readFile(SEED, "utf8");
+    const withApp = parseConfig(`${text}github_app_id: 123\n`, "app.yaml");
+    expect(withApp.github_app_id).toBe(123);
+    expect(withApp.github_app_installation_id).toBeUndefined();
+    const both = parseConfig(
+      `${text}github_app_id: 123\ngithub_app_installation_id: 456\n`,
+      "app.yaml",
+    );
+    expect(both.github_app_installation_id).toBe(456);
   });
 
   it("names a missing field", async () => {

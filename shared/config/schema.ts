@@ -61,7 +61,7 @@ export const EXECUTOR_ISOLATION_SETTINGS = ["required", "none"] as const;
 export type ExecutorIsolationSetting = (typeof EXECUTOR_ISOLATION_SETTINGS)[number];
 
 /** The seed's fields plus optional ones whose defaults keep the seed valid. */
-export const autonomyConfigSchema = z.strictObject({
+const autonomyConfigFields = z.strictObject({
   target_id: z.string().max(63).regex(TARGET_NAME_PATTERN, "must match [a-z0-9][a-z0-9-]*"),
   target_repo_url: z.string().superRefine((value, ctx) => {
     const parsed = parseRepoUrl(value);
@@ -117,6 +117,29 @@ export const autonomyConfigSchema = z.strictObject({
   max_changed_files: count(1).max(1_000_000, "must be at most 1000000").optional(),
   /** At most this many bytes of changed files' new content (default 10 MiB), else `change_too_large`. */
   max_change_bytes: count(1).optional(),
+  /**
+   * A GitHub App's id: the tick and the worker then use its installation tokens (the private key
+   * from `GITHUB_APP_PRIVATE_KEY_FILE`) instead of `GITHUB_TOKEN`.
+   */
+  github_app_id: count(1).optional(),
+  /** The App's installation on the target; without it, it is looked up from the repository. */
+  github_app_installation_id: count(1).optional(),
 });
+
+export const autonomyConfigSchema = autonomyConfigFields.superRefine(checkGitHubApp);
+
+/** Fields that only mean something together. */
+function checkGitHubApp(
+  config: { github_app_id?: number | undefined; github_app_installation_id?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.github_app_installation_id !== undefined && config.github_app_id === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["github_app_installation_id"],
+      message: "needs github_app_id (the App it is an installation of)",
+    });
+  }
+}
 
 export type AutonomyConfig = z.infer<typeof autonomyConfigSchema>;

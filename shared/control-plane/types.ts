@@ -9,6 +9,53 @@ export interface TaskState {
   blocked: boolean;
 }
 
+/** The last failure of one of a task's attempts, as its `attempt.failed` said. */
+export interface LastFailure {
+  attempt_id: string;
+  /** `payload.reason`; null when the event gave none. */
+  reason: string | null;
+  failure_kind: "task" | "platform";
+  /** `payload.error_summary`, cut to `MAX_ERROR_SUMMARY` characters; null when none. */
+  error_summary: string | null;
+  /** The event's `timestamp`. */
+  at: string;
+}
+
+/** `task_details[<task_id>]` of `GET /v1/targets/:target`: what the console shows beside `tasks`. */
+export interface TaskDetail {
+  last_attempt_id: string | null;
+  /** Global first-seen rank of that attempt: larger is newer (the console orders by it). */
+  last_attempt_order: number | null;
+  last_failure: LastFailure | null;
+  pr_urls: string[];
+}
+
+/** One of `recent_attempts`, newest first. */
+export interface RecentAttempt {
+  attempt_id: string;
+  task_id: string | null;
+  attempt_number: number | null;
+  status: AttemptStatus | null;
+  pr_url: string | null;
+  platform_failure: boolean;
+}
+
+/**
+ * Extra fields of a target's answers (summary and `GET /v1/targets/:target`) for the console and
+ * alerting: the policy the latest tick recorded (null before any tick recorded it), the breaker
+ * judged by the tick's rule, and when the target counts as stalled. `stalled` is judged at the
+ * time of the reply; the rest only changes with new records.
+ */
+export interface TargetHealth {
+  schedule_cron: string | null;
+  circuit_breaker_failures: number | null;
+  /** `consecutive_failures >= circuit_breaker_failures`; null while the threshold is unknown. */
+  circuit_open: boolean | null;
+  /** When the target becomes stalled if no tick comes: two scheduled ticks after the last one. */
+  stalled_at: string | null;
+  stalled: boolean;
+}
+
 /** Detail the tick needs to reconcile; beyond the contract's fields, never instead of them. */
 export interface AttemptSummary {
   attempt_id: string;
@@ -42,6 +89,15 @@ export interface TargetState {
   open_pull_requests: OpenPullRequest[];
 }
 
+/** `GET /v1/targets/:target` as the control plane answers it: the state plus the console's fields. */
+export interface TargetView extends TargetState, TargetHealth {
+  last_event_at: string | null;
+  last_tick_at: string | null;
+  last_skip_reason: string | null;
+  task_details: Record<string, TaskDetail>;
+  recent_attempts: RecentAttempt[];
+}
+
 export interface TargetSummary {
   tasks: Record<string, TaskState>;
   running_attempts: string[];
@@ -52,6 +108,12 @@ export interface TargetSummary {
   last_event_at: string | null;
   last_tick_at: string | null;
   last_skip_reason: string | null;
+  /** Extra (console, alerting): see `TargetHealth`. */
+  schedule_cron?: string | null;
+  circuit_breaker_failures?: number | null;
+  circuit_open?: boolean | null;
+  stalled_at?: string | null;
+  stalled?: boolean;
 }
 
 export interface RecentEvent {

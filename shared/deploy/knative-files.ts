@@ -5,6 +5,7 @@ import { EXECUTOR_SECRET } from "../jobs/attempt-phases.ts";
 import { CONTROL_PLANE_TOKEN_SECRET, GITHUB_TOKEN_SECRET } from "../jobs/build-attempt-job.ts";
 import { NAMES } from "./names.ts";
 import {
+  GITHUB_APP_SECRET,
   type Manifest,
   type RenderKnativeOptions,
   renderKnative,
@@ -81,7 +82,10 @@ export function exampleSecrets(
     stringData: Object.fromEntries(keys.map((key) => [key, ""])),
   });
   return [
-    secret(GITHUB_TOKEN_SECRET.name, [GITHUB_TOKEN_SECRET.key]),
+    // With a GitHub App the App's key replaces the personal token.
+    config.github_app_id !== undefined
+      ? secret(GITHUB_APP_SECRET.name, [GITHUB_APP_SECRET.key])
+      : secret(GITHUB_TOKEN_SECRET.name, [GITHUB_TOKEN_SECRET.key]),
     secret(CONTROL_PLANE_TOKEN_SECRET.name, [CONTROL_PLANE_TOKEN_SECRET.key, STORE_KEY_SECRET_KEY]),
     secret(EXECUTOR_SECRET, [EXAMPLE_EXECUTOR_KEY]),
     ...(store === "postgres" ? [secret(STORE_URL_SECRET.name, [STORE_URL_SECRET.key])] : []),

@@ -12,7 +12,9 @@ import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolu
 import type { IService as IKubernetesService } from "kubernetes-models/v1/Service";
 import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { stringify } from "yaml";
+import { PING_SOURCE_PREFIX, type TargetFile } from "../config/lint-targets.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
+import { PRIVATE_KEY_FILE_VARIABLE } from "../forge/github/app/github-app-from-env.ts";
 import {
   CONTROL_PLANE_TOKEN_SECRET,
   GITHUB_TOKEN_SECRET,
@@ -31,6 +33,7 @@ import {
   EVENTS_DIR,
   NAMES,
 } from "./names.ts";
+import { spreadSchedules } from "./spread-schedules.ts";
 
 export type Manifest =
   | INamespace
@@ -55,6 +58,13 @@ export interface RenderKnativeOptions {
   configName?: string;
   /** The config file's text, so the ConfigMap keeps its comments; else the fields are written out. */
   configText?: string;
+  /**
+   * A config directory's targets (checked together by `lintTargets`, sorted): the ConfigMap
+   * holds every file, each target gets its own PingSource `leviathan-tick-<target>` with data
+   * `{"target": …}` and a spread schedule, and `LEVIATHAN_CONFIG` names the first file. The
+   * deployment's own settings (namespace, image) come from `config`, which they share.
+   */
+  targets?: readonly TargetFile[];
 }
 
 export const DEFAULT_CONFIG_NAME = "dev.yaml";
@@ -95,6 +105,21 @@ function controlPlaneEnv(store: StoreKind): IEnvVar[] {
           { name: "LEVIATHAN_DATA_DIR", value: EVENTS_DIR },
         ]),
   ];
+}
+
+/** The GitHub App's private key: mounted into the tick and the worker, never into a Job. */
+export const GITHUB_APP_SECRET: SecretKeyRef = {
+  name: "leviathan-github-app",
+  key: "private-key.pem",
+};
+const GITHUB_APP_VOLUME = "github-app";
+const GITHUB_APP_MOUNT_DIR = "/var/run/secrets/leviathan/github-app";
+
+function githubAppKeyEnv(): IEnvVar {
+  return {
+    name: PRIVATE_KEY_FILE_VARIABLE,
+    value: `${GITHUB_APP_MOUNT_DIR}/${GITHUB_APP_SECRET.key}`,
+  };
 }
 
 function secretEnv(name: string, ref: SecretKeyRef): IEnvVar {
@@ -289,6 +314,8 @@ interface FunctionService {
   name: string;
   target: "tick" | "worker";
   env: IEnvVar[];
+  /** With a GitHub App: its private key, mounted as a file (the tick and the worker only). */
+  githubAppKey?: boolean;
   annotations?: Record<string, string>;
   containerConcurrency?: number;
 }
@@ -338,6 +365,9 @@ function knativeService(
               volumeMounts: [
                 { name: "autonomy-config", mountPath: CONFIG_MOUNT_DIR, readOnly: true },
                 { name: "tmp", mountPath: "/tmp" },
+                ...(fn.githubAppKey
+                  ? [{ name: GITHUB_APP_VOLUME, mountPath: GITHUB_APP_MOUNT_DIR, readOnly: true }]
+                  : []),
               ],
             },
           ],
@@ -346,6 +376,20 @@ function knativeService(
             // without a restart.
             { name: "autonomy-config", configMap: { name: NAMES.autonomyConfig } },
             { name: "tmp", emptyDir: {} },
+            ...(fn.githubAppKey
+              ? [
+                  {
+                    name: GITHUB_APP_VOLUME,
+                    secret: {
+                      secretName: GITHUB_APP_SECRET.name,
+                      items: [{ key: GITHUB_APP_SECRET.key, path: GITHUB_APP_SECRET.key }],
+                      // Knative sets no fsGroup by default: the image's user reads it as "other".
+                      // The container holds nothing else; no Job ever mounts this Secret.
+                      defaultMode: 0o444,
+                    },
+                  },
+                ]
+              : []),
           ],
         },
       },
@@ -364,9 +408,31 @@ export function renderKnative(
   options: RenderKnativeOptions = {},
 ): Manifest[] {
   const namespace = config.worker_namespace;
-  const configName = options.configName ?? DEFAULT_CONFIG_NAME;
+  const targets = options.targets?.length ? options.targets : undefined;
+  const configName = targets ? targets[0]!.name : (options.configName ?? DEFAULT_CONFIG_NAME);
   const workerUrl = clusterLocalUrl(NAMES.worker, namespace);
   const store = options.store ?? "ndjson";
+  const app = config.github_app_id !== undefined;
+  const addresses = {
+    workerUrl,
+    // The Knative Service answers on port 80 of its cluster-local name.
+    ...(store === "postgres"
+      ? { controlPlaneUrl: clusterLocalUrl(NAMES.controlPlane, namespace) }
+      : {}),
+  };
+  const configData = targets
+    ? Object.fromEntries(
+        targets.map(
+          (t) =>
+            [t.name, autonomyConfigText(t.config, { ...addresses, sourceText: t.text })] as const,
+        ),
+      )
+    : {
+        [configName]: autonomyConfigText(config, {
+          ...addresses,
+          ...(options.configText !== undefined ? { sourceText: options.configText } : {}),
+        }),
+      };
   return [
     {
       apiVersion: "v1",
@@ -403,25 +469,18 @@ export function renderKnative(
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: NAMES.autonomyConfig, namespace, labels: { ...PART_OF } },
-      data: {
-        [configName]: autonomyConfigText(config, {
-          workerUrl,
-          // The Knative Service answers on port 80 of its cluster-local name.
-          ...(store === "postgres"
-            ? { controlPlaneUrl: clusterLocalUrl(NAMES.controlPlane, namespace) }
-            : {}),
-          ...(options.configText !== undefined ? { sourceText: options.configText } : {}),
-        }),
-      },
+      data: configData,
     },
     ...controlPlaneManifests(config, namespace, store),
     knativeService(config, namespace, configName, {
       name: NAMES.tick,
       target: "tick",
+      // With a GitHub App the tick mints read-only tokens from its key; else the personal token.
       env: [
-        secretEnv("GITHUB_TOKEN", GITHUB_TOKEN_SECRET),
+        app ? githubAppKeyEnv() : secretEnv("GITHUB_TOKEN", GITHUB_TOKEN_SECRET),
         secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
       ],
+      githubAppKey: app,
       // One tick at a time: a tick is short and its decision should see the previous one's.
       annotations: { "autoscaling.knative.dev/max-scale": "1" },
       containerConcurrency: 1,
@@ -430,19 +489,50 @@ export function renderKnative(
       name: NAMES.worker,
       target: "worker",
       // The worker puts Secret references, never values, into the Jobs, and into each Job's own
-      // Secret an attempt token derived from its CONTROL_PLANE_TOKEN: it needs no GitHub token.
-      env: [secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET)],
+      // Secret an attempt token derived from its CONTROL_PLANE_TOKEN (with a GitHub App, also a
+      // token it mints for that attempt from the App's key): it needs no GitHub token.
+      env: [
+        secretEnv("CONTROL_PLANE_TOKEN", CONTROL_PLANE_TOKEN_SECRET),
+        ...(app ? [githubAppKeyEnv()] : []),
+      ],
+      githubAppKey: app,
     }),
-    {
-      apiVersion: "sources.knative.dev/v1",
-      kind: "PingSource",
-      metadata: { name: NAMES.tick, namespace, labels: { ...PART_OF } },
-      spec: {
-        schedule: config.schedule_cron,
-        sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
-      },
-    },
+    ...(targets
+      ? targetPingSources(targets, namespace)
+      : [
+          {
+            apiVersion: "sources.knative.dev/v1",
+            kind: "PingSource",
+            metadata: { name: NAMES.tick, namespace, labels: { ...PART_OF } },
+            spec: {
+              schedule: config.schedule_cron,
+              sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
+            },
+          } satisfies IPingSource,
+        ]),
   ];
+}
+
+/** One PingSource per target, its data naming the target, its schedule spread. */
+function targetPingSources(targets: readonly TargetFile[], namespace: string): IPingSource[] {
+  const schedules = spreadSchedules(
+    targets.map((t) => ({ target: t.target, cron: t.config.schedule_cron })),
+  );
+  return schedules.map(({ target, schedule }) => ({
+    apiVersion: "sources.knative.dev/v1",
+    kind: "PingSource",
+    metadata: {
+      name: `${PING_SOURCE_PREFIX}${target}`,
+      namespace,
+      labels: { ...PART_OF, "leviathan.dev/target": target },
+    },
+    spec: {
+      schedule,
+      contentType: "application/json",
+      data: JSON.stringify({ target }),
+      sink: { ref: { ...KNATIVE_SERVICE_REF, name: NAMES.tick } },
+    },
+  }));
 }
 
 /** YAML of one or more manifests as one multi-document stream. */

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawnGroup } from "../process/spawn-group.ts";
 import { GIT_SAFETY_CONFIG, gitEnvironment } from "./git-environment.ts";
 import { GitCommandError, GitTimeoutError } from "./git-errors.ts";
 import { DEFAULT_GIT_TIMEOUT_MS } from "./run-git.ts";
@@ -22,36 +22,29 @@ export async function readBlobs(
   if (shas.length === 0) return;
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   const args = [...GIT_SAFETY_CONFIG.flatMap((setting) => ["-c", setting]), "cat-file", "--batch"];
-  const child = spawn("git", args, {
+  const group = spawnGroup(["git", ...args], {
     cwd: options.dir,
     env: gitEnvironment(),
-    stdio: ["pipe", "pipe", "pipe"],
+    stdin: "pipe",
+    tail: "stderr",
+    timeoutMs,
+    killGraceMs: 0,
   });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    if (stderr.length < 4_000) stderr += chunk.toString("utf8");
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, timeoutMs);
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve(code));
-  });
-  child.stdin.on("error", () => undefined);
-  child.stdin.end(`${shas.join("\n")}\n`);
+  group.stdin!.on("error", () => undefined);
+  group.stdin!.end(`${shas.join("\n")}\n`);
   try {
-    await parseBatch(child.stdout, shas, onBlob);
-    const code = await exited;
-    if (code !== 0) throw new GitCommandError("cat-file", `git cat-file failed: ${stderr.trim()}`);
+    await parseBatch(group.stdout!, shas, onBlob);
+    const exit = await group.exited;
+    if (exit.kind === "not_started") throw exit.error;
+    if (exit.code !== 0) {
+      const stderr = (await group.done).tail.trim();
+      throw new GitCommandError("cat-file", `git cat-file failed: ${stderr}`);
+    }
   } catch (error) {
-    child.kill("SIGKILL");
-    if (timedOut) throw new GitTimeoutError("cat-file", timeoutMs);
+    group.kill("SIGKILL");
+    const result = await group.done;
+    if (result.timedOut) throw new GitTimeoutError("cat-file", timeoutMs);
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

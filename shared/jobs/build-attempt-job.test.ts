@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { repoPath } from "../../test/support/repo-root.ts";
 import { loadConfig } from "../config/load-config.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
 import { attemptIdFor } from "../events/ids.ts";
@@ -12,7 +13,7 @@ import {
   TOKEN_ATTEMPT_ENV,
 } from "./build-attempt-job.ts";
 
-const { config: SEED } = await loadConfig("ops/autonomy/dev.yaml");
+const { config: SEED } = await loadConfig(repoPath("ops", "autonomy", "dev.yaml"));
 const ATTEMPT_TOKEN = "lvat1~radix~attempt-t-00000000~FAKE-attempt-token-value";
 const OPTIONS = { attemptToken: ATTEMPT_TOKEN };
 const LITERAL_REQUIRED = REQUIRED_ATTEMPT_ENV.filter(

@@ -14,6 +14,9 @@ export const CONTROL_PLANE_TOKEN_SECRET: SecretKeyRef = {
 /** The key of `<job name>-token` that holds the attempt token. */
 export const ATTEMPT_TOKEN_KEY = "control-plane-token";
 
+/** The key of `<job name>-token` that holds the attempt's own GitHub token (with a GitHub App). */
+export const ATTEMPT_GITHUB_TOKEN_KEY = "github-token";
+
 /** Where Secret volumes are mounted in a Job's trusted containers. */
 export const TOKEN_MOUNT_ROOT = "/var/run/secrets/leviathan";
 
@@ -58,6 +61,12 @@ export interface BuildAttemptJobOptions {
    * goes into the Job's own Secret, never into its spec.
    */
   attemptToken: string;
+  /**
+   * This attempt's own GitHub token, minted by the worker from the config's GitHub App (one
+   * repository, `contents` and `pull_requests` write, one hour). It goes into the Job's own
+   * Secret beside the attempt token; without it the Job reads the shared `leviathan-secrets`.
+   */
+  githubToken?: string;
   /**
    * The config file's base name. Accepted so callers can pass what they loaded; the Job itself
    * reads no config file — everything it needs is in its environment.
@@ -117,12 +126,15 @@ export function buildAttemptJob(
   if (config.max_change_bytes !== undefined) {
     env.push({ name: "LEVIATHAN_MAX_CHANGE_BYTES", value: String(config.max_change_bytes) });
   }
+  const githubSecret: SecretKeyRef = options.githubToken
+    ? { name: secretName, key: ATTEMPT_GITHUB_TOKEN_KEY }
+    : { ...GITHUB_TOKEN_SECRET };
   const tokenFiles: JobTokenFile[] = [
     {
       variable: "GITHUB_TOKEN_FILE",
-      secret: { ...GITHUB_TOKEN_SECRET },
+      secret: githubSecret,
       volume: "github-token",
-      path: `${TOKEN_MOUNT_ROOT}/github/${GITHUB_TOKEN_SECRET.key}`,
+      path: `${TOKEN_MOUNT_ROOT}/github/${githubSecret.key}`,
     },
     {
       variable: "CONTROL_PLANE_TOKEN_FILE",
@@ -142,7 +154,13 @@ export function buildAttemptJob(
     },
     env,
     tokenFiles,
-    attemptSecret: { name: secretName, data: { [ATTEMPT_TOKEN_KEY]: options.attemptToken } },
+    attemptSecret: {
+      name: secretName,
+      data: {
+        [ATTEMPT_TOKEN_KEY]: options.attemptToken,
+        ...(options.githubToken ? { [ATTEMPT_GITHUB_TOKEN_KEY]: options.githubToken } : {}),
+      },
+    },
     image: config.worker_image,
     deadlineSeconds: config.attempt_timeout_seconds,
   };

@@ -20,12 +20,13 @@ import {
   createProcessJobRunner,
   type ProcessJobRunner,
 } from "../jobs/process/process-job-runner.ts";
-import { createLogger, type Logger } from "../log/logger.ts";
+import { createLogger } from "../log/logger.ts";
 import { stopSignal } from "../process/stop-signal.ts";
+import { type ComposedTick, composeTick } from "../scheduler/compose-tick.ts";
 import { describeDecision } from "../scheduler/describe-decision.ts";
 import type { TickDependencies } from "../scheduler/run-tick.ts";
+import { parseTickEnv } from "../scheduler/tick-env.ts";
 import { createTickHandler } from "../scheduler/tick-http-handler.ts";
-import { tickTarget } from "../scheduler/tick-target.ts";
 import { hasTokenVariable, readTokenVariable } from "../tokens/read-token.ts";
 import { createWorkerHandler } from "../worker/worker-http-handler.ts";
 import {
@@ -150,9 +151,15 @@ export async function runLocal(options: LocalOptions): Promise<number> {
       ...d,
       jobs: runner,
     });
+    // One tick for the process: the served function and the loop below share its caches.
+    const composed = composeTick(parseTickEnv(functionEnv, { requireGateToken: true }), {
+      createForge: forgeFromConfig,
+      logger,
+      dependencies,
+    });
     const tick: ServedFunction = await serveFunction(
       "tick",
-      createTickHandler({ env: functionEnv, createForge: forgeFromConfig, logger, dependencies }),
+      createTickHandler({ tick: composed, gateToken: token, logger }),
     );
     cleanup.unshift(() => tick.close());
     report.say(
@@ -180,19 +187,23 @@ export async function runLocal(options: LocalOptions): Promise<number> {
       `summary        ${controlPlane.url}/v1/graph/summary  (or: npx leviathan summary)`,
       { service: "summary", url: `${controlPlane.url}/v1/graph/summary` },
     );
+    report.say(
+      "service",
+      `console        ${controlPlane.url}/  (sign in with the token in ${tokenPath(home)})`,
+      { service: "console", url: `${controlPlane.url}/` },
+    );
 
     const client = () => new ControlPlaneClient({ url: controlPlane.url, token, logger });
     const runOneTick = () =>
       tickOnce({
-        env: functionEnv,
+        tick: composed,
         config,
-        logger,
         report,
         runner,
         client,
-        dependencies,
         stopped: () => stopping,
         localForge: !useGitHub,
+        once: options.once,
       });
 
     if (options.once) {
@@ -218,25 +229,24 @@ export async function runLocal(options: LocalOptions): Promise<number> {
 }
 
 async function tickOnce(input: {
-  env: NodeJS.ProcessEnv;
+  tick: ComposedTick;
   config: AutonomyConfig;
-  logger: Logger;
   report: Reporter;
   runner: ProcessJobRunner;
   client: () => ControlPlaneClient;
-  dependencies: (deps: TickDependencies) => TickDependencies;
   stopped: () => boolean;
   /** The PR is on the local forge, whose page has Merge and Close buttons. */
   localForge: boolean;
+  /** `--once`: the forge stops with this run, so its pages do too. */
+  once: boolean;
 }): Promise<AttemptResult | undefined> {
-  const outcome = await tickTarget({
-    env: input.env,
-    tickId: `local-${new Date().toISOString()}`,
-    logger: input.logger,
-    createForge: forgeFromConfig,
-    dependencies: input.dependencies,
-  });
+  const outcome = await input.tick.run({ tickId: `local-${new Date().toISOString()}` });
   input.report.say("tick", `tick: ${describeDecision(outcome)}`, { decision: outcome.decision });
+  if (input.localForge && outcome.decision.action === "skip") {
+    if (outcome.decision.reason === "max_open_prs") {
+      input.report.say("next", mergeHint(input.once, "open the PR above"));
+    }
+  }
   if (outcome.decision.action !== "dispatch" || !outcome.dispatched) return undefined;
   const result = await watchAttempt({
     attemptId: outcome.decision.attempt_id,
@@ -254,11 +264,7 @@ async function tickOnce(input: {
       seconds: result.seconds,
     });
     if (input.localForge) {
-      input.report.say(
-        "next",
-        "review it there and press Merge (or Close): the next tick sees it and moves on",
-        { pr_url: result.pr_url },
-      );
+      input.report.say("next", mergeHint(input.once, "open it"), { pr_url: result.pr_url });
     }
   } else {
     input.report.say(
@@ -270,6 +276,13 @@ async function tickOnce(input: {
     );
   }
   return result;
+}
+
+/** How to merge a PR of the local forge: its page's Merge button, while the forge runs. */
+function mergeHint(once: boolean, what: string): string {
+  return once
+    ? "the forge stops with --once: run `npm start` (no --once), open the PR its tick lists and press Merge (or Close); the next tick moves on"
+    : `${what} and press Merge (or Close): the next tick sees it and moves on`;
 }
 
 async function waitForJobExit(

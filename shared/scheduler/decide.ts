@@ -9,7 +9,12 @@ import { checkMaxOpenPullRequests } from "./rules/max-open-prs.ts";
 import { checkMaxRunningAttempts } from "./rules/max-running-attempts.ts";
 import { selectTask } from "./rules/select-task.ts";
 import { buildEligibilityContext } from "./rules/task-eligibility.ts";
-import { attemptRequestedEvent, skipEvent, taskBlockedEvent } from "./scheduler-events.ts";
+import {
+  attemptRequestedEvent,
+  skipEvent,
+  taskBlockedEvent,
+  tickPolicyOf,
+} from "./scheduler-events.ts";
 import type { DecisionInput, Skip, TickPlan } from "./types.ts";
 
 function skipPlan(
@@ -25,7 +30,7 @@ function skipPlan(
       reason: skip.reason,
       ...(skip.details ? { details: skip.details } : {}),
     },
-    events: [...before, skipEvent(config.target_id, tickId, skip, now)],
+    events: [...before, skipEvent(config.target_id, tickId, skip, now, tickPolicyOf(config))],
   };
 }
 
@@ -90,6 +95,7 @@ export function decide(input: DecisionInput): TickPlan {
     attempt_number,
     config: input.configName,
   } satisfies AttemptRequest;
+  const requested = attemptRequestedEvent(request, now);
   return {
     decision: {
       action: "dispatch",
@@ -98,6 +104,7 @@ export function decide(input: DecisionInput): TickPlan {
       attempt_number,
       ...(selection.ineligible.length > 0 ? { details: { ineligible: selection.ineligible } } : {}),
     },
-    events: [...blocked, attemptRequestedEvent(request, now)],
+    events: [...blocked, requested],
+    dispatch: { request, event: requested },
   };
 }

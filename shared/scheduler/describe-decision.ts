@@ -32,6 +32,8 @@ export function describeDecision(outcome: TickOutcome): string {
         `  - ${problem.line ? `line ${problem.line}: ` : ""}${problem.path ? `${problem.path}: ` : ""}${problem.message}`,
       );
     }
+    const waitingOn = decision.details?.pr_urls as string[] | undefined;
+    for (const url of waitingOn ?? []) lines.push(`  open: ${url}`);
   }
   const recorded = outcome.events.map((e) => e.event_type);
   if (recorded.length > 0) {

@@ -1,3 +1,4 @@
+import type { BacklogCache } from "../backlog/backlog-cache.ts";
 import { BACKLOG_FILE, parseBacklog, unreadableBacklog } from "../backlog/parse-backlog.ts";
 import type { BacklogParse } from "../backlog/types.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
@@ -16,7 +17,12 @@ import {
   planReconciliation,
 } from "./reconcile-attempts.ts";
 import { isCircuitOpen } from "./rules/circuit-breaker.ts";
-import { decidedEvent } from "./scheduler-events.ts";
+import {
+  attemptRequestOf,
+  decidedEvent,
+  recordedDecision,
+  tickPolicyOf,
+} from "./scheduler-events.ts";
 import type { Decision } from "./types.ts";
 
 /** What the tick needs from the control plane; the HTTP client satisfies it. */
@@ -43,6 +49,8 @@ export interface TickDependencies {
   jobs?: JobRunner;
   /** Sends the attempt request to the worker. */
   dispatch: (request: AttemptRequest) => Promise<unknown>;
+  /** Parses by blob sha, kept across ticks: an unchanged backlog is not parsed again. */
+  backlogCache?: BacklogCache;
   logger: Logger;
   now?: () => Date;
 }
@@ -133,7 +141,7 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
       closures.push(
         ...(await closePullRequests(forge, target, openPullRequests, config, now, log)),
       );
-      backlog = await readBacklog(forge, config, log);
+      backlog = await readBacklog(forge, config, log, deps.backlogCache);
     }
   }
 
@@ -146,9 +154,10 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
     tickId: request.tickId,
     now,
   });
-  const requested = plan.events.find((e) => e.event_type === "attempt.requested");
-  await record([...closures, ...plan.events.filter((e) => e !== requested)]);
-  const first = requested && !dryRun ? await recordRequest(requested, config, deps, log) : false;
+  const requested = plan.dispatch;
+  await record([...closures, ...plan.events.filter((e) => e !== requested?.event)]);
+  const first =
+    requested && !dryRun ? await recordRequest(requested.event, config, deps, log) : false;
   const decision =
     plan.decision.action === "dispatch" && requested && !dryRun && !first
       ? { ...plan.decision, dispatched: false as const }
@@ -156,7 +165,7 @@ export async function runTick(request: TickRequest, deps: TickDependencies): Pro
   const decided = await recordDecision(decision, request, deps, now, log);
   // The tick that stored the request sends it, even if a concurrent delivery of the same ping
   // recorded the decision first: nobody else will.
-  if (first && requested) await deps.dispatch(requested.payload as unknown as AttemptRequest);
+  if (first && requested) await deps.dispatch(requested.request);
   const forgeRequests = forge?.requestCount ?? 0;
   const events = [...failed, ...closures, ...plan.events, decided.event];
   const answer = decided.replayed && !first ? decided.decision : decision;
@@ -192,7 +201,7 @@ async function recordDecision(
   log: Logger,
 ): Promise<{ decision: Decision; event: LeviathanEvent; replayed: boolean }> {
   const targetId = request.config.target_id;
-  const event = decidedEvent(targetId, request.tickId, decision, now);
+  const event = decidedEvent(targetId, request.tickId, decision, now, tickPolicyOf(request.config));
   if (request.dryRun) return { decision, event, replayed: false };
   const reply = await deps.controlPlane.postEvents(targetId, [event]);
   if (reply.ingested === 1) return { decision, event, replayed: false };
@@ -228,13 +237,18 @@ async function resendUnreceived(
     log.warn({ err: errorMessage(error) }, "cannot ask for the Job: not sending again");
     return [];
   }
-  await deps.dispatch(stored.event.payload as unknown as AttemptRequest);
+  const request = attemptRequestOf(stored.event.payload);
+  if (!request) {
+    log.warn({ attempt: decision.attempt_id }, "the stored request is not one: not sending again");
+    return [];
+  }
+  await deps.dispatch(request);
   return [decision.attempt_id];
 }
 
-/** A recorded decision as the answer to a repeat: the control plane checked its shape. */
+/** A recorded decision as the answer to a repeat, marked as such. */
 function replayedDecision(recorded: Record<string, unknown>): Decision {
-  return { ...recorded, replayed: true } as unknown as Decision;
+  return { ...recordedDecision(recorded), replayed: true };
 }
 
 function outcome(
@@ -333,16 +347,17 @@ async function readBacklog(
   forge: Forge,
   config: AutonomyConfig,
   log: Logger,
+  cache: BacklogCache | undefined,
 ): Promise<BacklogParse> {
   try {
-    const text = await forge.readFile(BACKLOG_FILE, config.target_branch);
-    if (text === null) {
+    const file = await forge.readFileWithSha(BACKLOG_FILE, config.target_branch);
+    if (file === null) {
       return unreadableBacklog(
         `${BACKLOG_FILE} not found on ${config.target_branch}`,
         BACKLOG_FILE,
       );
     }
-    return parseBacklog(text, BACKLOG_FILE);
+    return cache ? cache.parse(file, BACKLOG_FILE) : parseBacklog(file.text, BACKLOG_FILE);
   } catch (error) {
     log.warn({ err: errorMessage(error) }, "cannot read the backlog");
     return unreadableBacklog(`cannot read ${BACKLOG_FILE}: ${errorMessage(error)}`, BACKLOG_FILE);

@@ -1,7 +1,7 @@
 import type { BacklogParse } from "../backlog/types.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
 import type { TargetState } from "../control-plane/types.ts";
-import type { LeviathanEvent, SkipReason } from "../events/types.ts";
+import type { AttemptRequest, LeviathanEvent, SkipReason } from "../events/types.ts";
 import type { PullRequest } from "../forge/types.ts";
 
 /** Everything one tick's decision depends on, gathered beforehand by the I/O layer. */
@@ -47,6 +47,11 @@ export type Decision =
 export interface TickPlan {
   decision: Decision;
   events: LeviathanEvent[];
+  /**
+   * On a dispatch: the request the worker is sent, and its `attempt.requested` event (the last
+   * of `events`), which the tick records alone, before sending.
+   */
+  dispatch?: { request: AttemptRequest; event: LeviathanEvent };
 }
 
 /** A guardrail that stops the tick: the skip reason and what explains it. */

@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TSX_IMPORT } from "../../test/support/repo-root.ts";
 import {
   items,
   makeTempDir,
@@ -67,7 +68,7 @@ describe("one writer per directory", () => {
       "store",
       "hold-store.ts",
     );
-    const spawned = spawn(process.execPath, ["--import", "tsx", fixture, dir], {
+    const spawned = spawn(process.execPath, ["--import", TSX_IMPORT, fixture, dir], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child = spawned;

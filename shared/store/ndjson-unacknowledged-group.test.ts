@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TSX_IMPORT } from "../../test/support/repo-root.ts";
 import {
   items,
   makeTempDir,
@@ -36,7 +37,7 @@ function crash(mode: string): Promise<string> {
     "store",
     "crash-mid-group.ts",
   );
-  const child = spawn(process.execPath, ["--import", "tsx", fixture, dir, mode], {
+  const child = spawn(process.execPath, ["--import", TSX_IMPORT, fixture, dir, mode], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -7,6 +7,8 @@ import {
 } from "../control-plane/client/control-plane-errors.ts";
 import type { AttemptView } from "../control-plane/types.ts";
 import type { AttemptRequest } from "../events/types.ts";
+import { GitHubAppSetupError } from "../forge/github/app/github-app-from-env.ts";
+import { GitHubAppTokenError } from "../forge/github/app/github-app-tokens.ts";
 import { buildAttemptJob } from "../jobs/build-attempt-job.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import type { Logger } from "../log/logger.ts";
@@ -19,6 +21,7 @@ import {
   AttemptConfigInvalidError,
   AttemptConfigNotFoundError,
   BadAttemptRequestError,
+  GitHubTokenUnavailableError,
 } from "./worker-errors.ts";
 
 export interface AttemptRequestDeps {
@@ -30,6 +33,11 @@ export interface AttemptRequestDeps {
   jobs: (namespace: string) => JobRunner;
   /** The control plane's record of the attempt, asked before any Job is made. */
   lookupAttempt: AttemptLookup;
+  /**
+   * This attempt's own GitHub token when the config names a GitHub App (undefined without one:
+   * the Job then reads the shared `GITHUB_TOKEN` Secret). Asked only for a recorded attempt.
+   */
+  attemptGitHubToken?: (config: LoadedConfig["config"]) => Promise<string | undefined>;
   logger?: Logger;
 }
 
@@ -75,13 +83,37 @@ export async function handleAttemptRequest(
     targetId: request.target_id,
     attemptId: request.attempt_id,
   });
-  const job = buildAttemptJob(config, request, { configName: name, attemptToken });
+  const githubToken = await mintGitHubToken(deps, config, request);
+  const job = buildAttemptJob(config, request, {
+    configName: name,
+    attemptToken,
+    ...(githubToken ? { githubToken } : {}),
+  });
   const { created } = await deps.jobs(job.namespace).submit(job);
   deps.logger?.info(
     { job: job.name, created, attempt_id: request.attempt_id, target: request.target_id },
     created ? "attempt Job created" : "attempt Job already existed",
   );
   return { job_name: job.name, created };
+}
+
+/** The App's token for this attempt; a failure to get one is a 503 (the sender may retry). */
+async function mintGitHubToken(
+  deps: AttemptRequestDeps,
+  config: LoadedConfig["config"],
+  request: AttemptRequest,
+): Promise<string | undefined> {
+  if (!deps.attemptGitHubToken) return undefined;
+  try {
+    return await deps.attemptGitHubToken(config);
+  } catch (error) {
+    if (error instanceof GitHubAppTokenError || error instanceof GitHubAppSetupError) {
+      throw new GitHubTokenUnavailableError(
+        `no GitHub token for attempt ${request.attempt_id}, no Job made: ${error.message}`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** The lookup, with every way of not getting an answer made one 503. */

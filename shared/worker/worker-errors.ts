@@ -1,3 +1,4 @@
+import { type ErrorTable, lookUpError } from "../errors/error-table.ts";
 import type { ValidationDetail } from "../events/schema.ts";
 import { JobRunnerUnavailableError } from "../jobs/types.ts";
 
@@ -35,13 +36,25 @@ export class AttemptCheckUnavailableError extends Error {
   override readonly name = "AttemptCheckUnavailableError";
 }
 
-/** The one table from a worker failure to its HTTP status. */
+/** The config's GitHub App gave no token for the attempt (key, installation, GitHub): 503, no Job. */
+export class GitHubTokenUnavailableError extends Error {
+  override readonly name = "GitHubTokenUnavailableError";
+}
+
+/**
+ * The one table from a worker failure to its HTTP status (the body is `{"error": …}`, with
+ * `detail` for a 400 that has validation problems). Anything else is a bug: 500.
+ */
+export const WORKER_ERROR_STATUS: ErrorTable<number> = [
+  [BadAttemptRequestError, 400],
+  [AttemptNotRecordedError, 403],
+  [AttemptConfigNotFoundError, 404],
+  [AttemptCheckUnavailableError, 503],
+  [AttemptConfigInvalidError, 503],
+  [GitHubTokenUnavailableError, 503],
+  [JobRunnerUnavailableError, 503],
+];
+
 export function httpStatusOf(error: unknown): number {
-  if (error instanceof BadAttemptRequestError) return 400;
-  if (error instanceof AttemptNotRecordedError) return 403;
-  if (error instanceof AttemptConfigNotFoundError) return 404;
-  if (error instanceof AttemptCheckUnavailableError) return 503;
-  if (error instanceof AttemptConfigInvalidError) return 503;
-  if (error instanceof JobRunnerUnavailableError) return 503;
-  return 500;
+  return lookUpError(WORKER_ERROR_STATUS, error) ?? 500;
 }

@@ -1,6 +1,8 @@
 import type { HttpFunction } from "@google-cloud/functions-framework";
 import { configPathFrom } from "../config/load-config.ts";
 import { errorMessage } from "../errors/error-message.ts";
+import { githubAppFromEnv } from "../forge/github/app/github-app-from-env.ts";
+import { ATTEMPT_PERMISSIONS } from "../forge/github/app/github-app-tokens.ts";
 import { jobRunnerFromEnv } from "../jobs/job-runner-from-env.ts";
 import type { JobRunner } from "../jobs/types.ts";
 import { createLogger, type Logger, redact } from "../log/logger.ts";
@@ -23,7 +25,8 @@ export interface WorkerOptions {
  * The worker's HTTP function: `GET /health`; `POST /` with the bearer token and a
  * `dev.leviathan.attempt.requested` CloudEvent → 200 `{job_name, created}`, 400, 401, 403 (the
  * control plane has not recorded that attempt, or it finished), 404 (no such config), 503 (no
- * job runner, or the control plane cannot be asked). Refuses to start without
+ * job runner, the control plane cannot be asked, or the config's GitHub App gives no token for
+ * the attempt). Refuses to start without
  * `CONTROL_PLANE_TOKEN` (or `CONTROL_PLANE_TOKEN_FILE`) or with an unknown
  * `LEVIATHAN_JOB_RUNNER`.
  */
@@ -48,6 +51,10 @@ export function createWorkerHandler(options: WorkerOptions): HttpFunction {
         controlPlaneToken: token,
         jobs,
         lookupAttempt,
+        // With a GitHub App: a token for this attempt's repository only, to push and open its PR.
+        attemptGitHubToken: async (config) =>
+          (await githubAppFromEnv(options.env, config, { logger })?.mint(ATTEMPT_PERMISSIONS))
+            ?.token,
         logger,
       });
       res.status(200).json(reply);

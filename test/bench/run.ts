@@ -1,4 +1,4 @@
-// `npm run bench` (= node --import tsx test/bench/run.ts [--quick]): every figure, each beside
+// `npm run bench` (= node --import tsx test/bench/run.ts [--quick] [--only <step>]): every figure, each beside
 // a baseline measured in the same run, with its goal and whether it was met.
 // Not part of `npm test`; it never fails on a figure. Data goes to a temp dir, removed after.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,13 +12,19 @@ import {
   machineLine,
   printSection,
 } from "./bench-report.ts";
+import { benchConsole } from "./console-bench.ts";
 import { benchHistory } from "./history-bench.ts";
 import { type BenchContext, benchBatchIngest, benchSingleIngest } from "./ingest-bench.ts";
 import { benchLocalOnce } from "./local-once-bench.ts";
 import { benchPostgres } from "./postgres-bench.ts";
 import { benchSchedulerDecide } from "./scheduler-decide.ts";
+import { benchTickHour } from "./tick-hour-bench.ts";
 
 const quick = process.argv.includes("--quick");
+// `npm run bench -- --only scheduler,"tick hour"` (comma-separated, repeatable): just those steps.
+const only = process.argv.flatMap((arg, i) =>
+  process.argv[i - 1] === "--only" ? arg.split(",") : [],
+);
 const workDir = await mkdtemp(join(tmpdir(), "leviathan-bench-"));
 const context: BenchContext = { quick, workDir };
 const removeWorkDir = () => rm(workDir, { recursive: true, force: true });
@@ -41,12 +47,14 @@ const steps: Array<[string, () => Promise<BenchSection | BenchSection[]> | Bench
   ["history", () => benchHistory(context)],
   ["postgres store", () => benchPostgres(context)],
   ["scheduler", () => benchSchedulerDecide()],
+  ["tick hour", () => benchTickHour(context)],
   ["attempt", () => benchAttempt({ quick, workDir: join(workDir, "attempt") })],
   ["local mode", () => benchLocalOnce(context)],
+  ["console", () => benchConsole(context)],
 ];
 let failed = false;
 try {
-  for (const [name, step] of steps) {
+  for (const [name, step] of steps.filter(([name]) => only.length === 0 || only.includes(name))) {
     const t0 = performance.now();
     try {
       const result = await step();

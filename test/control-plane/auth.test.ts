@@ -20,8 +20,10 @@ const PATHS = [
   "/v1/attempts/attempt-x-12345678",
   "/metrics",
   "/v1/store/head",
-  // Unknown routes: the answer (404) comes only after the token was checked.
-  "/",
+  // Unknown routes: the answer (404) comes only after the token was checked. (`/` and
+  // `/console/*` are the console's files, public: see console-files.test.ts.)
+  "/consoles",
+  "//",
   "/v1",
   "/v1/nope",
   "/v1/events/ingest/extra",

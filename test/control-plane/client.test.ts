@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
@@ -133,20 +131,18 @@ describe("resolveControlPlane: the environment, then LEVIATHAN_HOME, then the co
     }
   });
 
-  it("LEVIATHAN_HOME defaults to ./.data of the working directory", async () => {
-    // A folder of its own: the clone's `.data/` may hold a running local mode's files.
-    const cwd = process.cwd();
-    const dir = mkdtempSync(join(tmpdir(), "leviathan-cwd-"));
-    process.chdir(dir);
-    try {
-      const error = await resolveControlPlane({}).catch((e: unknown) => e);
-      expect(errorMessage(error)).toContain(
-        `no control-plane URL: set CONTROL_PLANE_URL, or write it to ${join(".data", "control-plane.url")}`,
-      );
-    } finally {
-      process.chdir(cwd);
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it("LEVIATHAN_HOME defaults to ./.data of the working directory (each test has its own)", async () => {
+    const error = await resolveControlPlane({}).catch((e: unknown) => e);
+    expect(errorMessage(error)).toContain(
+      `no control-plane URL: set CONTROL_PLANE_URL, or write it to ${join(".data", "control-plane.url")}`,
+    );
+    await mkdir(".data");
+    await writeFile(join(".data", "control-plane.url"), "http://from-cwd:8000/\n");
+    await writeFile(join(".data", "control-plane.token"), "token-from-cwd\n", { mode: 0o600 });
+    expect(await resolveControlPlane({})).toMatchObject({
+      url: "http://from-cwd:8000",
+      token: "token-from-cwd",
+    });
   });
 
   it("a URL that is not http(s), or carries a password, is refused", async () => {

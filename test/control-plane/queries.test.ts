@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toCloudEvent } from "../../shared/events/cloudevents.ts";
 import type { LeviathanEvent, StoredRecord } from "../../shared/events/types.ts";
 import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
+import { summaryContractOf } from "../support/state-helpers.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 import { call, startTestControlPlane, type TestControlPlane, tempDir } from "./support.ts";
 
@@ -169,7 +170,7 @@ describe("queries after a realistic attempt stream", () => {
     expect(reply.json.recent_events.map((e: { event_id: string }) => e.event_id)).toEqual(
       ALL.map((e) => e.event_id).reverse(),
     );
-    expect(reply.json.targets).toEqual({
+    expect(summaryContractOf(reply.json).targets).toEqual({
       radix: {
         tasks: TASKS,
         running_attempts: [a4.id],

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // as the manifests do. The script is the check; these tests hold it to the files it follows.
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const SCRIPT = join(REPO, "ops", "replay-dockerfile.mjs");
+const SCRIPT = join(REPO, "ops", "replay-dockerfile.ts");
 /** npm ci + tsc + three servers on two cores, possibly beside other suites. */
 const REPLAY_TIMEOUT_MS = 300_000;
 
@@ -56,7 +56,7 @@ interface Report {
 }
 
 function replay(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [SCRIPT, ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, ...args], {
     cwd: REPO,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
     stdio: ["ignore", "pipe", "pipe"],
@@ -160,6 +160,9 @@ describe("the Dockerfile replay's plan", () => {
         "functions/worker/index.ts",
         "ops/docker-entrypoint.sh",
         "ops/autonomy/dev.yaml",
+        "shared/control-plane/console/index.html",
+        "shared/control-plane/console/console.js",
+        "shared/control-plane/console/console.css",
       ]),
     );
     const tracked = execFileSync("git", ["-C", REPO, "ls-tree", "-r", "--name-only", "HEAD"], {
@@ -171,6 +174,16 @@ describe("the Dockerfile replay's plan", () => {
     expect(
       files.filter((file) => /^(test|knative|docs|\.ci)\//.test(file) || file === "ops/Dockerfile"),
     ).toEqual([]);
+  });
+
+  it("ships the console's static files where the compiled server looks for them", () => {
+    const final = plan.plan.stages.at(-1)!;
+    const copy = final.steps.find(
+      (step) => step.action === "copy" && step.instruction.includes("shared/control-plane/console"),
+    );
+    expect(copy?.instruction).toBe(
+      "COPY shared/control-plane/console ./dist/shared/control-plane/console",
+    );
   });
 
   it("starts each container as the manifests do", () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config/load-config.ts";
 import { renderKnativeFiles } from "../../shared/deploy/knative-files.ts";
+import { repoPath } from "../support/repo-root.ts";
 import { KNATIVE_DIR } from "./manifest-models.ts";
 
 const SOURCE = "ops/autonomy/dev.yaml";
@@ -12,7 +13,7 @@ and commit the result`;
 
 describe("knative/ is what the renderer makes from the config", () => {
   it("every rendered file is committed byte for byte, and no stale manifest is left", async () => {
-    const text = await readFile(SOURCE, "utf8");
+    const text = await readFile(repoPath(SOURCE), "utf8");
     const rendered = renderKnativeFiles(parseConfig(text, SOURCE), {
       configName: "dev.yaml",
       configText: text,
@@ -29,7 +30,7 @@ describe("knative/ is what the renderer makes from the config", () => {
   });
 
   it("the ConfigMap keeps the config file's text and comments, adding only worker_url", async () => {
-    const text = `# radix: docs only\n${await readFile(SOURCE, "utf8")}`;
+    const text = `# radix: docs only\n${await readFile(repoPath(SOURCE), "utf8")}`;
     const [configMap] = renderKnativeFiles(parseConfig(text, SOURCE), {
       configName: "dev.yaml",
       configText: text,

@@ -14,8 +14,9 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { parseAllDocuments } from "yaml";
+import { repoPath } from "../support/repo-root.ts";
 
-export const KNATIVE_DIR = "knative";
+export const KNATIVE_DIR = repoPath("knative");
 
 interface Validatable {
   validate(): void;

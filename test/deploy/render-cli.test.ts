@@ -73,6 +73,28 @@ describe("leviathan render", () => {
     expect(help).toContain("owned by the Job");
   });
 
+  it("render job with github_app_id: the GitHub token comes from the Job's own Secret, nothing of the App", async () => {
+    const config = join(dir, "app.yaml");
+    await writeFile(
+      config,
+      `${await readFile(join(ROOT, "ops/autonomy/dev.yaml"), "utf8")}github_app_id: 4242\n`,
+    );
+    const run = await leviathan(["render", "job"], { LEVIATHAN_CONFIG: config });
+    expect(run.code).toBe(0);
+    const [job] = parseDocs(run.stdout, "stdout");
+    validateManifest(job!);
+    const secrets = job!.spec.template.spec.volumes
+      .filter((v: Doc) => v.secret)
+      .map((v: Doc) => `${v.secret.secretName}:${v.secret.items[0].key}`);
+    expect(secrets.sort()).toEqual([
+      `${job!.metadata.name}-token:control-plane-token`,
+      `${job!.metadata.name}-token:github-token`,
+    ]);
+    expect(run.stdout).not.toContain("leviathan-secrets");
+    expect(run.stdout).not.toContain("github-app");
+    expect(run.stdout).not.toContain("rendered-without-a-token");
+  });
+
   it("render job without options renders sample-task, attempt 1", async () => {
     const run = await leviathan(["render", "job"]);
     expect(run.code).toBe(0);

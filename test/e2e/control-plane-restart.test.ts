@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { verifyStore } from "../../shared/store/verify-store.ts";
+import { repoPath } from "../support/repo-root.ts";
 import {
   decisionOf,
   E2E_TIMEOUT_MS,
@@ -35,7 +36,7 @@ it(
     await chmod(signals, 0o755);
     cleanup.push(signals);
     const go = join(signals, `go-${randomBytes(4).toString("hex")}`);
-    const config = await readFile("ops/autonomy/local.yaml", "utf8");
+    const config = await readFile(repoPath("ops", "autonomy", "local.yaml"), "utf8");
     const configPath = join(home, "local.yaml");
     // The executor holds the attempt open until the test has killed the control plane.
     await writeFile(

@@ -10,7 +10,9 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { verifyStore } from "../../shared/store/verify-store.ts";
+import { repoPath } from "../support/repo-root.ts";
 import {
+  BIN,
   decisionOf,
   E2E_TIMEOUT_MS,
   runStart,
@@ -145,7 +147,7 @@ describe("npm start -- --once", () => {
   it(
     "opens the breaker after the seed's two failures, then blocks the task and moves on after a reset",
     async () => {
-      const config = await readFile("ops/autonomy/local.yaml", "utf8");
+      const config = await readFile(repoPath("ops", "autonomy", "local.yaml"), "utf8");
       const configPath = join(home, "failing.yaml");
       await writeFile(
         configPath,
@@ -191,7 +193,7 @@ describe("npm start -- --once", () => {
         // Asynchronous: the control plane it talks to runs in this very process.
         const { stdout: out } = await execFileAsync(
           process.execPath,
-          ["bin/leviathan.js", "circuit", "reset", "demo"],
+          [BIN, "circuit", "reset", "demo"],
           {
             encoding: "utf8",
             timeout: 60_000,

@@ -5,7 +5,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { BIN, E2E_TIMEOUT_MS, tempHome } from "./support.ts";
+import { BIN, E2E_TIMEOUT_MS, START_CWD, tempHome } from "./support.ts";
 
 const execFileAsync = promisify(execFile);
 let home: string;
@@ -33,13 +33,14 @@ it(
   "serves `leviathan summary` from the files it writes, and leaves nothing running after SIGINT",
   async () => {
     child = spawn(process.execPath, [BIN, "start", "--json"], {
+      cwd: START_CWD,
       env: { ...process.env, LEVIATHAN_HOME: home, PORT: "0", LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = new Promise<number | null>((resolve) => child!.once("exit", resolve));
     // Wait for the first PR: the loop has gone round once.
+    let out = "";
     await new Promise<void>((resolve, reject) => {
-      let out = "";
       child!.stdout!.on("data", (chunk: Buffer) => {
         out += chunk.toString("utf8");
         if (out.includes('"kind":"result"')) resolve();
@@ -50,6 +51,17 @@ it(
     });
 
     expect((await stat(join(home, "control-plane.token"))).mode & 0o777).toBe(0o600);
+    // It prints the console's address, and the console answers there without a token.
+    const consoleLine = out
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { service?: string; url?: string })
+      .find((line) => line.service === "console");
+    expect(consoleLine?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await fetch(consoleLine!.url!, { signal: AbortSignal.timeout(10_000) });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await page.text()).toContain('src="/console/console.js"');
     const { stdout } = await execFileAsync(process.execPath, [BIN, "summary", "--json"], {
       env: { PATH: process.env.PATH, HOME: home, LEVIATHAN_HOME: home },
       timeout: 60_000,

@@ -9,9 +9,17 @@ import { ControlPlaneClient } from "../../shared/control-plane/client/control-pl
 import { startControlPlane } from "../../shared/control-plane/server/start-control-plane.ts";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import type { LocalForge } from "../../shared/forge/local/types.ts";
+import { REPO_ROOT, repoPath } from "../support/repo-root.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 
-export const BIN = join(process.cwd(), "bin", "leviathan.js");
+export const BIN = repoPath("bin", "leviathan.js");
+
+/**
+ * Where `leviathan start` runs: the clone, as a newcomer runs `npm start` (its default config,
+ * `ops/autonomy/local.yaml`, is relative to it), but always with a LEVIATHAN_HOME of the test's
+ * own, so the clone's `.data/` is never read.
+ */
+export const START_CWD = REPO_ROOT;
 
 /** Several real processes per test on a 2-core machine shared with the rest of the suite. */
 export const E2E_TIMEOUT_MS = 240_000;
@@ -44,6 +52,7 @@ export function spawnStart(
   onLine(listener: (line: Record<string, unknown>) => void): void;
 } {
   const child = spawn(process.execPath, [BIN, "start", "--once", "--json"], {
+    cwd: START_CWD,
     env: { ...process.env, LEVIATHAN_HOME: home, PORT: "0", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

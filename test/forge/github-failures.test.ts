@@ -3,11 +3,8 @@ import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { ForgeUnavailableError } from "../../shared/forge/types.ts";
-import {
-  assertRepliesMatchGitHub,
-  captureLogger,
-  useGitHubFakeWithForge,
-} from "../support/github-fake.ts";
+import { captureLogger } from "../support/capture-logger.ts";
+import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
 
 const OWNER = "acme";
 const REPO = "radix";

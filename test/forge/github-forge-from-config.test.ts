@@ -1,14 +1,19 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { autonomyConfigSchema } from "../../shared/config/schema.ts";
 import { forgeFromConfig } from "../../shared/forge/github/forge-from-config.ts";
-import { captureLogger, type GitHubFake, startGitHubFake } from "../support/github-fake.ts";
+import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
+import type { LocalForge } from "../../shared/forge/local/types.ts";
+import { captureLogger } from "../support/capture-logger.ts";
+import { writeFiles } from "../support/forge-fixtures.ts";
+import { tempDir } from "../support/temp-dir.ts";
 
-let fake: GitHubFake | undefined;
+let local: LocalForge | undefined;
 
 afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
+  await local?.close();
+  local = undefined;
 });
 
 function config(targetRepoUrl: string, githubApiUrl: string) {
@@ -34,23 +39,20 @@ function config(targetRepoUrl: string, githubApiUrl: string) {
 describe("forgeFromConfig", () => {
   it("asks github_api_url about the owner/repo of target_repo_url, with the given token", async () => {
     const token = `test-token-${randomBytes(8).toString("hex")}`;
-    fake = await startGitHubFake({
-      owner: "iangreen74",
-      repo: "radix",
-      token,
-      basePath: "/api/v3",
-    });
-    fake.files.set("main:.leviathan/backlog.yaml", "tasks: []\n");
-    const origin = new URL(fake.apiUrl).origin;
+    const dir = tempDir();
+    await writeFiles(join(dir, "source"), { ".leviathan/backlog.yaml": "tasks: []\n" });
+    local = await startLocalForge({ root: join(dir, "root"), token });
+    await local.createRepository("iangreen74", "radix", { fromDir: join(dir, "source") });
+    const { apiUrl, url: origin } = local;
     const { logger, lines } = captureLogger();
     const forge = forgeFromConfig(
       // A trailing slash on the API URL and .git on the repository URL are both tolerated.
-      config(`${origin}/iangreen74/radix.git`, `${fake.apiUrl}/`),
+      config(`${origin}/iangreen74/radix.git`, `${apiUrl}/`),
       token,
       logger,
     );
     expect(await forge.readFile(".leviathan/backlog.yaml", "main")).toBe("tasks: []\n");
-    expect(new URL(fake.exchanges[0]!.url, origin).pathname).toMatch(
+    expect(new URL(local.requests[0]!.path, origin).pathname).toMatch(
       /^\/api\/v3\/repos\/iangreen74\/radix\/contents\//,
     );
     expect(lines.some((line) => line.includes('"msg":"forge request"'))).toBe(true);

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import type { LocalForge } from "../../shared/forge/local/types.ts";
+import { captureLogger } from "../support/capture-logger.ts";
 import {
   api,
   basicHeader,
@@ -20,7 +21,6 @@ import {
   type TestForge,
   writeFiles,
 } from "../support/forge-fixtures.ts";
-import { captureLogger } from "../support/github-fake.ts";
 
 let test: TestForge | undefined;
 const extra: LocalForge[] = [];

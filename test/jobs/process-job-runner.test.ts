@@ -12,6 +12,7 @@ import {
   type ProcessJobRunner,
 } from "../../shared/jobs/process/process-job-runner.ts";
 import type { AttemptJob } from "../../shared/jobs/types.ts";
+import { TSX_IMPORT } from "../support/repo-root.ts";
 import { pidAlive, waitFor } from "../support/wait-for.ts";
 import { attemptJob, FAKE_ATTEMPT_TOKEN } from "./job-fixtures.ts";
 
@@ -297,7 +298,7 @@ describe("process job runner after its owner died", () => {
   async function holdJob(j: AttemptJob): Promise<ChildProcess> {
     const holder = spawn(
       process.execPath,
-      ["--import", "tsx", HOLDER, home, FAKE_ATTEMPT, JSON.stringify(j)],
+      ["--import", TSX_IMPORT, HOLDER, home, FAKE_ATTEMPT, JSON.stringify(j)],
       {
         stdio: ["ignore", "pipe", "inherit"],
       },

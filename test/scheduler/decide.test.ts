@@ -9,6 +9,7 @@ import { parseEvent } from "../../shared/events/schema.ts";
 import type { PullRequest } from "../../shared/forge/types.ts";
 import { decide, decideBeforeInputs } from "../../shared/scheduler/decide.ts";
 import type { DecisionInput, TickPlan } from "../../shared/scheduler/types.ts";
+import { repoPath } from "../support/repo-root.ts";
 import {
   emptyTarget,
   NOW,
@@ -380,7 +381,7 @@ describe("decide: the demo target's own backlog", () => {
   const backlog = parseBacklog(text, ".leviathan/backlog.yaml");
 
   it("runs the self-proposing task first, never the out-of-scope one", async () => {
-    const { config, name } = await loadConfig("ops/autonomy/local.yaml");
+    const { config, name } = await loadConfig(repoPath("ops", "autonomy", "local.yaml"));
     const base = { config, configName: name, backlog, tickId: TICK, now: NOW };
     const fresh = decide({
       ...base,

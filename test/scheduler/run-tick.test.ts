@@ -1,5 +1,6 @@
 // runTick against a REAL control plane (HTTP, NDJSON store) with an in-memory Forge behind the
 // Forge interface; the HTTP-level GitHub fake is exercised in the tick's end-to-end tests.
+import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { attemptEventId, jobNameFor, tickDecisionEventId } from "../../shared/events/ids.ts";
@@ -50,6 +51,11 @@ class MemoryForge implements Forge {
   }
   readFile() {
     return this.ask(this.backlog);
+  }
+  readFileWithSha() {
+    const text = this.backlog;
+    const sha = text === null ? "" : createHash("sha1").update(text).digest("hex");
+    return this.ask(text === null ? null : { text, sha });
   }
 }
 
@@ -132,6 +138,11 @@ describe("runTick", () => {
     expect(events[1]).toMatchObject({
       event_id: tickDecisionEventId("radix", "ping-1"),
       payload: { tick_id: "ping-1", decision: outcome.decision },
+    });
+    // The policy it ran under, for the control plane to judge stalled and breaker open.
+    expect(events[1]?.payload).toMatchObject({
+      schedule_cron: seedConfig().schedule_cron,
+      circuit_breaker_failures: seedConfig().circuit_breaker_failures,
     });
     expect((await client.getTarget("radix")).running_attempts).toEqual([dispatched[0]!.attempt_id]);
   });

@@ -5,15 +5,13 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterEach } from "vitest";
 import {
   createGitHubForge,
   type GitHubForgeOptions,
 } from "../../shared/forge/github/create-github-forge.ts";
 import type { Forge } from "../../shared/forge/types.ts";
-import type { Logger } from "../../shared/log/logger.ts";
+import { captureLogger } from "./capture-logger.ts";
 import { assertGitHubExchange, gitHubExample } from "./openapi.ts";
 
 export interface FakePull {
@@ -439,18 +437,6 @@ export function assertRepliesMatchGitHub(fake: GitHubFake): number {
     checked++;
   }
   return checked;
-}
-
-/** A logger whose every line is kept, to prove what never reaches the log. */
-export function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  return { logger: pino({ level: "debug" }, stream), lines };
 }
 
 export interface FakeWithForge {

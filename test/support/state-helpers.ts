@@ -60,3 +60,43 @@ export function attemptEvent(
     payload: { attempt_id: attemptId, task_id: task, target_id: target, ...payload },
   };
 }
+
+/** The fields a target's answers carry for the console and alerting, beyond the contract's. */
+export const CONSOLE_TARGET_FIELDS = [
+  "last_event_at",
+  "last_tick_at",
+  "last_skip_reason",
+  "schedule_cron",
+  "circuit_breaker_failures",
+  "circuit_open",
+  "stalled_at",
+  "stalled",
+  "task_details",
+  "recent_attempts",
+] as const;
+
+const SUMMARY_EXTRA_FIELDS = [
+  "schedule_cron",
+  "circuit_breaker_failures",
+  "circuit_open",
+  "stalled_at",
+  "stalled",
+];
+
+/** `GET /v1/targets/:target` as the contract states it: the console's fields left out. */
+export function targetContractOf(view: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...view };
+  for (const key of CONSOLE_TARGET_FIELDS) delete out[key];
+  return out;
+}
+
+/** A summary as the contract states it: each target without the console's fields. */
+export function summaryContractOf<T extends { targets: Record<string, object> }>(summary: T): T {
+  const targets: Record<string, object> = {};
+  for (const [id, target] of Object.entries(summary.targets)) {
+    const copy: Record<string, unknown> = { ...target };
+    for (const key of SUMMARY_EXTRA_FIELDS) delete copy[key];
+    targets[id] = copy;
+  }
+  return { ...summary, targets };
+}

@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { forgeFromConfig } from "../../shared/forge/github/forge-from-config.ts";
 import { type ServedFunction, serveFunction } from "../../shared/local/serve-function.ts";
+import { composeTick } from "../../shared/scheduler/compose-tick.ts";
+import { parseTickEnv } from "../../shared/scheduler/tick-env.ts";
 import { createTickHandler } from "../../shared/scheduler/tick-http-handler.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
+import { repoPath } from "../support/repo-root.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 
 let cp: TestControlPlane;
@@ -25,7 +28,7 @@ beforeAll(async () => {
   client = new ControlPlaneClient({ url: cp.url, token: TOKEN, attempts: 1 });
   dir = await mkdtemp(join(tmpdir(), "leviathan-ping-"));
   // Autonomy off: each tick records its skip under its own target and asks no forge.
-  const seed = `${await readFile("ops/autonomy/dev.yaml", "utf8")}autonomy_enabled: false\n`;
+  const seed = `${await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8")}autonomy_enabled: false\n`;
   await writeFile(join(dir, "dev.yaml"), seed);
   for (const target of ["docs-site", "api"]) {
     await writeFile(
@@ -41,7 +44,11 @@ beforeAll(async () => {
   };
   tick = await serveFunction(
     "tick",
-    createTickHandler({ env, createForge: forgeFromConfig, logger: silentLogger }),
+    createTickHandler({
+      tick: composeTick(parseTickEnv(env), { createForge: forgeFromConfig, logger: silentLogger }),
+      gateToken: TOKEN,
+      logger: silentLogger,
+    }),
   );
 });
 

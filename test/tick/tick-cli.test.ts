@@ -1,5 +1,5 @@
-// `leviathan tick` as a user runs it: a child process against a real control plane and the
-// GitHub fake; the decision alone on stdout, logs (with the forge request count) on stderr.
+// `leviathan tick` as a user runs it: a child process against a real control plane and
+// the local forge; the decision alone on stdout, logs (with the forge request count) on stderr.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -7,28 +7,33 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
+import type { LocalForge } from "../../shared/forge/local/types.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
-import { type GitHubFake, startGitHubFake } from "../support/github-fake.ts";
+import { writeFiles } from "../support/forge-fixtures.ts";
+import { repoPath } from "../support/repo-root.ts";
 
 const execFileAsync = promisify(execFile);
+const BIN = repoPath("bin", "leviathan.js");
 let cp: TestControlPlane;
-let fake: GitHubFake;
+let forge: LocalForge;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
 beforeEach(async () => {
   const githubToken = `test-token-${randomBytes(8).toString("hex")}`;
   cp = await startTestControlPlane();
-  fake = await startGitHubFake({ owner: "acme", repo: "radix", token: githubToken });
-  fake.files.set(
-    "main:.leviathan/backlog.yaml",
-    "tasks:\n  - id: docs-1\n    title: Guide\n    ready: true\n    allowed_paths: [docs/guide.md]\n",
-  );
   dir = await mkdtemp(join(tmpdir(), "leviathan-tick-cli-"));
-  const seed = await readFile("ops/autonomy/dev.yaml", "utf8");
+  await writeFiles(join(dir, "source"), {
+    ".leviathan/backlog.yaml":
+      "tasks:\n  - id: docs-1\n    title: Guide\n    ready: true\n    allowed_paths: [docs/guide.md]\n",
+  });
+  forge = await startLocalForge({ root: join(dir, "forge"), token: githubToken });
+  await forge.createRepository("acme", "radix", { fromDir: join(dir, "source") });
+  const seed = await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8");
   await writeFile(
     join(dir, "dev.yaml"),
-    `${seed.replace("https://github.com/iangreen74/radix.git", "https://github.example/acme/radix.git")}github_api_url: ${fake.apiUrl}\n`,
+    `${seed.replace("https://github.com/iangreen74/radix.git", "https://github.example/acme/radix.git")}github_api_url: ${forge.apiUrl}\n`,
   );
   env = {
     PATH: process.env.PATH,
@@ -43,7 +48,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await fake.close();
+  await forge.close();
   await cp.cleanup();
   await rm(dir, { recursive: true, force: true });
 });
@@ -51,7 +56,7 @@ afterEach(async () => {
 it("prints only the decision on stdout with --json, and logs the forge requests on stderr", async () => {
   const { stdout, stderr } = await execFileAsync(
     process.execPath,
-    ["bin/leviathan.js", "tick", "--dry-run", "--json"],
+    [BIN, "tick", "--dry-run", "--json"],
     { env, timeout: 60_000 },
   );
   const lines = stdout.trim().split("\n");
@@ -76,7 +81,7 @@ it("prints only the decision on stdout with --json, and logs the forge requests 
 
 it("exits non-zero with a clear message when the control plane cannot be reached", async () => {
   await cp.stop();
-  const run = execFileAsync(process.execPath, ["bin/leviathan.js", "tick"], {
+  const run = execFileAsync(process.execPath, [BIN, "tick"], {
     env,
     timeout: 120_000,
   });
@@ -92,14 +97,10 @@ it("finds both tokens through GITHUB_TOKEN_FILE and CONTROL_PLANE_TOKEN_FILE", a
   await writeFile(githubFile, `${env.GITHUB_TOKEN}\n`, { mode: 0o600 });
   await writeFile(controlPlaneFile, `${TOKEN}\n`, { mode: 0o600 });
   const { GITHUB_TOKEN: _g, CONTROL_PLANE_TOKEN: _c, ...rest } = env;
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ["bin/leviathan.js", "tick", "--dry-run", "--json"],
-    {
-      env: { ...rest, GITHUB_TOKEN_FILE: githubFile, CONTROL_PLANE_TOKEN_FILE: controlPlaneFile },
-      timeout: 60_000,
-    },
-  );
+  const { stdout } = await execFileAsync(process.execPath, [BIN, "tick", "--dry-run", "--json"], {
+    env: { ...rest, GITHUB_TOKEN_FILE: githubFile, CONTROL_PLANE_TOKEN_FILE: controlPlaneFile },
+    timeout: 60_000,
+  });
   // The decision needed both: the control plane's target state and the forge's backlog.
   expect(JSON.parse(stdout)).toMatchObject({ action: "dispatch", task_id: "docs-1" });
 });
@@ -107,7 +108,7 @@ it("finds both tokens through GITHUB_TOKEN_FILE and CONTROL_PLANE_TOKEN_FILE", a
 it("a GITHUB_TOKEN_FILE that cannot be read: exit 1 naming the variable and the path", async () => {
   const { GITHUB_TOKEN: _g, ...rest } = env;
   const missing = join(dir, "no-such-token");
-  const run = execFileAsync(process.execPath, ["bin/leviathan.js", "tick", "--dry-run"], {
+  const run = execFileAsync(process.execPath, [BIN, "tick", "--dry-run"], {
     env: { ...rest, GITHUB_TOKEN_FILE: missing },
     timeout: 60_000,
   });

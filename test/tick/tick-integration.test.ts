@@ -1,4 +1,4 @@
-// The tick as `leviathan tick` and the tick function run it (tickTarget): a real control plane,
+// The tick as `leviathan tick` and the tick function run it (composeTick): a real control plane,
 // the GitHub REST fake whose every reply is checked against GitHub's published description,
 // and a real HTTP worker endpoint that records what it receives.
 import { randomBytes } from "node:crypto";
@@ -10,13 +10,15 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ControlPlaneClient } from "../../shared/control-plane/client/control-plane-client.ts";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
-import { tickTarget } from "../../shared/scheduler/tick-target.ts";
+import { composeTick } from "../../shared/scheduler/compose-tick.ts";
+import { parseTickEnv } from "../../shared/scheduler/tick-env.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import {
   assertRepliesMatchGitHub,
   type GitHubFake,
   startGitHubFake,
 } from "../support/github-fake.ts";
+import { repoPath } from "../support/repo-root.ts";
 import { filesOf, silentLogger } from "../support/store/store-helpers.ts";
 
 const BACKLOG = `# the target's backlog
@@ -69,7 +71,7 @@ beforeEach(async () => {
   fake.files.set("main:.leviathan/backlog.yaml", BACKLOG);
   const workerUrl = await startWorker();
   dir = await mkdtemp(join(tmpdir(), "leviathan-tick-"));
-  const seed = await readFile("ops/autonomy/dev.yaml", "utf8");
+  const seed = await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8");
   await writeFile(
     join(dir, "dev.yaml"),
     seed.replace(
@@ -95,10 +97,7 @@ afterEach(async () => {
 });
 
 const tick = (tickId: string, dryRun = false) =>
-  tickTarget({
-    env,
-    tickId,
-    dryRun,
+  composeTick(parseTickEnv(env), {
     logger: silentLogger,
     // forgeFromConfig as production builds it, with short retry pauses to keep the suite fast.
     createForge: (config, token, logger) =>
@@ -112,7 +111,7 @@ const tick = (tickId: string, dryRun = false) =>
       }),
     // Reconciliation through a job runner is covered elsewhere; here only deadlines apply.
     dependencies: (deps) => ({ ...deps, jobs: undefined }),
-  });
+  }).run({ tickId, dryRun });
 
 async function storedTypes(): Promise<string[]> {
   const client = new ControlPlaneClient({ url: cp.url, token: TOKEN });

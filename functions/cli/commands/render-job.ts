@@ -26,7 +26,8 @@ The pod runs init containers prepare and execute, then the container deliver. To
 only prepare and deliver, as files of Secret volumes: the manifest names the Secrets and
 holds no token. execute gets neither token, only a few variables and the optional Secret
 ${EXECUTOR_SECRET}. With the Job the worker also creates the Secret <job name>-token (the
-attempt's token), owned by the Job so it is deleted with it; it is not printed here.`,
+attempt's token; with github_app_id also the attempt's own GitHub token), owned by the Job so
+it is deleted with it; it is not printed here.`,
   options: { task: { type: "string" }, attempt: { type: "string" } },
   async run({ values, positionals, env, stdout }) {
     if (positionals.length > 0) throw new UsageError("takes no positional arguments");
@@ -47,8 +48,13 @@ attempt's token), owned by the Job so it is deleted with it; it is not printed h
         attempt_number: attemptNumber,
         config: name,
       },
-      // The worker mints the real one; it lives in the Job's Secret, never in this manifest.
-      { configName: name, attemptToken: "rendered-without-a-token" },
+      // The worker mints the real ones (with a GitHub App, the attempt's GitHub token too); they
+      // live in the Job's Secret, never in this manifest.
+      {
+        configName: name,
+        attemptToken: "rendered-without-a-token",
+        ...(config.github_app_id !== undefined ? { githubToken: "rendered-without-a-token" } : {}),
+      },
     );
     stdout.write(toYamlDocuments([toJobManifest(job)]));
     return 0;

@@ -5,13 +5,14 @@ import {
   verifyStore,
 } from "../../../shared/store/verify-store.ts";
 import { type Command, UsageError } from "../command.ts";
+import { EXIT } from "../exit-codes.ts";
 import { readKeyFile, storeLocationFrom } from "../store-location.ts";
 
 /** A script can tell damage from tampering from a cut tail without parsing the message. */
 const EXIT_CODES: Record<VerifyProblemKind, number> = {
-  records: 1,
-  checkpoints: 3,
-  "expect-seq": 4,
+  records: EXIT.failed,
+  checkpoints: EXIT.checkpointsContradicted,
+  "expect-seq": EXIT.belowExpectedSeq,
 };
 
 export const command: Command = {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { forgeFromConfig } from "../../../shared/forge/github/forge-from-config.ts";
 import { createLogger } from "../../../shared/log/logger.ts";
+import { composeTick } from "../../../shared/scheduler/compose-tick.ts";
 import { describeDecision } from "../../../shared/scheduler/describe-decision.ts";
-import { tickTarget } from "../../../shared/scheduler/tick-target.ts";
+import { parseTickEnv } from "../../../shared/scheduler/tick-env.ts";
 import type { Command } from "../command.ts";
 
 export const command: Command = {
@@ -27,13 +28,11 @@ export const command: Command = {
   async run({ values, env, stdout }) {
     // Structured logs on stderr (the decision, the forge requests it took); stdout is the answer.
     const logger = createLogger("tick");
-    const outcome = await tickTarget({
-      env,
+    const tick = composeTick(parseTickEnv(env), { logger, createForge: forgeFromConfig });
+    const outcome = await tick.run({
       ...(typeof values.target === "string" ? { target: values.target } : {}),
       tickId: `cli-${randomUUID()}`,
       dryRun: values["dry-run"] === true,
-      logger,
-      createForge: forgeFromConfig,
     });
     if (values.json) {
       stdout.write(`${JSON.stringify(outcome.decision)}\n`);

@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { ExecutorIsolationSetting } from "../../config/schema.ts";
+import { runProcess } from "../../process/run-process.ts";
 import type { ExecutorIsolation, IsolationUnavailable } from "./executor-isolation.ts";
 
 /** `nobody`: the executor's user when the attempt runs as root and none is configured. */
@@ -116,22 +116,13 @@ const probes = new Map<string, Promise<boolean>>();
 function canUnshare(unshare: string): Promise<boolean> {
   let probe = probes.get(unshare);
   if (!probe) {
-    probe = new Promise<boolean>((resolve) => {
-      const child = spawn(
-        unshare,
-        ["--pid", "--fork", "--kill-child", "--mount-proc", "--", "true"],
-        {
-          stdio: "ignore",
-          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        },
-      );
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      child.once("error", () => resolve(false));
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        resolve(code === 0);
-      });
-    });
+    probe = runProcess([unshare, "--pid", "--fork", "--kill-child", "--mount-proc", "--", "true"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeoutMs: 5_000,
+      killGraceMs: 0,
+    }).then(
+      (result) => result.exit.kind === "exited" && result.exit.code === 0 && !result.timedOut,
+    );
     probes.set(unshare, probe);
   }
   return probe;

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
+import { sendSignal } from "../../process/signal-group.ts";
 
 interface ProcessInfo {
   pid: number;
@@ -35,15 +36,6 @@ export async function childrenOf(pid: number): Promise<number[]> {
   return (await listProcesses()).filter((p) => p.ppid === pid).map((p) => p.pid);
 }
 
-export function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch (error) {
-    // ESRCH: already gone.
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
-
 /**
  * SIGKILL to every live process of `uid` until there is none, for when the executor's user has
  * no PID namespace to die with: a process that forks while it is being killed is caught on the
@@ -53,7 +45,8 @@ export async function killUserProcesses(uid: number, rounds = 100): Promise<numb
   for (let round = 0; round < rounds; round++) {
     const alive = (await listProcesses()).filter((p) => p.uid === uid && p.state !== "Z");
     if (alive.length === 0) return 0;
-    for (const p of alive) signal(p.pid, "SIGKILL");
+    // A kill that fails leaves its process alive: it is counted below, not thrown.
+    for (const p of alive) sendSignal(p.pid, "SIGKILL");
     await delay(Math.min(50, 5 * (round + 1)));
   }
   return (await listProcesses()).filter((p) => p.uid === uid && p.state !== "Z").length;

@@ -11,6 +11,7 @@ import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
 import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
+import { type JudgedAnswer, judgeSummary, judgeTarget, loadCron } from "./judge-stalled.ts";
 import type { Route } from "./match-route.ts";
 import { bodyKindOf } from "./media-type.ts";
 import { parsePageQuery } from "./parse-page-query.ts";
@@ -25,8 +26,11 @@ export interface ControlPlaneServices {
   metrics: ControlPlaneMetrics;
   health(): Health;
   now(): Date;
-  /** Query answers as JSON text, by question, with the last seq they were made at. */
-  answers: Map<string, { seq: number; text: string }>;
+  /**
+   * Query answers as JSON text, by question, with the last seq they were made at and the time
+   * (epoch ms) until which they hold (a target turns stalled with no new record).
+   */
+  answers: Map<string, { seq: number; text: string; validUntil: number }>;
 }
 
 export interface RequestContext {
@@ -118,13 +122,19 @@ async function listEvents(context: RequestContext, services: ControlPlaneService
 
 async function summary(context: RequestContext, services: ControlPlaneServices): Promise<void> {
   await services.store.refresh();
-  sendQueryAnswer(context, services, "summary", () => services.state.summary());
+  const cron = await loadCron();
+  sendQueryAnswer(context, services, "summary", (now) =>
+    judgeSummary(cron, services.state.summary(), now),
+  );
 }
 
 async function target(context: RequestContext, services: ControlPlaneServices): Promise<void> {
   const id = targetParam(context);
   await services.store.refresh();
-  sendQueryAnswer(context, services, `target:${id}`, () => services.state.target(id));
+  const cron = await loadCron();
+  sendQueryAnswer(context, services, `target:${id}`, (now) =>
+    judgeTarget(cron, services.state.target(id), now),
+  );
 }
 
 /** Serialised answers stay valid until the next append; a big summary is costlier to stringify than to compute. */
@@ -132,24 +142,26 @@ const MAX_CACHED_ANSWERS = 256;
 
 /**
  * Answers a query from the text made for the same question at the same last sequence number,
- * or makes and keeps it: the summary at 100,000 events is ~800 KB of JSON, and polling clients
- * (the tick, `summary`, dashboards) ask far more often than events arrive.
+ * while it holds, or makes and keeps it: the summary at 100,000 events is ~800 KB of JSON, and
+ * polling clients (the tick, `summary`, the console) ask far more often than events arrive.
  */
 function sendQueryAnswer(
   context: RequestContext,
   services: ControlPlaneServices,
   key: string,
-  answer: () => unknown,
+  answer: (now: number) => JudgedAnswer<unknown>,
 ): void {
   const seq = services.store.stats().lastSeq;
+  const now = services.now().getTime();
   const cached = services.answers.get(key);
-  if (cached && cached.seq === seq) {
+  if (cached && cached.seq === seq && now < cached.validUntil) {
     sendJsonText(context.res, 200, cached.text);
     return;
   }
-  const text = JSON.stringify(answer());
+  const { body, validUntil } = answer(now);
+  const text = JSON.stringify(body);
   if (services.answers.size >= MAX_CACHED_ANSWERS) services.answers.clear();
-  services.answers.set(key, { seq, text });
+  services.answers.set(key, { seq, text, validUntil });
   sendJsonText(context.res, 200, text);
 }
 
@@ -230,6 +242,13 @@ async function storeHead(context: RequestContext, services: ControlPlaneServices
 async function metrics(context: RequestContext, services: ControlPlaneServices): Promise<void> {
   await services.store.refresh();
   const { registry } = services.metrics;
+  const cron = await loadCron();
+  const { state } = services;
+  services.metrics.setTargets({
+    targets: judgeSummary(cron, state.summary(), services.now().getTime()).body.targets,
+    failuresByReason: state.failuresByReason(),
+    blockedTasks: state.blockedTasks(),
+  });
   sendText(context.res, 200, await registry.metrics(), registry.contentType);
 }
 

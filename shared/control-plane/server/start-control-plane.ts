@@ -8,7 +8,7 @@ import {
   openNdjsonStore,
 } from "../../store/ndjson/open-ndjson-store.ts";
 import { redactPostgresUrl } from "../../store/postgres/postgres-url.ts";
-import { type EventStore, StoreFailedError, StoreUnavailableError } from "../../store/types.ts";
+import { type EventStore, StoreFailedError } from "../../store/types.ts";
 import { createControlPlaneState } from "../state/create-control-plane-state.ts";
 import { authorizeRoute, createAuthenticator, type Principal } from "./authorize-request.ts";
 import { createControlPlaneMetrics } from "./control-plane-metrics.ts";
@@ -18,9 +18,12 @@ import {
   type Handler,
   type Health,
 } from "./control-plane-routes.ts";
+import { errorReplyOf } from "./error-reply.ts";
 import { HttpError, sendJson } from "./http-reply.ts";
+import { loadCron } from "./judge-stalled.ts";
 import { type Method, matchRoute } from "./match-route.ts";
 import { DEFAULT_MAX_BODY_BYTES, readBody } from "./read-body.ts";
+import { createConsoleServer, isConsolePath } from "./serve-console.ts";
 
 export interface ControlPlaneOptions {
   /** The event store's directory (segment files directly inside it). */
@@ -43,6 +46,10 @@ export interface ControlPlaneOptions {
   onListening?: (url: string) => void;
   /** How long close() lets in-flight requests finish before cutting connections; default 10 s. */
   shutdownGraceMs?: number;
+  /** The console's folder; default: found beside the server's code (see `findConsoleDir`). */
+  consoleDir?: string;
+  /** Test seam: the clock (default: the system's); judges `stalled` and stamps resets. */
+  now?: () => Date;
   /** Test seam: how the store is opened (default: the NDJSON store). */
   openStore?: (options: NdjsonStoreOptions) => Promise<EventStore>;
 }
@@ -74,6 +81,7 @@ export async function startControlPlane(
   let store: EventStore | undefined;
   let health: Health = "starting";
   const metrics = createControlPlaneMetrics(() => store);
+  const serveConsole = createConsoleServer(options.consoleDir);
   const services: ControlPlaneServices = {
     get store(): EventStore {
       if (!store) throw new HttpError(503, "the control plane is starting");
@@ -82,7 +90,7 @@ export async function startControlPlane(
     state,
     metrics,
     health: () => health,
-    now: () => new Date(),
+    now: options.now ?? (() => new Date()),
     answers: new Map(),
   };
 
@@ -118,6 +126,12 @@ export async function startControlPlane(
     const queryAt = url.indexOf("?");
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const query = new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1));
+    // The console's files hold no data: no token, and no body is ever read for them.
+    if (isConsolePath(path)) {
+      setRoute(path === "/" ? "/" : "/console/*");
+      serveConsole(req, res, path);
+      return;
+    }
     const match = matchRoute<Handler>(CONTROL_PLANE_ROUTES, path);
     if (match) setRoute(match.route.template);
     const principal: Principal | null = match?.route.public
@@ -155,14 +169,7 @@ export async function startControlPlane(
 
   function replyWithError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (error instanceof StoreFailedError) health = "failed";
-    const reply =
-      error instanceof HttpError
-        ? error
-        : error instanceof StoreFailedError
-          ? new HttpError(503, error.message)
-          : error instanceof StoreUnavailableError
-            ? new HttpError(503, error.message, { "retry-after": "1" })
-            : undefined;
+    const reply = errorReplyOf(error);
     if (!reply) logger.error({ err: error, method: req.method }, "request failed");
     if (res.headersSent || res.destroyed) {
       res.destroy();
@@ -219,6 +226,8 @@ export async function startControlPlane(
     throw error;
   }
   health = "ok";
+  // Judging `stalled` needs cron-parser; loaded now, off the start-up path.
+  void loadCron().catch((error: unknown) => logger.warn({ err: error }, "cron-parser not loaded"));
   logger.info({ url, store: where, records: store.stats().records }, "control plane ready");
 
   let closing: Promise<void> | undefined;

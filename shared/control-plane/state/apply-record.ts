@@ -1,9 +1,11 @@
 import type { AttemptStatus, StoredRecord } from "../../events/types.ts";
 import { advanceStatus, isRunning, isTerminal, STATUS_OF_EVENT } from "./attempt-status.ts";
 import { consecutiveFailuresAfter } from "./consecutive-failures.ts";
+import { failureReasonLabel } from "./failure-reasons.ts";
 import { ranksAfter } from "./last-attempt.ts";
 import {
   type AttemptEntry,
+  rememberRecentAttempt,
   type StateModel,
   type TargetEntry,
   targetChanged,
@@ -13,7 +15,7 @@ import {
 } from "./model.ts";
 import { nameProduced, namePullRequest, nameTask } from "./name-graph-nodes.ts";
 import { payloadOf, positiveIntegerField, textField } from "./payload-fields.ts";
-import { isPlatformFailure } from "./platform-failure.ts";
+import { isPlatformFailure, lastFailureOf } from "./platform-failure.ts";
 import { recordPullRequestEnded, recordPullRequestOpened } from "./pull-requests.ts";
 import { pushRecentEvent, recentEventOf } from "./recent-events.ts";
 
@@ -74,6 +76,7 @@ function attemptNamed(
       seqs: [],
     };
     model.attempts.set(attemptId, attempt);
+    rememberRecentAttempt(target, attempt);
   }
   if (attempt.target !== target) return null;
   appendSeq(attempt, record.seq);
@@ -82,6 +85,7 @@ function attemptNamed(
     // The task entry's copy of the id, so 250k attempts do not each keep their own.
     attempt.taskId = target.tasks.get(taskId)?.id ?? taskId;
     model.attemptsWithTask += 1;
+    if (attempt.prUrl !== null) taskOpenedPullRequest(target, attempt.taskId, attempt.prUrl);
   }
   return attempt;
 }
@@ -116,7 +120,7 @@ function applyAttemptEvent(
   if (announced === "running" && attempt.startedAt === null && !endedAlready(attempt)) {
     attempt.startedAt = record.event.timestamp;
   }
-  moveStatus(target, attempt, advanceStatus(attempt.status, announced), payload);
+  moveStatus(target, attempt, advanceStatus(attempt.status, announced), record, payload);
 }
 
 function endedAlready(attempt: AttemptEntry): boolean {
@@ -144,6 +148,7 @@ function moveStatus(
   target: TargetEntry,
   attempt: AttemptEntry,
   next: AttemptStatus,
+  record: StoredRecord,
   payload: Payload,
 ): void {
   const previous = attempt.status;
@@ -172,6 +177,11 @@ function moveStatus(
       attempt.platformFailure = true;
       task.platformFailures += 1;
     }
+    if (next === "failed") {
+      task.lastFailure = lastFailureOf(attempt.id, record.event.timestamp, payload);
+      const label = failureReasonLabel(task.lastFailure.reason);
+      target.failuresByReason.set(label, (target.failuresByReason.get(label) ?? 0) + 1);
+    }
     target.consecutiveFailures = consecutiveFailuresAfter(
       target.consecutiveFailures,
       next === "failed" ? "attempt-failed" : "attempt-succeeded",
@@ -195,7 +205,10 @@ function applyPullRequestCreated(
   if (taskId !== null) nameTask(model, target, taskId);
   const pr = namePullRequest(model, target, prUrl);
   nameProduced(model, pr, attempt.id);
-  attempt.prUrl ??= prUrl;
+  if (attempt.prUrl === null) {
+    attempt.prUrl = prUrl;
+    if (attempt.taskId !== null) taskOpenedPullRequest(target, attempt.taskId, prUrl);
+  }
   recordPullRequestOpened(target, pr, {
     pr_url: prUrl,
     pr_number: positiveIntegerField(payload, "pr_number"),
@@ -220,6 +233,14 @@ function applyPullRequestEnded(
   const pr = namePullRequest(model, target, prUrl);
   if (attempt) nameProduced(model, pr, attempt.id);
   recordPullRequestEnded(target, pr, prUrl);
+}
+
+/** A task lists each PR its attempts opened once (an attempt's first PR). */
+function taskOpenedPullRequest(target: TargetEntry, taskId: string, prUrl: string): void {
+  const task = taskEntryFor(target, taskId);
+  if (task.prUrls.includes(prUrl)) return;
+  task.prUrls = task.prUrls.concat(prUrl);
+  taskChanged(target, task);
 }
 
 /** An artifact an attempt recorded is one of its records (its answer lists the payloads). */
@@ -249,13 +270,27 @@ function applyTaskBlocked(
 }
 
 function applySkip(
+  model: StateModel,
+  target: TargetEntry,
+  record: StoredRecord,
+  payload: Payload,
+): void {
+  const reason = textField(payload, "reason");
+  if (reason !== null) target.lastSkipReason = reason;
+  applyTickPolicy(model, target, record, payload);
+}
+
+/** The policy a tick recorded it ran under: the latest one stands (a config can change). */
+function applyTickPolicy(
   _model: StateModel,
   target: TargetEntry,
   _record: StoredRecord,
   payload: Payload,
 ): void {
-  const reason = textField(payload, "reason");
-  if (reason !== null) target.lastSkipReason = reason;
+  const cron = textField(payload, "schedule_cron");
+  if (cron !== null) target.scheduleCron = cron;
+  const threshold = positiveIntegerField(payload, "circuit_breaker_failures");
+  if (threshold !== null) target.circuitBreakerFailures = threshold;
 }
 
 function applyCircuitReset(_model: StateModel, target: TargetEntry, record: StoredRecord): void {
@@ -277,6 +312,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   "pr.closed": applyPullRequestEnded,
   "task.blocked": applyTaskBlocked,
   "scheduler.skipped": applySkip,
+  "scheduler.decided": applyTickPolicy,
   "circuit.reset": applyCircuitReset,
   "artifact.created": applyArtifactCreated,
 };

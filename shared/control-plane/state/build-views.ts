@@ -1,5 +1,14 @@
 import type { AttemptStatus } from "../../events/types.ts";
-import type { AttemptSummary, Summary, TargetState, TargetSummary, TaskState } from "../types.ts";
+import type {
+  AttemptSummary,
+  RecentAttempt,
+  Summary,
+  TargetState,
+  TargetSummary,
+  TargetView,
+  TaskDetail,
+  TaskState,
+} from "../types.ts";
 import { graphCounts } from "./graph-counts.ts";
 import type { AttemptEntry, StateModel, TargetEntry, TaskEntry } from "./model.ts";
 import { newestFirst } from "./recent-events.ts";
@@ -43,10 +52,20 @@ function taskStateOf(task: TaskEntry): TaskState {
   });
 }
 
+function taskDetailOf(task: TaskEntry): TaskDetail {
+  return frozen({
+    last_attempt_id: task.last?.id ?? null,
+    last_attempt_order: task.last?.order ?? null,
+    last_failure: task.lastFailure,
+    pr_urls: frozen([...task.prUrls]),
+  });
+}
+
 /** The target's shared `tasks` map, with the entries of the tasks that changed rewritten. */
 export function tasksOf(target: TargetEntry): Record<string, TaskState> {
   for (const task of target.staleTasks) {
     setEntry(target.tasksView, task.id, taskStateOf(task));
+    setEntry(target.detailsView, task.id, taskDetailOf(task));
     task.stale = false;
   }
   target.staleTasks.length = 0;
@@ -80,8 +99,51 @@ export function targetStateOf(target: TargetEntry): TargetState {
   return target.stateView;
 }
 
+function recentAttemptOf(attempt: AttemptEntry): RecentAttempt {
+  return frozen({
+    attempt_id: attempt.id,
+    task_id: attempt.taskId,
+    attempt_number: attempt.attemptNumber,
+    status: attempt.status,
+    pr_url: attempt.prUrl,
+    platform_failure: attempt.platformFailure,
+  });
+}
+
+/** The tick's rule (`consecutive_failures >= circuit_breaker_failures`), once a tick said its threshold. */
+function circuitOpen(target: TargetEntry): boolean | null {
+  if (target.circuitBreakerFailures === null) return null;
+  return target.consecutiveFailures >= target.circuitBreakerFailures;
+}
+
+/** `GET /v1/targets/:target`: the state and the console's fields (`stalled` is judged at reply). */
+export function targetViewOf(target: TargetEntry): TargetView {
+  if (target.view) return target.view;
+  const state = targetStateOf(target);
+  tasksOf(target);
+  target.view = frozen({
+    ...state,
+    last_event_at: target.lastEventAt,
+    last_tick_at: target.lastTickAt,
+    last_skip_reason: target.lastSkipReason,
+    schedule_cron: target.scheduleCron,
+    circuit_breaker_failures: target.circuitBreakerFailures,
+    circuit_open: circuitOpen(target),
+    stalled_at: null,
+    stalled: false,
+    task_details: target.detailsView,
+    recent_attempts: frozen(
+      target.recentAttempts
+        .filter((a) => a.status !== null)
+        .map(recentAttemptOf)
+        .reverse(),
+    ),
+  });
+  return target.view;
+}
+
 /** A target with no events gives zeros and empty maps. */
-export function emptyTargetState(targetId: string): TargetState {
+export function emptyTargetState(targetId: string): TargetView {
   return frozen({
     target_id: targetId,
     tasks: frozen({}),
@@ -90,6 +152,16 @@ export function emptyTargetState(targetId: string): TargetState {
     last_reset_at: null,
     running_details: frozen([]),
     open_pull_requests: frozen([]),
+    last_event_at: null,
+    last_tick_at: null,
+    last_skip_reason: null,
+    schedule_cron: null,
+    circuit_breaker_failures: null,
+    circuit_open: null,
+    stalled_at: null,
+    stalled: false,
+    task_details: frozen({}),
+    recent_attempts: frozen([]),
   });
 }
 
@@ -116,6 +188,9 @@ export function targetSummaryOf(target: TargetEntry): TargetSummary {
       last_event_at: target.lastEventAt,
       last_tick_at: target.lastTickAt,
       last_skip_reason: target.lastSkipReason,
+      schedule_cron: target.scheduleCron,
+      circuit_breaker_failures: target.circuitBreakerFailures,
+      circuit_open: circuitOpen(target),
     });
   }
   return target.summaryView;

@@ -1,6 +1,6 @@
 import type { StoredRecord } from "../../events/types.ts";
 import { applyRecord } from "./apply-record.ts";
-import { attemptMetaOf, emptyTargetState, summaryOf, targetStateOf } from "./build-views.ts";
+import { attemptMetaOf, emptyTargetState, summaryOf, targetViewOf } from "./build-views.ts";
 import { createModel } from "./model.ts";
 import { modelFromSnapshot, snapshotOf } from "./state-snapshot.ts";
 import type { ControlPlaneState } from "./types.ts";
@@ -33,7 +33,21 @@ export function createControlPlaneState(): ControlPlaneState {
     },
     target(targetId: string) {
       const target = model.targets.get(targetId);
-      return target ? targetStateOf(target) : emptyTargetState(targetId);
+      return target ? targetViewOf(target) : emptyTargetState(targetId);
+    },
+    failuresByReason() {
+      const out = new Map<string, ReadonlyMap<string, number>>();
+      for (const [id, target] of model.targets) out.set(id, target.failuresByReason);
+      return out;
+    },
+    blockedTasks() {
+      const out = new Map<string, number>();
+      for (const [id, target] of model.targets) {
+        let blocked = 0;
+        for (const task of target.tasks.values()) if (task.blocked) blocked += 1;
+        out.set(id, blocked);
+      }
+      return out;
     },
     attempt(attemptId: string) {
       return attemptMetaOf(model.attempts.get(attemptId));

@@ -1,5 +1,14 @@
 import type { AttemptStatus } from "../../events/types.ts";
-import type { OpenPullRequest, Summary, TargetState, TargetSummary, TaskState } from "../types.ts";
+import type {
+  LastFailure,
+  OpenPullRequest,
+  Summary,
+  TargetState,
+  TargetSummary,
+  TargetView,
+  TaskDetail,
+  TaskState,
+} from "../types.ts";
 import { createRecentEvents, type RecentEvents } from "./recent-events.ts";
 
 /**
@@ -41,6 +50,10 @@ export interface TaskEntry {
   /** The attempt whose status is `last_status` (see `ranksAfter`). */
   last: AttemptEntry | null;
   blocked: boolean;
+  /** The last `attempt.failed` applied for one of its attempts. */
+  lastFailure: LastFailure | null;
+  /** PRs its attempts opened, in the order they were first recorded. */
+  prUrls: string[];
   /** Changed since its entry in the target's `tasksView` was last written. */
   stale: boolean;
 }
@@ -57,6 +70,13 @@ export interface TargetEntry {
   lastEventAt: string | null;
   lastTickAt: string | null;
   lastSkipReason: string | null;
+  /** The policy the latest tick ran under (`scheduler.decided` / `scheduler.skipped`). */
+  scheduleCron: string | null;
+  circuitBreakerFailures: number | null;
+  /** Failed attempts by failure reason (a bounded set of labels, see `failureReasonLabel`). */
+  failuresByReason: Map<string, number>;
+  /** The last `MAX_RECENT_ATTEMPTS` attempts first named under this target, oldest first. */
+  recentAttempts: AttemptEntry[];
   /** Only the open ones, in the order they opened: what the queries list. */
   openPullRequests: Map<string, OpenPullRequest>;
   /** Every PR URL any event of this target named: the graph's PullRequest nodes. */
@@ -68,9 +88,12 @@ export interface TargetEntry {
    * only the entries of `staleTasks`, so its cost is what changed, not the number of tasks.
    */
   tasksView: Record<string, TaskState>;
+  /** The console's detail of each task, kept like `tasksView`. */
+  detailsView: Record<string, TaskDetail>;
   /** Tasks changed since the last query, in the order they first changed (new ones included). */
   staleTasks: TaskEntry[];
   stateView: TargetState | null;
+  view: TargetView | null;
   summaryView: TargetSummary | null;
 }
 
@@ -117,14 +140,28 @@ export function createTargetEntry(id: string): TargetEntry {
     lastEventAt: null,
     lastTickAt: null,
     lastSkipReason: null,
+    scheduleCron: null,
+    circuitBreakerFailures: null,
+    failuresByReason: new Map(),
+    recentAttempts: [],
     openPullRequests: new Map(),
     pullRequests: new Map(),
     taskNodes: new Set(),
     tasksView: {},
+    detailsView: {},
     staleTasks: [],
     stateView: null,
+    view: null,
     summaryView: null,
   };
+}
+
+/** How many of a target's newest attempts its answer lists. */
+export const MAX_RECENT_ATTEMPTS = 50;
+
+export function rememberRecentAttempt(target: TargetEntry, attempt: AttemptEntry): void {
+  target.recentAttempts.push(attempt);
+  if (target.recentAttempts.length > MAX_RECENT_ATTEMPTS) target.recentAttempts.shift();
 }
 
 export function targetEntryFor(model: StateModel, targetId: string): TargetEntry {
@@ -144,6 +181,8 @@ export function createTaskEntry(id: string): TaskEntry {
     running: 0,
     last: null,
     blocked: false,
+    lastFailure: null,
+    prUrls: [],
     stale: false,
   };
 }
@@ -169,6 +208,7 @@ export function taskChanged(target: TargetEntry, task: TaskEntry): void {
 /** Drops the cached answers any record of this target makes stale. */
 export function targetChanged(model: StateModel, target: TargetEntry): void {
   target.stateView = null;
+  target.view = null;
   target.summaryView = null;
   model.summaryView = null;
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type EventSpec, stateAfter } from "../../../test/support/state-helpers.ts";
+import {
+  type EventSpec,
+  stateAfter,
+  summaryContractOf,
+  targetContractOf,
+} from "../../../test/support/state-helpers.ts";
 import type { Summary, TargetState } from "../types.ts";
 
 // Two targets as a day of ticks would leave them: a success with a PR that is later merged, a
@@ -236,13 +241,13 @@ describe("a realistic stream of two targets", () => {
   const state = stateAfter(STREAM);
 
   it("answers GET /v1/targets/:target exactly", () => {
-    expect(state.target("radix")).toStrictEqual(EXPECTED_RADIX);
-    expect(state.target("docs-site")).toStrictEqual(EXPECTED_DOCS);
+    expect(targetContractOf(state.target("radix"))).toStrictEqual(EXPECTED_RADIX);
+    expect(targetContractOf(state.target("docs-site"))).toStrictEqual(EXPECTED_DOCS);
   });
 
   it("answers GET /v1/graph/summary exactly, targets in first-seen order", () => {
     const summary = state.summary();
-    expect(summary).toStrictEqual(EXPECTED_SUMMARY);
+    expect(summaryContractOf(summary)).toStrictEqual(EXPECTED_SUMMARY);
     expect(Object.keys(summary.targets)).toEqual(["radix", "docs-site"]);
     expect(Object.keys(summary.targets.radix!.tasks)).toEqual([
       "task-1",
@@ -284,7 +289,7 @@ describe("a realistic stream of two targets", () => {
   });
 
   it("gives zeros and empty maps for a target with no events", () => {
-    expect(state.target("quiet")).toStrictEqual({
+    expect(targetContractOf(state.target("quiet"))).toStrictEqual({
       target_id: "quiet",
       tasks: {},
       running_attempts: [],
@@ -296,7 +301,11 @@ describe("a realistic stream of two targets", () => {
   });
 
   it("serialises to the JSON the API returns", () => {
-    expect(JSON.parse(JSON.stringify(state.summary()))).toStrictEqual(EXPECTED_SUMMARY);
-    expect(JSON.parse(JSON.stringify(state.target("radix")))).toStrictEqual(EXPECTED_RADIX);
+    expect(summaryContractOf(JSON.parse(JSON.stringify(state.summary())))).toStrictEqual(
+      EXPECTED_SUMMARY,
+    );
+    expect(targetContractOf(JSON.parse(JSON.stringify(state.target("radix"))))).toStrictEqual(
+      EXPECTED_RADIX,
+    );
   });
 });

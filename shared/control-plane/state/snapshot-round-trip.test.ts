@@ -100,9 +100,9 @@ describe("restore refuses a snapshot it cannot use, and keeps its state", () => 
   const good = JSON.parse(JSON.stringify(replay(records).snapshot())) as Record<string, unknown>;
   const cases: Array<[string, (s: Record<string, unknown>) => unknown, RegExp]> = [
     ["not an object", () => [], /snapshot must be an object/],
-    // 1 is the version before an attempt's seqs held its artifacts: replayed, not restored.
-    ["an older version", (s) => ({ ...s, version: 1 }), /version 1 is not 2/],
-    ["a later version", (s) => ({ ...s, version: 3 }), /version 3 is not 2/],
+    // 2 is the version before targets kept the tick's policy: replayed, not restored.
+    ["an older version", (s) => ({ ...s, version: 2 }), /version 2 is not 3/],
+    ["a later version", (s) => ({ ...s, version: 4 }), /version 4 is not 3/],
     ["attempts missing", (s) => ({ ...s, attempts: undefined }), /attempts must be a list/],
     [
       "an attempt with a bad status",

@@ -1,5 +1,5 @@
 import type { AttemptStatus } from "../../events/types.ts";
-import type { OpenPullRequest, RecentEvent } from "../types.ts";
+import type { LastFailure, OpenPullRequest, RecentEvent } from "../types.ts";
 import { isRunning, STATUS_OF_EVENT } from "./attempt-status.ts";
 import { ranksAfter } from "./last-attempt.ts";
 import {
@@ -7,6 +7,7 @@ import {
   createModel,
   createTargetEntry,
   createTaskEntry,
+  rememberRecentAttempt,
   type StateModel,
   type TargetEntry,
   taskChanged,
@@ -18,8 +19,12 @@ import { newestFirst, pushRecentEvent } from "./recent-events.ts";
 // restore derives those the same way apply keeps them, so both give the same state.
 // Attempts are tuples, not objects: there may be hundreds of thousands of them.
 
-/** 2: an attempt's `seqs` hold its `artifact.created` records too; a 1 is replayed instead. */
-export const SNAPSHOT_VERSION = 2;
+/**
+ * 2: an attempt's `seqs` hold its `artifact.created` records too. 3: a target keeps the tick's
+ * policy and its failures by reason, a task its last failure and PRs. An older one is replayed
+ * instead.
+ */
+export const SNAPSHOT_VERSION = 3;
 
 type AttemptTuple = [
   id: string,
@@ -42,8 +47,12 @@ interface TargetSnapshot {
   last_event_at: string | null;
   last_tick_at: string | null;
   last_skip_reason: string | null;
-  /** `[task id, blocked]`, in the key order of `tasks`. */
-  tasks: Array<[string, 0 | 1]>;
+  schedule_cron: string | null;
+  circuit_breaker_failures: number | null;
+  /** `[reason label, failed attempts]`. */
+  failures_by_reason: Array<[string, number]>;
+  /** `[task id, blocked, last failure, PR urls]`, in the key order of `tasks`. */
+  tasks: Array<[string, 0 | 1, LastFailure | null, string[]]>;
   running: string[];
   open_pull_requests: OpenPullRequest[];
   /** `[pr url, ended, attempt ids that produced it]`, every PR named. */
@@ -73,7 +82,15 @@ export function snapshotOf(model: StateModel): StateSnapshot {
       last_event_at: target.lastEventAt,
       last_tick_at: target.lastTickAt,
       last_skip_reason: target.lastSkipReason,
-      tasks: [...target.tasks.values()].map((task) => [task.id, task.blocked ? 1 : 0]),
+      schedule_cron: target.scheduleCron,
+      circuit_breaker_failures: target.circuitBreakerFailures,
+      failures_by_reason: [...target.failuresByReason],
+      tasks: [...target.tasks.values()].map((task) => [
+        task.id,
+        task.blocked ? 1 : 0,
+        task.lastFailure,
+        task.prUrls,
+      ]),
       running: [...target.running.keys()],
       open_pull_requests: [...target.openPullRequests.values()],
       pull_requests: [...target.pullRequests].map(([url, pr]) => [
@@ -172,10 +189,25 @@ function restoreTarget(
   target.lastEventAt = nullableText(t.last_event_at, `${where}.last_event_at`);
   target.lastTickAt = nullableText(t.last_tick_at, `${where}.last_tick_at`);
   target.lastSkipReason = nullableText(t.last_skip_reason, `${where}.last_skip_reason`);
-  for (const [i, pair] of list(t.tasks, `${where}.tasks`).entries()) {
-    const [taskId, blocked] = list(pair, `${where}.tasks[${i}]`);
+  target.scheduleCron = nullableText(t.schedule_cron, `${where}.schedule_cron`);
+  target.circuitBreakerFailures =
+    t.circuit_breaker_failures === null
+      ? null
+      : integer(t.circuit_breaker_failures, `${where}.circuit_breaker_failures`);
+  for (const [i, pair] of list(t.failures_by_reason, `${where}.failures_by_reason`).entries()) {
+    const [label, n] = list(pair, `${where}.failures_by_reason[${i}]`);
+    target.failuresByReason.set(
+      text(label, `${where}.failures_by_reason[${i}][0]`),
+      integer(n, `${where}.failures_by_reason[${i}][1]`),
+    );
+  }
+  for (const [i, tuple] of list(t.tasks, `${where}.tasks`).entries()) {
+    const [taskId, blocked, failure, prUrls] = list(tuple, `${where}.tasks[${i}]`);
     const task = createTaskEntry(intern(text(taskId, `${where}.tasks[${i}][0]`)));
     task.blocked = blocked === 1;
+    task.lastFailure =
+      failure === null ? null : Object.freeze(lastFailure(failure, `${where}.tasks[${i}][2]`));
+    task.prUrls = texts(prUrls, `${where}.tasks[${i}][3]`).map(intern);
     target.tasks.set(task.id, task);
     taskChanged(target, task);
   }
@@ -225,6 +257,8 @@ function restoreAttempt(
   };
   if (model.attempts.has(attempt.id)) throw new SnapshotError(`${where}[0] repeats ${attempt.id}`);
   model.attempts.set(attempt.id, attempt);
+  // Attempts are listed in the order they were first named, as apply remembers them.
+  rememberRecentAttempt(target, attempt);
   if (attempt.taskId !== null) model.attemptsWithTask += 1;
   if (attempt.status === null) return;
   const task = attempt.taskId === null ? undefined : target.tasks.get(attempt.taskId);
@@ -305,6 +339,21 @@ function openPullRequest(value: unknown, where: string): OpenPullRequest {
     pr_number: pr.pr_number === null ? null : integer(pr.pr_number, `${where}.pr_number`),
     task_id: nullableText(pr.task_id, `${where}.task_id`),
     attempt_id: text(pr.attempt_id, `${where}.attempt_id`),
+  };
+}
+
+function lastFailure(value: unknown, where: string): LastFailure {
+  const f = record(value, where);
+  const kind = f.failure_kind;
+  if (kind !== "task" && kind !== "platform") {
+    throw new SnapshotError(`${where}.failure_kind must be task or platform`);
+  }
+  return {
+    attempt_id: text(f.attempt_id, `${where}.attempt_id`),
+    reason: nullableText(f.reason, `${where}.reason`),
+    failure_kind: kind,
+    error_summary: nullableText(f.error_summary, `${where}.error_summary`),
+    at: text(f.at, `${where}.at`),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { AttemptStatus } from "../../events/types.ts";
 import type { Projection } from "../../store/types.ts";
-import type { Summary, TargetState } from "../types.ts";
+import type { Summary, TargetView } from "../types.ts";
 
 /** `GET /v1/attempts/:id` without its records: the server reads `seqs` from the store. */
 export interface AttemptMeta {
@@ -27,7 +27,11 @@ export interface ControlPlaneState extends Projection {
   /** `GET /v1/graph/summary`. */
   summary(): Summary;
   /** `GET /v1/targets/:target`; zeros and empty maps for a target with no records. */
-  target(targetId: string): TargetState;
+  target(targetId: string): TargetView;
+  /** Failed attempts by target and failure-reason label (see `failureReasonLabel`), for /metrics. */
+  failuresByReason(): ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Blocked tasks by target, for /metrics. */
+  blockedTasks(): ReadonlyMap<string, number>;
   /** `GET /v1/attempts/:id` without records; undefined for an attempt no attempt event named. */
   attempt(attemptId: string): AttemptMeta | undefined;
 }

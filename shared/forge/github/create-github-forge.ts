@@ -3,7 +3,8 @@ import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import type { Logger } from "../../log/logger.ts";
 import { redact } from "../../log/logger.ts";
-import type { CreatePullRequest, Forge } from "../types.ts";
+import type { CreatePullRequest, FileAtRef, Forge, GitHubCredential } from "../types.ts";
+import { type ResponseCache, withConditionalRequests } from "./conditional-fetch.ts";
 import { createCountingFetch } from "./counting-fetch.ts";
 import {
   isNotFound,
@@ -19,7 +20,8 @@ export interface GitHubForgeOptions {
   apiUrl: string;
   owner: string;
   repo: string;
-  token: string;
+  /** A personal token, or a source of (App installation) tokens asked before each request. */
+  token: GitHubCredential;
   /** Per HTTP request; default 15 s. */
   timeoutMs?: number;
   /** Retries of a request after a 5xx, a network error, a timeout or a rate limit; default 3. */
@@ -36,6 +38,11 @@ export interface GitHubForgeOptions {
   rateLimitSecondMs?: number;
   logger?: Logger;
   userAgent?: string;
+  /**
+   * Replies kept for conditional requests (`If-None-Match`): an unchanged answer is a 304,
+   * which costs no rate limit. Shared by every forge of the process that is given it.
+   */
+  responseCache?: ResponseCache;
 }
 
 const ForgeOctokit = Octokit.plugin(throttling, retry);
@@ -49,20 +56,27 @@ const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
  * Any failure a caller cannot act on is a `ForgeUnavailableError` without the token in it.
  */
 export function createGitHubForge(options: GitHubForgeOptions): Forge {
-  const { owner, repo, token, logger } = options;
+  const { owner, repo, token: credential, logger } = options;
+  // Every token this client may have sent, for redaction: one fixed string, or the source's.
+  const secrets = (): readonly string[] =>
+    typeof credential === "string" ? [credential] : credential.issued;
   const retries = options.retries ?? 3;
+  // Counted outside the cache: a 304 is a request sent, even if it costs no rate limit.
   const network = createCountingFetch({
     timeoutMs: options.timeoutMs ?? 15_000,
     ...(logger ? { logger } : {}),
+    ...(options.responseCache
+      ? { fetch: withConditionalRequests(globalThis.fetch, options.responseCache) }
+      : {}),
   });
   const rateLimits = { retries, maxWaitSeconds: options.maxRateLimitWaitSeconds ?? 60 };
   const baseUrl = options.apiUrl.replace(/\/+$/, "");
   const octokit = new ForgeOctokit({
-    auth: token,
+    ...(typeof credential === "string" ? { auth: credential } : {}),
     baseUrl,
     userAgent: options.userAgent ?? "leviathan",
     request: { fetch: network.fetch },
-    log: octokitLog(logger, token),
+    log: octokitLog(logger, secrets),
     throttle: {
       // Pace writes per API host, not across every forge in the process.
       id: baseUrl,
@@ -79,6 +93,13 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     },
   });
 
+  if (typeof credential !== "string") {
+    // Asked before each request (retries included): a source renews its token near expiry.
+    octokit.hook.before("request", async (request) => {
+      request.headers.authorization = `token ${await credential.token()}`;
+    });
+  }
+
   /** One forge operation; the request count in its error assumes calls are not interleaved. */
   async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
     const before = network.count;
@@ -87,7 +108,11 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
     } catch (error) {
       // A refusal is an answer the attempt acts on, not an outage.
       if (error instanceof PullRequestRejectedError) throw error;
-      throw toForgeUnavailable(error, { what, requests: network.count - before, token });
+      throw toForgeUnavailable(error, {
+        what,
+        requests: network.count - before,
+        secrets: secrets(),
+      });
     }
   }
 
@@ -140,29 +165,34 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
           return toPullRequest(data);
         } catch (error) {
           if (!isUnprocessable(error)) throw error;
-          const message = redact(`${what}: refused (HTTP 422): ${error.message}`, [token]);
+          const message = redact(`${what}: refused (HTTP 422): ${error.message}`, secrets());
           throw new PullRequestRejectedError(message, /already exists/i.test(error.message));
         }
       });
     },
 
-    readFile: (path, ref) =>
-      call(`reading ${path} at ${ref} of ${repository}`, async () => {
-        try {
-          return await readText(path, ref);
-        } catch (error) {
-          if (isNotFound(error)) return null;
-          throw error;
-        }
-      }),
+    readFile: async (path, ref) => (await readFileAt(path, ref))?.text ?? null,
+
+    readFileWithSha: (path, ref) => readFileAt(path, ref),
 
     get requestCount() {
       return network.count;
     },
   };
 
+  function readFileAt(path: string, ref: string): Promise<FileAtRef | null> {
+    return call(`reading ${path} at ${ref} of ${repository}`, async () => {
+      try {
+        return await readText(path, ref);
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    });
+  }
+
   /** The contents API: base64 in JSON up to 1 MB; larger files only through the raw media type. */
-  async function readText(path: string, ref: string): Promise<string | null> {
+  async function readText(path: string, ref: string): Promise<FileAtRef | null> {
     const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
     // A folder (a list) or a submodule there: no file of that name to read.
     if (Array.isArray(data)) return null;
@@ -170,8 +200,9 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       throw new Error(`the forge answered with something other than contents for ${path}`);
     }
     if (data.type !== "file") return null;
+    const sha = data.sha;
     if ("encoding" in data && data.encoding === "base64" && typeof data.content === "string") {
-      return Buffer.from(data.content, "base64").toString("utf8");
+      return { text: Buffer.from(data.content, "base64").toString("utf8"), sha };
     }
     const raw = await octokit.rest.repos.getContent({
       owner,
@@ -181,8 +212,8 @@ export function createGitHubForge(options: GitHubForgeOptions): Forge {
       mediaType: { format: "raw" },
     });
     const body: unknown = raw.data;
-    if (typeof body === "string") return body;
-    if (body instanceof ArrayBuffer) return Buffer.from(body).toString("utf8");
+    if (typeof body === "string") return { text: body, sha };
+    if (body instanceof ArrayBuffer) return { text: Buffer.from(body).toString("utf8"), sha };
     throw new Error(`unexpected raw reply for ${path}`);
   }
 }
@@ -198,12 +229,12 @@ function expectList<T>(value: T[]): T[] {
  * of an expected 404) are noise at info/error: they go to debug; its warnings stay warnings.
  * Objects it passes along (request options, with headers) are left out, never stringified.
  */
-function octokitLog(logger: Logger | undefined, token: string) {
+function octokitLog(logger: Logger | undefined, secrets: () => readonly string[]) {
   const write =
     (level: "debug" | "warn") =>
     (message: unknown, ...rest: unknown[]) => {
       const text = [message, ...rest].filter((item) => typeof item === "string").join(" ");
-      if (text) logger?.[level](redact(`octokit: ${text}`, [token]));
+      if (text) logger?.[level](redact(`octokit: ${text}`, secrets()));
     };
   return {
     debug: write("debug"),

@@ -46,13 +46,13 @@ export function isUnprocessable(error: unknown): error is HttpFailure {
  */
 export function toForgeUnavailable(
   error: unknown,
-  context: { what: string; requests: number; token: string },
+  context: { what: string; requests: number; secrets: readonly string[] },
 ): ForgeUnavailableError {
   if (error instanceof ForgeUnavailableError) return error;
   const tries = context.requests === 1 ? "1 request" : `${context.requests} requests`;
   const status = isHttpFailure(error) && error.response ? error.status : undefined;
   const reason = describeFailure(error);
-  const message = redact(`${context.what}: ${reason} (${tries})`, [context.token]);
+  const message = redact(`${context.what}: ${reason} (${tries})`, context.secrets);
   return new ForgeUnavailableError(message, status);
 }
 

@@ -40,6 +40,6 @@ export function validationFailed(...errors: ValidationErrorItem[]): ForgeHttpErr
   return new ForgeHttpError(422, "Validation Failed", errors);
 }
 
-export function badCredentials(): ForgeHttpError {
-  return new ForgeHttpError(401, "Bad credentials");
+export function badCredentials(message = "Bad credentials"): ForgeHttpError {
+  return new ForgeHttpError(401, message);
 }

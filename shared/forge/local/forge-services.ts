@@ -1,4 +1,5 @@
 import type { Logger } from "../../log/logger.ts";
+import type { AppRegistry } from "./app-registry.ts";
 import type { CommitMemo } from "./commit-memo.ts";
 import { notFound } from "./forge-errors.ts";
 import type { ForgeUrls } from "./github-objects.ts";
@@ -13,6 +14,8 @@ export interface ForgeServices {
   gitTimeoutMs: number;
   /** Answers that depend on commit ids only, kept once worked out. */
   memo: CommitMemo;
+  /** The registered GitHub Apps, their installations and tokens. */
+  apps: AppRegistry;
   logger?: Logger;
   now(): Date;
 }

@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { performance } from "node:perf_hooks";
 import type { Logger } from "../../log/logger.ts";
-import { killProcessGroup } from "./kill-process-group.ts";
+import { describeFailedKills } from "../../process/signal-group.ts";
+import { spawnGroup } from "../../process/spawn-group.ts";
 import { forgeGitEnvironment } from "./run-forge-git.ts";
 
 export interface GitHttpRequest {
@@ -39,7 +38,6 @@ const MAX_HEADER_BYTES = 64 * 1024;
  */
 export function serveGitHttp(options: GitHttpRequest): Promise<GitHttpOutcome> {
   const { req, res } = options;
-  const started = performance.now();
   const env = forgeGitEnvironment({
     GIT_PROJECT_ROOT: options.projectRoot,
     GIT_HTTP_EXPORT_ALL: "1",
@@ -63,44 +61,41 @@ export function serveGitHttp(options: GitHttpRequest): Promise<GitHttpOutcome> {
 
   return new Promise((resolve) => {
     // Its own process group, so the time limit also stops the upload-pack/receive-pack it runs.
-    const child = spawn("git", ["http-backend"], {
+    const group = spawnGroup(["git", "http-backend"], {
       env,
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
+      stdin: "pipe",
+      tail: "stderr",
+      tailLimit: 500,
+      timeoutMs: options.timeoutMs,
+      killGraceMs: 0,
+      // The last of the reply may still wait in the pipe for a slow client.
+      closeGraceMs: options.timeoutMs,
     });
-    let timedOut = false;
+    const child = group.child;
+    const stop = () => group.kill("SIGKILL");
     let headerBytes: Buffer | undefined = Buffer.alloc(0);
     let status = 0;
-    const stderr: Buffer[] = [];
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killProcessGroup(child);
-    }, options.timeoutMs);
-    timer.unref();
 
-    req.pipe(child.stdin);
+    req.pipe(child.stdin!);
     // The child may exit before reading the whole body (an error reply): that is not ours to raise.
-    child.stdin.on("error", () => undefined);
-    req.on("error", () => killProcessGroup(child));
+    child.stdin!.on("error", () => undefined);
+    req.on("error", stop);
     res.on("close", () => {
-      if (!res.writableFinished) killProcessGroup(child);
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      if (stderr.length < 64) stderr.push(chunk);
+      if (!res.writableFinished) stop();
     });
 
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
       if (headerBytes === undefined) {
         if (!res.write(chunk)) {
-          child.stdout.pause();
-          res.once("drain", () => child.stdout.resume());
+          child.stdout!.pause();
+          res.once("drain", () => child.stdout!.resume());
         }
         return;
       }
       headerBytes = Buffer.concat([headerBytes, chunk]);
       const parsed = splitCgiHeaders(headerBytes);
       if (!parsed) {
-        if (headerBytes.length > MAX_HEADER_BYTES) killProcessGroup(child);
+        if (headerBytes.length > MAX_HEADER_BYTES) stop();
         return;
       }
       headerBytes = undefined;
@@ -109,20 +104,15 @@ export function serveGitHttp(options: GitHttpRequest): Promise<GitHttpOutcome> {
       if (parsed.rest.length > 0) res.write(parsed.rest);
     });
 
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      options.logger?.error({ err: error.message }, "git http-backend could not start");
-      finish(null);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      finish(code);
-    });
-
-    let finished = false;
-    function finish(exitCode: number | null): void {
-      if (finished) return;
-      finished = true;
+    void group.done.then((result) => {
+      const exitCode = result.exit.kind === "exited" ? result.exit.code : null;
+      const timedOut = result.timedOut;
+      if (result.exit.kind === "not_started") {
+        options.logger?.error(
+          { err: result.exit.error.message },
+          "git http-backend could not start",
+        );
+      }
       if (headerBytes !== undefined) {
         // The child said nothing usable: a gateway failure, as a CGI server reports it.
         status = timedOut ? 504 : 502;
@@ -136,15 +126,22 @@ export function serveGitHttp(options: GitHttpRequest): Promise<GitHttpOutcome> {
       } else {
         res.end();
       }
-      const ms = Math.round(performance.now() - started);
-      const fields = { path: options.pathInfo, status, exitCode, timedOut, ms };
-      if (exitCode === 0 && !timedOut) options.logger?.debug(fields, "git http-backend done");
-      else {
-        const message = Buffer.concat(stderr).toString("utf8").trim().slice(-500);
-        options.logger?.warn({ ...fields, stderr: message }, "git http-backend failed");
+      const failedKills = describeFailedKills(result.kills);
+      const fields = {
+        path: options.pathInfo,
+        status,
+        exitCode,
+        timedOut,
+        ms: result.ms,
+        ...(failedKills ? { kill: failedKills } : {}),
+      };
+      if (exitCode === 0 && !timedOut && !failedKills) {
+        options.logger?.debug(fields, "git http-backend done");
+      } else {
+        options.logger?.warn({ ...fields, stderr: result.tail.trim() }, "git http-backend failed");
       }
       resolve({ status, exitCode, timedOut });
-    }
+    });
   });
 }
 

@@ -64,6 +64,8 @@ export async function runPullRequestAction(
   await updatePullRequest({
     services,
     params: { owner, repo, pull_number: String(number) },
+    // The page's buttons are the forge's owner at the keyboard.
+    principal: { kind: "personal" },
     query: new URLSearchParams(),
     headers: req.headers,
     url: `${services.urls.apiUrl}/repos/${owner}/${repo}/pulls/${number}`,

@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
-import { performance } from "node:perf_hooks";
 import type { Logger } from "../../log/logger.ts";
-import { killProcessGroup } from "./kill-process-group.ts";
+import { runProcess } from "../../process/run-process.ts";
+import { describeFailedKills } from "../../process/signal-group.ts";
 
 export const DEFAULT_FORGE_GIT_TIMEOUT_MS = 120_000;
 
@@ -53,49 +52,35 @@ export function forgeGitEnvironment(extra: Record<string, string> = {}): Record<
  * file contents read with `cat-file` arrive unchanged. (The attempt's `runGit` serves a clone
  * on the client side and returns text; the forge needs bytes and its own environment.)
  */
-export function forgeGit(
+export async function forgeGit(
   args: readonly string[],
   options: ForgeGitOptions,
 ): Promise<ForgeGitResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_FORGE_GIT_TIMEOUT_MS;
-  const started = performance.now();
   const command = args[0] ?? "git";
-  return new Promise((resolve, reject) => {
-    const child = spawn("git", ["--git-dir", options.gitDir, ...args], {
-      env: forgeGitEnvironment(options.env),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killProcessGroup(child);
-    }, timeoutMs);
-    timer.unref();
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(new ForgeGitError(`git ${command} could not start: ${error.message}`));
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const ms = Math.round(performance.now() - started);
-      const exitCode = code ?? -1;
-      const ok = !timedOut && (exitCode === 0 || (options.okExitCodes ?? []).includes(exitCode));
-      options.logger?.debug({ git: command, exitCode, ms, ok }, "forge git command done");
-      if (ok) {
-        resolve({ stdout: Buffer.concat(out), exitCode });
-        return;
-      }
-      const reason = timedOut
-        ? `timed out after ${timeoutMs} ms`
-        : `exited ${exitCode}: ${Buffer.concat(err).toString("utf8").trim().slice(-1000)}`;
-      reject(new ForgeGitError(`git ${command} ${reason}`));
-    });
+  // Its own group, SIGKILL at the limit: plumbing has nothing to clean up.
+  const result = await runProcess(["git", "--git-dir", options.gitDir, ...args], {
+    env: forgeGitEnvironment(options.env),
+    timeoutMs,
+    killGraceMs: 0,
+    collectStdout: true,
+    tailLimit: 1_000,
   });
+  const failedKills = describeFailedKills(result.kills);
+  if (result.exit.kind === "not_started") {
+    throw new ForgeGitError(`git ${command} could not start: ${result.exit.error.message}`);
+  }
+  const exitCode = result.exit.code ?? -1;
+  const ok = !result.timedOut && (exitCode === 0 || (options.okExitCodes ?? []).includes(exitCode));
+  options.logger?.debug(
+    { git: command, exitCode, ms: result.ms, ok, ...(failedKills ? { kill: failedKills } : {}) },
+    "forge git command done",
+  );
+  if (ok) return { stdout: result.stdout, exitCode };
+  const reason = result.timedOut
+    ? `timed out after ${timeoutMs} ms${failedKills ? ` (${failedKills})` : ""}`
+    : `exited ${exitCode}: ${result.tail.trim()}`;
+  throw new ForgeGitError(`git ${command} ${reason}`);
 }
 
 /** stdout as text without the final newline. */

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { TokenCheck } from "./check-forge-token.ts";
@@ -8,6 +8,7 @@ import type { RateLimit } from "./rate-limit.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { RestReply } from "./rest-context.ts";
 import { REST_ROUTES } from "./rest-routes.ts";
+import { authorize } from "./route-access.ts";
 
 /** Where the REST API lives on the forge's origin, as on GitHub Enterprise. */
 export const API_PREFIX = "/api/v3";
@@ -29,21 +30,29 @@ export async function serveRest(
   pathname: string,
   search: string,
 ): Promise<void> {
-  const headers = { ...server.rateLimit.take(), ...githubHeaders() };
+  const authorization = req.headers.authorization;
+  const headers = () => ({ ...server.rateLimit.take(authorization), ...githubHeaders() });
   try {
-    if (!server.tokens.rest(req.headers.authorization)) throw badCredentials();
+    const principal = server.tokens.rest(req.headers.authorization);
+    if ("refused" in principal) throw badCredentials(principal.refused);
     const path = pathname.slice(API_PREFIX.length) || "/";
     const match = matchRoute(req.method ?? "GET", path);
     if (!match) throw notFound();
+    authorize(principal, match.route.access, match.params);
     const reply = await match.route.handler({
       services: server.services,
       params: match.params,
+      principal,
       query: new URLSearchParams(search),
       headers: req.headers,
       url: `${server.services.urls.apiUrl}${path}`,
       body: () => readJsonBody(req, res),
     });
-    send(res, reply, headers);
+    if (req.method === "GET" && reply.status === 200) {
+      sendConditional(server, req, res, reply);
+      return;
+    }
+    send(res, reply, headers());
   } catch (error) {
     if (!(error instanceof ForgeHttpError)) {
       server.services.logger?.error(
@@ -55,7 +64,7 @@ export async function serveRest(
       error instanceof ForgeHttpError ? error : new ForgeHttpError(500, "Server Error");
     // A body we never read is not drained: the connection goes after the reply instead.
     if (!req.complete) res.setHeader("connection", "close");
-    send(res, { status: failure.status, body: failure.body }, headers);
+    send(res, { status: failure.status, body: failure.body }, headers());
   }
 }
 
@@ -73,12 +82,67 @@ export function githubHeaders(): Record<string, string> {
   };
 }
 
-function send(res: ServerResponse, reply: RestReply, headers: Record<string, string>): void {
+/**
+ * A read, as GitHub answers it: a strong `ETag` of the exact bytes (so the JSON and raw media
+ * types of one file differ), and a 304 without a body, costing no rate limit, when the
+ * request's `If-None-Match` names it. The token was checked before: a 304 is never an answer to
+ * someone who may not read the resource.
+ */
+function sendConditional(
+  server: RestServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: RestReply,
+): void {
+  const bytes = bodyBytes(reply);
+  const etag = `"${createHash("sha256").update(bytes).digest("hex").slice(0, 40)}"`;
+  const cache = {
+    etag,
+    "cache-control": "private, max-age=60, s-maxage=60",
+    vary: "Accept, Authorization",
+  };
+  const authorization = req.headers.authorization;
+  if (matchesEtag(req.headers["if-none-match"], etag)) {
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(304, { ...server.rateLimit.peek(authorization), ...githubHeaders(), ...cache });
+    res.end();
+    return;
+  }
+  send(
+    res,
+    reply,
+    { ...server.rateLimit.take(authorization), ...githubHeaders(), ...cache },
+    bytes,
+  );
+}
+
+/** `If-None-Match` compares weakly (RFC 9110): `W/"x"` matches `"x"`; `*` matches anything. */
+export function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((entry) => {
+    const tag = entry.trim();
+    return tag === "*" || tag.replace(/^W\//, "") === etag;
+  });
+}
+
+function bodyBytes(reply: RestReply): Buffer {
+  return reply.raw?.bytes ?? Buffer.from(JSON.stringify(reply.body));
+}
+
+function send(
+  res: ServerResponse,
+  reply: RestReply,
+  headers: Record<string, string>,
+  body?: Buffer,
+): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  const bytes = reply.raw?.bytes ?? Buffer.from(JSON.stringify(reply.body));
+  const bytes = body ?? bodyBytes(reply);
   res.writeHead(reply.status, {
     ...headers,
     ...reply.headers,

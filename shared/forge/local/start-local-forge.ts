@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { createAppRegistry } from "./app-registry.ts";
+import { protectBranch } from "./branch-protection.ts";
 import { createTokenCheck } from "./check-forge-token.ts";
 import { createCommitMemo } from "./commit-memo.ts";
 import { createFaultInjector, type FaultRule } from "./fault-injector.ts";
@@ -16,6 +18,7 @@ import {
 } from "./pull-request-actions.ts";
 import { createRateLimit } from "./rate-limit.ts";
 import { createRepositoryStore } from "./repository-store.ts";
+import { gitRefusal } from "./route-access.ts";
 import { DEFAULT_FORGE_GIT_TIMEOUT_MS } from "./run-forge-git.ts";
 import { API_PREFIX, faultBody, githubHeaders, type RestServer, serveRest } from "./serve-rest.ts";
 import type { ForgeRequest, LocalForge, LocalForgeOptions } from "./types.ts";
@@ -38,7 +41,9 @@ const REPO_PAGE = /^\/([^/]+)\/([^/]+)$/;
  * restarts.
  */
 export async function startLocalForge(options: LocalForgeOptions): Promise<LocalForge> {
-  const tokens = createTokenCheck(options.token);
+  const now = options.now ?? (() => new Date());
+  const apps = createAppRegistry(now);
+  const tokens = createTokenCheck(options.token, apps, now);
   const logger = options.logger;
   const gitTimeoutMs = options.gitTimeoutMs ?? DEFAULT_FORGE_GIT_TIMEOUT_MS;
   const store = createRepositoryStore({
@@ -55,8 +60,9 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     urls,
     gitTimeoutMs,
     memo: createCommitMemo(),
+    apps,
     ...(logger ? { logger } : {}),
-    now: () => new Date(),
+    now,
   };
   const rest: RestServer = { services, tokens, rateLimit: createRateLimit() };
   const guard = createActionGuard();
@@ -165,12 +171,21 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     rest: string,
     search: string,
   ): Promise<void> {
-    const user = tokens.git(req.headers.authorization);
-    if (user === undefined) {
+    const caller = tokens.git(req.headers.authorization);
+    if (caller === undefined) {
       // Nothing of an unauthenticated body is read; the connection goes after the reply.
       if (!req.complete) res.setHeader("connection", "close");
       res.setHeader("www-authenticate", 'Basic realm="leviathan-forge"');
       sendText(res, 401, "Authentication required\n");
+      return;
+    }
+    // An installation token reaches only its repositories, and pushes only with contents:write.
+    const push =
+      rest === "/git-receive-pack" || /(?:^|&)service=git-receive-pack(?:&|$)/.test(search);
+    const refusal = gitRefusal(caller.principal, owner, repo, push);
+    if (refusal) {
+      if (!req.complete) res.setHeader("connection", "close");
+      sendText(res, refusal.status, refusal.text);
       return;
     }
     if (!(await store.read(owner, repo))) {
@@ -185,7 +200,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       projectRoot: store.reposDir,
       pathInfo: `/${owner}/${repo}.git${rest}`,
       query: search,
-      remoteUser: user,
+      remoteUser: caller.user,
       timeoutMs: gitTimeoutMs,
       ...(logger ? { logger } : {}),
     });
@@ -208,7 +223,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
         : JSON.stringify(fault.body === undefined ? faultBody(fault.status) : fault.body);
     if (!req.complete) res.setHeader("connection", "close");
     res.writeHead(fault.status, {
-      ...(isApi ? { ...rest.rateLimit.take(), ...githubHeaders() } : {}),
+      ...(isApi ? { ...rest.rateLimit.take(req.headers.authorization), ...githubHeaders() } : {}),
       "content-type":
         typeof fault.body === "string"
           ? "text/plain; charset=utf-8"
@@ -240,10 +255,20 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     url,
     gitUrl: (owner, repo) => `${url}/${owner}/${repo}.git`,
     createRepository: (owner, repo, createOptions = {}) => store.create(owner, repo, createOptions),
+    registerApp: (appOptions) => {
+      const app = apps.register(appOptions);
+      return { id: app.id, slug: app.slug };
+    },
+    installApp: (appId, installOptions) => ({ id: apps.install(appId, installOptions).id }),
+    protectBranch: async (owner, repo, branch) => {
+      if (!(await store.read(owner, repo))) throw new Error(`no repository ${owner}/${repo}`);
+      await protectBranch(store.gitDir(owner, repo), branch);
+    },
     mergePullRequest: async (owner, repo, number) => {
       await mergePullRequest(services, owner, repo, number);
     },
     faults,
+    rateLimitUsed: (token) => rest.rateLimit.used(`token ${token}`),
     get requests() {
       return requests;
     },

@@ -1,10 +1,14 @@
 import type { Logger } from "../../log/logger.ts";
+import type { InstallAppOptions, RegisterAppOptions } from "./app-registry.ts";
 import type { FaultInjector } from "./fault-injector.ts";
 
 export interface LocalForgeOptions {
   /** Bare repositories and PR state live here and survive restarts. */
   root: string;
-  /** The one token every git and REST request must carry. */
+  /**
+   * The forge's own token, a personal token with every right (local mode's owner). Registered
+   * Apps' JWTs and their installation tokens are accepted beside it, each within its rights.
+   */
   token: string;
   /** Default 127.0.0.1: the forge serves loopback only. */
   host?: string;
@@ -13,6 +17,8 @@ export interface LocalForgeOptions {
   logger?: Logger;
   /** How long one `git http-backend` or plumbing command may run; default 120 s. */
   gitTimeoutMs?: number;
+  /** The forge's clock (token and JWT expiry, timestamps); default the system's. */
+  now?: () => Date;
 }
 
 export interface CreateRepositoryOptions {
@@ -43,10 +49,27 @@ export interface LocalForge {
     repo: string,
     options?: CreateRepositoryOptions,
   ): Promise<{ created: boolean }>;
+  /**
+   * Registers a GitHub App by its public key (in memory: a restarted forge forgets it). Its
+   * JWTs (RS256, `iss` = the id) then reach the App routes.
+   */
+  registerApp(options: RegisterAppOptions): { id: number; slug: string };
+  /**
+   * Installs an App on an account, for some (`repositories`) or all of its repositories, with
+   * these permissions (`metadata: read` is always added); its tokens are narrowed from these.
+   */
+  installApp(appId: number, options: InstallAppOptions): { id: number };
+  /**
+   * Protects a branch as GitHub does for Apps: installation tokens can neither push to it nor
+   * merge a PR into it (405); the forge's own token, the admin, still may. Kept on disk.
+   */
+  protectBranch(owner: string, repo: string, branch: string): Promise<void>;
   /** Merges as `PUT /repos/{owner}/{repo}/pulls/{n}/merge` does; throws `ForgeHttpError`. */
   mergePullRequest(owner: string, repo: string, number: number): Promise<void>;
   /** In-process only: never reachable over HTTP. */
   readonly faults: FaultInjector;
+  /** Rate-limit points this token has spent in its current hour (a 304 spends none). */
+  rateLimitUsed(token: string): number;
   /** The most recent requests (at most 10,000), oldest first. */
   readonly requests: ReadonlyArray<ForgeRequest>;
   close(): Promise<void>;

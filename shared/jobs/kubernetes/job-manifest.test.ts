@@ -2,6 +2,7 @@ import { basename, dirname } from "node:path";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import { describe, expect, it } from "vitest";
+import { repoPath } from "../../../test/support/repo-root.ts";
 import { loadConfig } from "../../config/load-config.ts";
 import type { AutonomyConfig } from "../../config/schema.ts";
 import { attemptIdFor } from "../../events/ids.ts";
@@ -20,7 +21,7 @@ import {
 import { IMAGE_USER_ID, toJobManifest } from "./job-manifest.ts";
 
 const ATTEMPT_TOKEN = "lvat1~radix~attempt~test-only-0123456789";
-const { config: seed } = await loadConfig("ops/autonomy/dev.yaml");
+const { config: seed } = await loadConfig(repoPath("ops", "autonomy", "dev.yaml"));
 // With a command, so every variable `execute` may get is there to be filtered.
 const config: AutonomyConfig = { ...seed, executor_command: ["my-agent", "--task"] };
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -6,6 +6,9 @@ import { fileURLToPath } from "node:url";
 import { errorMessage } from "../../errors/error-message.ts";
 import { labelValue } from "../../events/ids.ts";
 import type { Logger } from "../../log/logger.ts";
+import { type KillRecord, signalGroup } from "../../process/signal-group.ts";
+import { type GroupProcess, spawnGroup } from "../../process/spawn-group.ts";
+import { stopGroup } from "../../process/stop-group.ts";
 import { TARGET_LABEL } from "../build-attempt-job.ts";
 import type { AttemptJob, JobRunner, JobStatus } from "../types.ts";
 import {
@@ -62,16 +65,6 @@ function defaultCommand(): string[] {
     dir = dirname(dir);
   }
   throw new Error("cannot find bin/leviathan.js above the process job runner");
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    // Negative pid: the whole process group the child leads (it was spawned detached), so
-    // git or an executor it started goes with it.
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
 }
 
 function deadlineAt(state: ProcessJobState): number | undefined {
@@ -144,18 +137,20 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     return next;
   }
 
-  /** SIGTERM to the group now, SIGKILL after the grace; the reason is recorded first. */
+  /** A kill that did not work is said, never dropped: the job may still be running. */
+  function reportKill(name: string, kill: KillRecord): void {
+    if (kill.result === "failed")
+      log?.error({ job: name, ...kill }, "could not signal attempt process");
+  }
+
+  /**
+   * SIGTERM to the job's whole process group now (git or an executor it started goes with
+   * it), SIGKILL after the grace; the reason is recorded first.
+   */
   async function terminate(name: string, pid: number, reason: string): Promise<void> {
     await update(name, (s) => (s.finished_at || s.reason ? s : { ...s, reason }));
     log?.warn({ job: name, pid, reason }, "ending attempt process");
-    killGroup(pid, "SIGTERM");
-    setTimeout(() => {
-      try {
-        killGroup(pid, "SIGKILL");
-      } catch {
-        // Nothing left to do: it is gone or not ours to signal.
-      }
-    }, graceMs).unref();
+    stopGroup(pid, { graceMs, record: (kill) => reportKill(name, kill) });
   }
 
   async function start(
@@ -169,23 +164,23 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     // Not LEVIATHAN_HOME, where the control plane's token lives: the attempt picks its own folders.
     const cwd = "/";
     const output = await open(join(jobsDir, `${job.name}.log`), "a", 0o600);
-    let child: ChildProcess;
-    let failedToStart: Promise<Error>;
+    let group: GroupProcess;
     try {
-      child = spawn(program, args, {
+      group = spawnGroup([program, ...args], {
         cwd,
         env,
-        detached: true,
-        stdio: ["ignore", output.fd, output.fd],
+        output: output.fd,
+        tail: "none",
+        onKillFailed: (kill) => reportKill(job.name, kill),
       });
-      // Listened for at once: a spawn failure is emitted on the next tick.
-      failedToStart = new Promise<Error>((resolve) => child.once("error", resolve));
     } finally {
       await output.close();
     }
-    const pid = child.pid;
+    const child = group.child;
+    const pid = group.pid;
     if (pid === undefined) {
-      const error = await failedToStart;
+      const exit = await group.exited;
+      const error = exit.kind === "not_started" ? exit.error : new Error("no pid");
       const code = (error as NodeJS.ErrnoException).code ?? error.message;
       log?.error({ job: job.name, program, err: code }, "attempt process could not start");
       await removeTokenFiles(tokenDir);
@@ -206,7 +201,9 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     }, job.deadlineSeconds * 1000);
     deadline.unref();
     const recorded = new Promise<void>((resolve) => {
-      child.once("exit", (code, signal) => {
+      void group.exited.then((exit) => {
+        const code = exit.kind === "exited" ? exit.code : null;
+        const signal = exit.kind === "exited" ? exit.signal : null;
         clearTimeout(deadline);
         children.delete(job.name);
         log?.info({ job: job.name, pid, code, signal }, "attempt process exited");
@@ -248,8 +245,9 @@ export function createProcessJobRunner(options: ProcessJobRunnerOptions): Proces
     // The deadline outlives the runner that set it: whoever looks after the owner died enforces it.
     const due = deadlineAt(state);
     if (phase.phase === "running" && owner !== "alive" && child === "alive" && due !== undefined) {
-      if (Date.now() > due + graceMs && state.reason) killGroup(state.pid!, "SIGKILL");
-      else if (Date.now() > due && !state.reason)
+      if (Date.now() > due + graceMs && state.reason) {
+        reportKill(state.name, signalGroup(state.pid!, "SIGKILL"));
+      } else if (Date.now() > due && !state.reason)
         await terminate(state.name, state.pid!, DEADLINE_EXCEEDED);
     }
     return toJobStatus(state, phase);
