@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { repoPath } from "../../test/support/repo-root.ts";
 import { formatProblem, lintTargets, type TargetFileText } from "./lint-targets.ts";
 
-const SEED = readFileSync("ops/autonomy/dev.yaml", "utf8");
+const SEED = readFileSync(repoPath("ops", "autonomy", "dev.yaml"), "utf8");
 
 function file(target: string, edits: Record<string, string> = {}, name = `${target}.yaml`) {
   let text = SEED.replace("target_id: radix", `target_id: ${target}`).replace(
