@@ -4,9 +4,9 @@ import { crc32 } from "node:zlib";
 import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
+import { AppendQueue } from "../append-queue.ts";
 import { appendCheckpoint, openCheckpointFile } from "../checkpoints/checkpoint-file.ts";
 import { checkpointMac } from "../checkpoints/checkpoint-mac.ts";
-import { itemsProblem } from "../items-problem.ts";
 import type { PendingAppend } from "../plan-records.ts";
 import {
   type AppendItem,
@@ -125,8 +125,7 @@ class NdjsonEventStore implements NdjsonStore {
   private totalBytes = 0;
   private activeHandle: FileHandle | undefined;
 
-  private queue: PendingAppend[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly appends: AppendQueue;
   private failure: StoreFailedError | undefined;
   private closing = false;
   private closingDone: Promise<void> | undefined;
@@ -147,6 +146,15 @@ class NdjsonEventStore implements NdjsonStore {
     this.projections = options.projections ?? [];
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.fsyncMode = options.fsyncMode ?? "group";
+    // One writer: takes everything queued, writes and fsyncs it once, then takes the next group.
+    this.appends = new AppendQueue({
+      location: this.dir,
+      commit: (group) => this.commitGroup(group),
+      failure: () => this.failure,
+      fail: (reason) => this.fail(reason),
+      closing: () => this.closing,
+      oneAtATime: () => this.fsyncMode !== "group",
+    });
     this.onFsync = options.onFsync;
     this.logger = options.logger ?? createLogger("event-store");
     this.now = options.now ?? (() => new Date());
@@ -203,32 +211,7 @@ class NdjsonEventStore implements NdjsonStore {
   // ---- append (group commit) --------------------------------------------------------------
 
   append(items: readonly AppendItem[]): Promise<AppendOutcome> {
-    if (this.closing) return Promise.reject(new Error(`event store ${this.dir} is closed`));
-    if (this.failure) return Promise.reject(this.failure);
-    const problem = itemsProblem(items);
-    if (problem) return Promise.reject(new TypeError(problem));
-    if (items.length === 0) return Promise.resolve({ ingested: 0, duplicates: 0, records: [] });
-    return new Promise<AppendOutcome>((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
-      this.draining ??= this.drain();
-    });
-  }
-
-  /** One writer: takes everything queued, writes and fsyncs it once, then takes the next group. */
-  private async drain(): Promise<void> {
-    // Calls made in the same tick as the first one join its group.
-    await Promise.resolve();
-    while (this.queue.length > 0) {
-      const group = this.fsyncMode === "group" ? this.queue.splice(0) : this.queue.splice(0, 1);
-      try {
-        await this.commitGroup(group);
-      } catch (error) {
-        // A bug, not an I/O error (those are handled inside): state may be half-updated.
-        this.fail(`hit an unexpected error while committing: ${errorMessage(error)}`);
-        for (const call of group) call.reject(this.failure);
-      }
-    }
-    this.draining = undefined;
+    return this.appends.append(items);
   }
 
   private async commitGroup(group: PendingAppend[]): Promise<void> {
@@ -576,7 +559,7 @@ class NdjsonEventStore implements NdjsonStore {
 
   private async shutDown(): Promise<void> {
     this.closing = true;
-    await this.draining;
+    await this.appends.drained();
     if (this.lastSeq > (this.latestCheckpoint?.seq ?? 0)) await this.checkpointHead();
     await this.checkpointFile?.handle.close().catch(() => undefined);
     this.checkpointFile = undefined;

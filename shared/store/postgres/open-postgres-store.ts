@@ -2,8 +2,8 @@ import pg from "pg";
 import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
+import { AppendQueue } from "../append-queue.ts";
 import { checkpointMac, macMatches } from "../checkpoints/checkpoint-mac.ts";
-import { itemsProblem } from "../items-problem.ts";
 import { type PendingAppend, type PlannedRecords, planRecords } from "../plan-records.ts";
 import {
   type AppendItem,
@@ -116,8 +116,7 @@ class PostgresEventStore implements PostgresStore {
   /** On open: the seq of the latest checkpoint, and the hash the record at it has. */
   private witness: { seq: number; hash?: string } | undefined;
 
-  private queue: PendingAppend[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly appends: AppendQueue;
   private failure: StoreFailedError | undefined;
   private closing = false;
   private closingDone: Promise<void> | undefined;
@@ -125,6 +124,14 @@ class PostgresEventStore implements PostgresStore {
 
   constructor(options: PostgresStoreOptions) {
     this.location = redactPostgresUrl(options.url);
+    // One transaction at a time: everything queued meanwhile goes into the next one.
+    this.appends = new AppendQueue({
+      location: this.location,
+      commit: (group) => this.commitGroup(group),
+      failure: () => this.failure,
+      fail: (reason) => this.fail(reason),
+      closing: () => this.closing,
+    });
     this.projections = options.projections ?? [];
     this.logger = options.logger ?? createLogger("event-store");
     this.now = options.now ?? (() => new Date());
@@ -317,30 +324,7 @@ class PostgresEventStore implements PostgresStore {
   // ---- append (group commit) -------------------------------------------------------------
 
   append(items: readonly AppendItem[]): Promise<AppendOutcome> {
-    if (this.closing) return Promise.reject(new Error(`event store ${this.location} is closed`));
-    if (this.failure) return Promise.reject(this.failure);
-    const problem = itemsProblem(items);
-    if (problem) return Promise.reject(new TypeError(problem));
-    if (items.length === 0) return Promise.resolve({ ingested: 0, duplicates: 0, records: [] });
-    return new Promise<AppendOutcome>((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
-      this.draining ??= this.drain();
-    });
-  }
-
-  /** One transaction at a time: everything queued meanwhile goes into the next one. */
-  private async drain(): Promise<void> {
-    await Promise.resolve();
-    while (this.queue.length > 0) {
-      const group = this.queue.splice(0);
-      try {
-        await this.commitGroup(group);
-      } catch (error) {
-        this.fail(`hit an unexpected error while committing: ${errorMessage(error)}`);
-        for (const call of group) call.reject(this.failure);
-      }
-    }
-    this.draining = undefined;
+    return this.appends.append(items);
   }
 
   private async commitGroup(group: PendingAppend[]): Promise<void> {
@@ -572,7 +556,7 @@ class PostgresEventStore implements PostgresStore {
 
   private async shutDown(): Promise<void> {
     this.closing = true;
-    await this.draining;
+    await this.appends.drained();
     if (this.checkpointKey && !this.failure) await this.checkpointOnClose(this.checkpointKey);
     await this.stateChain;
     clearTimeout(this.catchUpTimer);
