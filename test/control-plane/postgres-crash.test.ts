@@ -3,39 +3,17 @@
 // restarted under the load. Nothing acknowledged is lost, nothing is stored twice, the chain
 // has no gap or fork, the store verifies, and both replicas give the same answers after.
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verifyPostgresStore } from "../../shared/store/postgres/verify-postgres-store.ts";
-import { type ControlPlaneChild, startControlPlaneChild } from "../support/control-plane-child.ts";
-import { startTestPostgres, type TestPostgres } from "../support/embedded-postgres.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
-import { newLedger, runLoad } from "../support/replica-load.ts";
+import { newLedger, runLoad, usePostgresReplicas } from "../support/replica-load.ts";
 import { seededRandom } from "../support/synthetic-stream.ts";
-import { tempDir } from "../support/temp-dir.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const TOKEN = "pg-crash-token-DO-NOT-LEAK-2f7e";
 const KILLS = 20;
 
-let server: TestPostgres;
-const children = new Set<ControlPlaneChild>();
-beforeAll(async () => {
-  server = await startTestPostgres();
-});
-afterAll(async () => {
-  for (const child of children) await child.kill("SIGKILL");
-  await server?.stop();
-});
-
-async function startReplica(url: string): Promise<ControlPlaneChild> {
-  const child = await startControlPlaneChild({
-    dataDir: tempDir("leviathan-unused-dir-"),
-    token: TOKEN,
-    env: { LEVIATHAN_STORE_URL: url },
-  });
-  children.add(child);
-  void child.exited.then(() => children.delete(child));
-  return child;
-}
+const { server, startReplica } = usePostgresReplicas(TOKEN);
 
 async function storedIds(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
@@ -53,7 +31,7 @@ async function storedIds(url: string): Promise<string[]> {
 
 describe("control planes on PostgreSQL, killed and restarted under load", () => {
   it(`lose nothing acknowledged and store nothing twice through ${KILLS} SIGKILLs and a PostgreSQL restart`, async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const live = [await startReplica(url), await startReplica(url)];
     const ledger = newLedger();
     let stop = false;
@@ -78,7 +56,7 @@ describe("control planes on PostgreSQL, killed and restarted under load", () => 
       }
       const beforeRestart = ledger.acked.size;
       await waitFor(() => ledger.acked.size >= beforeRestart + 40, "load before the restart");
-      await server.restart();
+      await server().restart();
       const afterRestart = ledger.acked.size;
       await waitFor(
         () => ledger.acked.size >= afterRestart + 200,

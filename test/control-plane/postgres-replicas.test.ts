@@ -2,38 +2,16 @@
 // overlapping event ids, every acknowledged event is stored exactly once in one gapless chain,
 // every replica answers queries with the others' appends, and the store verifies.
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verifyPostgresStore } from "../../shared/store/postgres/verify-postgres-store.ts";
-import { type ControlPlaneChild, startControlPlaneChild } from "../support/control-plane-child.ts";
-import { startTestPostgres, type TestPostgres } from "../support/embedded-postgres.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
-import { loadEvent, newLedger, runLoad } from "../support/replica-load.ts";
+import { loadEvent, newLedger, runLoad, usePostgresReplicas } from "../support/replica-load.ts";
 import { seededRandom } from "../support/synthetic-stream.ts";
-import { tempDir } from "../support/temp-dir.ts";
 
 const TOKEN = "replica-token-DO-NOT-LEAK-91a2";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-let server: TestPostgres;
-const children = new Set<ControlPlaneChild>();
-beforeAll(async () => {
-  server = await startTestPostgres();
-});
-afterAll(async () => {
-  for (const child of children) await child.kill("SIGKILL");
-  await server?.stop();
-});
-
-async function startReplica(url: string): Promise<ControlPlaneChild> {
-  const child = await startControlPlaneChild({
-    dataDir: tempDir("leviathan-unused-dir-"),
-    token: TOKEN,
-    env: { LEVIATHAN_STORE_URL: url },
-  });
-  children.add(child);
-  void child.exited.then(() => children.delete(child));
-  return child;
-}
+const { server, startReplica } = usePostgresReplicas(TOKEN);
 
 async function get(base: string, path: string): Promise<unknown> {
   const reply = await httpRequest(`${base}${path}`, { headers: AUTH });
@@ -57,7 +35,7 @@ async function storedIds(url: string): Promise<Array<{ seq: number; event_id: st
 
 describe("two control planes on one database", () => {
   it("store every acknowledged event exactly once in one gapless chain under 32 clients", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     // Started together: the schema is created once, whoever gets there first.
     const [a, b] = await Promise.all([startReplica(url), startReplica(url)]);
     const ledger = newLedger();
@@ -98,7 +76,7 @@ describe("two control planes on one database", () => {
   });
 
   it("answer a query on one replica with an append acknowledged by the other just before", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const [a, b] = await Promise.all([startReplica(url), startReplica(url)]);
     for (let n = 0; n < 10; n++) {
       const event = loadEvent(100_000 + n, "visibility");

@@ -1,8 +1,12 @@
 // Concurrent clients posting bundles with overlapping event ids to one or more control planes,
 // keeping a ledger of what was acknowledged: for the PostgreSQL replica and crash suites.
 import { Agent } from "node:http";
+import { afterAll, beforeAll } from "vitest";
 import type { LeviathanEvent } from "../../shared/events/types.ts";
+import { type ControlPlaneChild, startControlPlaneChild } from "./control-plane-child.ts";
+import { startTestPostgres, type TestPostgres } from "./embedded-postgres.ts";
 import { httpRequest, jsonOf } from "./http-request.ts";
+import { tempDir } from "./temp-dir.ts";
 
 export interface Ledger {
   /** Event ids in requests that got 200. */
@@ -101,4 +105,39 @@ export async function runLoad(options: LoadOptions): Promise<void> {
   } finally {
     agent.destroy();
   }
+}
+
+/**
+ * One embedded PostgreSQL server for the test file and the control-plane processes started on
+ * it, SIGKILLed at the end of the file (whatever a test left running).
+ */
+export function usePostgresReplicas(token: string): {
+  server(): TestPostgres;
+  startReplica(url: string): Promise<ControlPlaneChild>;
+} {
+  let server: TestPostgres | undefined;
+  const children = new Set<ControlPlaneChild>();
+  beforeAll(async () => {
+    server = await startTestPostgres();
+  });
+  afterAll(async () => {
+    for (const child of children) await child.kill("SIGKILL");
+    await server?.stop();
+  });
+  return {
+    server: () => {
+      if (!server) throw new Error("the PostgreSQL server is not started yet (use it in a test)");
+      return server;
+    },
+    async startReplica(url) {
+      const child = await startControlPlaneChild({
+        dataDir: tempDir("leviathan-unused-dir-"),
+        token,
+        env: { LEVIATHAN_STORE_URL: url },
+      });
+      children.add(child);
+      void child.exited.then(() => children.delete(child));
+      return child;
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { AppendQueue } from "../append-queue.ts";
+import { applyProjections } from "../apply-projections.ts";
 import { appendCheckpoint, openCheckpointFile } from "../checkpoints/checkpoint-file.ts";
 import { checkpointMac } from "../checkpoints/checkpoint-mac.ts";
 import type { PendingAppend } from "../plan-records.ts";
@@ -363,20 +364,7 @@ class NdjsonEventStore implements NdjsonStore {
   }
 
   private applyProjections(record: StoredRecord): void {
-    for (const projection of this.projections) {
-      try {
-        projection.apply(record);
-      } catch (error) {
-        // The record is durable and is acknowledged; the query state is not trustworthy now.
-        this.logger.error(
-          { err: error, projection: projection.name, seq: record.seq },
-          "projection failed",
-        );
-        this.fail(
-          `projection ${projection.name} failed at seq ${record.seq}: ${errorMessage(error)}`,
-        );
-      }
-    }
+    applyProjections(this.projections, record, this.logger, (reason) => this.fail(reason));
   }
 
   private observeFsync(seconds: number, records: number): void {

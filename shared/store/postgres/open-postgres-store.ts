@@ -3,6 +3,7 @@ import { errorMessage } from "../../errors/error-message.ts";
 import type { StoredRecord } from "../../events/types.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { AppendQueue } from "../append-queue.ts";
+import { applyProjections } from "../apply-projections.ts";
 import { checkpointMac, macMatches } from "../checkpoints/checkpoint-mac.ts";
 import { type PendingAppend, type PlannedRecords, planRecords } from "../plan-records.ts";
 import {
@@ -149,6 +150,15 @@ class PostgresEventStore implements PostgresStore {
     // An idle connection the server closed (a restart): the pool replaces it on next use.
     this.pool.on("error", (error) => {
       this.logger.warn({ store: this.location, err: error }, "an idle store connection failed");
+    });
+    // A connection the server ends while it is checked out but between two queries (a restart,
+    // `pg_terminate_backend`) emits `error` on the client itself, which the pool does not listen
+    // to then: unheard, it would end the process. The query in flight, or the next one, fails
+    // and is retried or reported as usual.
+    this.pool.on("connect", (client) => {
+      client.on("error", (error) => {
+        this.logger.warn({ store: this.location, err: error }, "a store connection failed");
+      });
     });
   }
 
@@ -306,19 +316,7 @@ class PostgresEventStore implements PostgresStore {
     this.lastSeq = record.seq;
     this.lastHash = record.hash;
     this.bytes += bytes;
-    for (const projection of this.projections) {
-      try {
-        projection.apply(record);
-      } catch (error) {
-        this.logger.error(
-          { err: error, projection: projection.name, seq: record.seq },
-          "projection failed",
-        );
-        this.fail(
-          `projection ${projection.name} failed at seq ${record.seq}: ${errorMessage(error)}`,
-        );
-      }
-    }
+    applyProjections(this.projections, record, this.logger, (reason) => this.fail(reason));
   }
 
   // ---- append (group commit) -------------------------------------------------------------
