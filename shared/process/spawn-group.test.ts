@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildSync } from "esbuild";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/support/temp-dir.ts";
 import { pidAlive, waitFor } from "../../test/support/wait-for.ts";
 import { runProcess } from "./run-process.ts";
 import { spawnGroup } from "./spawn-group.ts";
@@ -139,24 +142,33 @@ describe("a kill that fails", () => {
     try {
       const pgid = target.pid!;
       const script = [
-        `import { signalGroup } from ${JSON.stringify(new URL("./signal-group.ts", import.meta.url).href)};`,
-        `import { stopGroup } from ${JSON.stringify(new URL("./stop-group.ts", import.meta.url).href)};`,
+        'import { signalGroup } from "./signal-group.ts";',
+        'import { stopGroup } from "./stop-group.ts";',
         `const kills = [signalGroup(${pgid}, "SIGTERM")];`,
         `stopGroup(${pgid}, { graceMs: 50, record: (k) => { kills.push(k); if (kills.length === 3) { console.log(JSON.stringify(kills)); process.exit(0); } } });`,
         // The SIGKILL timer does not keep a process alive by itself.
         "setInterval(() => undefined, 1000);",
       ].join("\n");
-      const result = await runProcess(
-        [process.execPath, "--import", "tsx", "--input-type=module", "-e", script],
-        {
-          env: { ...ENV, HOME: "/tmp", TMPDIR: "/tmp" },
-          cwd: new URL("../..", import.meta.url).pathname,
-          uid: 65534,
-          gid: 65534,
-          collectStdout: true,
-          timeoutMs: 30_000,
-        },
-      );
+      // User 65534 may not be able to enter the clone (a checkout under a private folder), so
+      // the code under test runs as one plain script from a folder it can read.
+      const bundled = buildSync({
+        stdin: { contents: script, resolveDir: import.meta.dirname, loader: "ts" },
+        bundle: true,
+        format: "esm",
+        platform: "node",
+        write: false,
+      }).outputFiles[0]!.text;
+      const dir = tempDir("leviathan-eperm-");
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, "probe.mjs"), bundled, { mode: 0o644 });
+      const result = await runProcess([process.execPath, join(dir, "probe.mjs")], {
+        env: { ...ENV, HOME: "/tmp", TMPDIR: "/tmp" },
+        cwd: dir,
+        uid: 65534,
+        gid: 65534,
+        collectStdout: true,
+        timeoutMs: 30_000,
+      });
       expect(result.tail).toBe("");
       const kills = JSON.parse(result.stdout.toString("utf8"));
       expect(kills).toEqual([
