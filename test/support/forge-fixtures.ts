@@ -396,7 +396,7 @@ export function apiRequestsSince(test: TestForge, from: number): ForgeRequestSee
     .filter((request) => request.path.startsWith("/api/v3/repos/"))
     .map((request) => {
       const url = new URL(request.path, "http://forge");
-      return { ...request, pathname: url.pathname, query: url.searchParams };
+      return { ...request, pathname: decodeURIComponent(url.pathname), query: url.searchParams };
     });
 }
 
@@ -404,6 +404,7 @@ export interface ForgeRequestSeen {
   method: string;
   path: string;
   status: number;
+  /** Decoded: `contents/docs/big.md` whether the client sent `/` or `%2F`. */
   pathname: string;
   query: URLSearchParams;
 }
