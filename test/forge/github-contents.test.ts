@@ -6,7 +6,7 @@ import {
   checkedOctokit,
   cloneRepo,
   OWNER,
-  openPull,
+  openOnePull,
   productionClient,
   pushBranch,
   REPO,
@@ -92,9 +92,7 @@ describe("GitHub forge: readFile through the contents API", () => {
 
   it("the tick's common path (open PRs on one page, then the backlog) is two requests", async () => {
     const test = await setup({ ".leviathan/backlog.yaml": BACKLOG });
-    const clone = await cloneRepo(test);
-    await pushBranch(test, clone, "agent/docs-attempt-task-1-00000000", { "docs/a.md": "a\n" });
-    await openPull(test, "agent/docs-attempt-task-1-00000000", "t");
+    await openOnePull(test, "agent/docs-attempt-task-1-00000000");
     const from = test.forge.requests.length;
     const { forge } = productionClient(test);
     expect(await forge.listOpenPullRequests()).toHaveLength(1);

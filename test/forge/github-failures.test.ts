@@ -12,11 +12,9 @@ import { captureLogger } from "../support/capture-logger.ts";
 import {
   apiRequestsSince,
   checkedOctokit,
-  cloneRepo,
   OWNER,
-  openPull,
+  openOnePull,
   productionClient,
-  pushBranch,
   REPO,
   useTestForge,
 } from "../support/forge-fixtures.ts";
@@ -28,9 +26,7 @@ const PERSISTENT = 100;
 /** A forge with one open PR; its client keeps retries quick (their number is what is tested). */
 async function setup(options: Partial<GitHubForgeOptions> = {}) {
   const test = await start({ ".leviathan/backlog.yaml": "tasks: []\n", "README.md": "r\n" });
-  const clone = await cloneRepo(test);
-  await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });
-  const number = await openPull(test, "agent/a", "t");
+  const number = await openOnePull(test);
   const from = test.forge.requests.length;
   // Octokit's backoff is n² × retryBaseDelayMs.
   const { forge, lines } = productionClient(test, { retryBaseDelayMs: 20, ...options });

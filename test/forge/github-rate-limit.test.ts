@@ -4,11 +4,9 @@ import type { GitHubForgeOptions } from "../../shared/forge/github/create-github
 import { ForgeUnavailableError } from "../../shared/forge/types.ts";
 import {
   checkedOctokit,
-  cloneRepo,
   OWNER,
-  openPull,
+  openOnePull,
   productionClient,
-  pushBranch,
   REPO,
   type TestForge,
   useTestForge,
@@ -33,9 +31,7 @@ const PERSISTENT = 100;
  */
 async function setup(overrides: Partial<GitHubForgeOptions> = {}) {
   const test = await start({ "a.md": "a\n", "README.md": "r\n" });
-  const clone = await cloneRepo(test);
-  await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });
-  const number = await openPull(test, "agent/a", "t");
+  const number = await openOnePull(test);
   const { forge, lines } = productionClient(test, overrides);
   const limit = (
     rule: { status: number; headers: Record<string, string>; body: unknown },

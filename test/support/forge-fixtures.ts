@@ -178,18 +178,21 @@ export async function pushBranch(
   await writeFiles(clone, files);
   await git(["add", "--all"], clone);
   await git(["commit", "-q", "-m", `change on ${branch}`], clone);
+  await pushRefs(test, clone, "origin", [`${branch}:${branch}`]);
+  return git(["rev-parse", "HEAD"], clone);
+}
+
+/** `git push` of these refspecs to `remote` (a name or a URL), with the token as a header. */
+async function pushRefs(
+  test: TestForge,
+  clone: string,
+  remote: string,
+  refspecs: readonly string[],
+): Promise<void> {
   await git(
-    [
-      "-c",
-      `http.extraHeader=${basicHeader(test.token)}`,
-      "push",
-      "-q",
-      "origin",
-      `${branch}:${branch}`,
-    ],
+    ["-c", `http.extraHeader=${basicHeader(test.token)}`, "push", "-q", remote, ...refspecs],
     clone,
   );
-  return git(["rev-parse", "HEAD"], clone);
 }
 
 /**
@@ -208,17 +211,7 @@ export async function pushToFork(
   await writeFiles(clone, files);
   await git(["add", "--all"], clone);
   await git(["commit", "-q", "-m", `change on ${forkOwner}'s ${branch}`], clone);
-  await git(
-    [
-      "-c",
-      `http.extraHeader=${basicHeader(test.token)}`,
-      "push",
-      "-q",
-      test.forge.gitUrl(forkOwner, REPO),
-      `${branch}:${branch}`,
-    ],
-    clone,
-  );
+  await pushRefs(test, clone, test.forge.gitUrl(forkOwner, REPO), [`${branch}:${branch}`]);
   return git(["rev-parse", "HEAD"], clone);
 }
 
@@ -346,16 +339,11 @@ export async function pushBranches(
   files: Record<string, string> = { "docs/seed.md": "seed\n" },
 ): Promise<string> {
   const sha = await pushBranch(test, clone, `seed-${randomBytes(4).toString("hex")}`, files);
-  await git(
-    [
-      "-c",
-      `http.extraHeader=${basicHeader(test.token)}`,
-      "push",
-      "-q",
-      "origin",
-      ...branches.map((branch) => `${sha}:refs/heads/${branch}`),
-    ],
+  await pushRefs(
+    test,
     clone,
+    "origin",
+    branches.map((branch) => `${sha}:refs/heads/${branch}`),
   );
   return sha;
 }
@@ -379,6 +367,12 @@ export async function openPulls(
     );
   }
   return numbers;
+}
+
+/** One open PR from a fresh clone's new branch `head` (one commit ahead of main); its number. */
+export async function openOnePull(test: TestForge, head = "agent/a", title = "t"): Promise<number> {
+  await pushBranch(test, await cloneRepo(test), head, { [`docs/${head}.md`]: `${head}\n` });
+  return openPull(test, head, title);
 }
 
 /** Closes a PR unmerged, as `PATCH .../pulls/{n}` with `state: closed` does. */
