@@ -1,15 +1,37 @@
+// The production client's failures against the local forge misbehaving on purpose
+// (forge.faults): each becomes a ForgeUnavailableError after a bounded number of requests.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
+import {
+  createGitHubForge,
+  type GitHubForgeOptions,
+} from "../../shared/forge/github/create-github-forge.ts";
 import { ForgeUnavailableError } from "../../shared/forge/types.ts";
 import { captureLogger } from "../support/capture-logger.ts";
-import { assertRepliesMatchGitHub, useGitHubFakeWithForge } from "../support/github-fake.ts";
+import {
+  apiRequestsSince,
+  checkedOctokit,
+  OWNER,
+  openOnePull,
+  productionClient,
+  REPO,
+  useTestForge,
+} from "../support/forge-fixtures.ts";
 
-const OWNER = "acme";
-const REPO = "radix";
-// Octokit's backoff is n² × retryBaseDelayMs: keep retries quick, their number is what is tested.
-const setup = useGitHubFakeWithForge({ retryBaseDelayMs: 20 });
+const start = useTestForge();
+/** Every fault below is used this many times at most: more than any client retries. */
+const PERSISTENT = 100;
+
+/** A forge with one open PR; its client keeps retries quick (their number is what is tested). */
+async function setup(options: Partial<GitHubForgeOptions> = {}) {
+  const test = await start({ ".leviathan/backlog.yaml": "tasks: []\n", "README.md": "r\n" });
+  const number = await openOnePull(test);
+  const from = test.forge.requests.length;
+  // Octokit's backoff is n² × retryBaseDelayMs.
+  const { forge, lines } = productionClient(test, { retryBaseDelayMs: 20, ...options });
+  return { test, forge, lines, number, from };
+}
 
 async function failure(promise: Promise<unknown>): Promise<ForgeUnavailableError> {
   const error = await promise.then(
@@ -22,49 +44,57 @@ async function failure(promise: Promise<unknown>): Promise<ForgeUnavailableError
 
 describe("GitHub forge: failures become ForgeUnavailableError, bounded", () => {
   it("retries a 503 and succeeds; both requests are counted", async () => {
-    const { fake, forge } = await setup();
-    fake.pulls.push({
-      number: 1,
-      title: "t",
-      body: null,
-      head: "agent/a",
-      base: "main",
-      state: "open",
+    const { test, forge, from } = await setup();
+    test.forge.faults.add({
+      path: /\/pulls\?/,
+      status: 503,
+      body: { message: "Service Unavailable" },
+      times: 1,
     });
-    fake.inject({ status: 503, body: { message: "Service Unavailable" } });
     expect(await forge.listOpenPullRequests()).toHaveLength(1);
     expect(forge.requestCount).toBe(2);
-    expect(fake.exchanges.map((exchange) => exchange.status)).toEqual([503, 200]);
-    expect(assertRepliesMatchGitHub(fake)).toBe(1);
+    expect(apiRequestsSince(test, from).map((request) => request.status)).toEqual([503, 200]);
+    const { octokit, checked } = checkedOctokit(test);
+    await octokit.rest.pulls.list({ owner: OWNER, repo: REPO, state: "open", per_page: 100 });
+    expect(checked()).toBe(1);
   });
 
   it("gives up on a persistent 503 after the configured retries", async () => {
-    const { fake, forge } = await setup({ retries: 2 });
-    fake.inject({ status: 503, body: { message: "Service Unavailable" } }, { times: Infinity });
+    const { test, forge, from } = await setup({ retries: 2 });
+    test.forge.faults.add({
+      path: /\/pulls\?/,
+      status: 503,
+      body: { message: "Service Unavailable" },
+      times: PERSISTENT,
+    });
     const error = await failure(forge.listOpenPullRequests());
     expect(error.status).toBe(503);
-    expect(error.message).toMatch(/listing the open PRs of acme\/radix: HTTP 503.*\(3 requests\)/);
+    expect(error.message).toMatch(/listing the open PRs of acme\/demo: HTTP 503.*\(3 requests\)/);
     expect(forge.requestCount).toBe(3);
+    expect(apiRequestsSince(test, from).map((request) => request.status)).toEqual([503, 503, 503]);
   });
 
   it("a 5xx while reading a file is unavailability, not absence", async () => {
-    const { fake, forge } = await setup({ retries: 1 });
-    fake.files.set("main:.leviathan/backlog.yaml", "tasks: []\n");
-    fake.inject(
-      { status: 502, body: "<html>Bad Gateway</html>", headers: { "content-type": "text/html" } },
-      { times: Infinity },
-    );
+    const { test, forge } = await setup({ retries: 1 });
+    test.forge.faults.add({
+      path: /\/contents\//,
+      status: 502,
+      body: "<html>Bad Gateway</html>",
+      headers: { "content-type": "text/html" },
+      times: PERSISTENT,
+    });
     const error = await failure(forge.readFile(".leviathan/backlog.yaml", "main"));
     expect(error.status).toBe(502);
     expect(forge.requestCount).toBe(2);
   });
 
   it("ends a request the server never answers at its deadline, and retries it boundedly", async () => {
-    const { fake, forge, lines } = await setup({ timeoutMs: 200, retries: 1 });
-    fake.inject({ status: 0, hang: true }, { times: Infinity });
-    const error = await failure(forge.getPullRequest(1));
+    const { test, forge, lines, number } = await setup({ timeoutMs: 200, retries: 1 });
+    // Held far beyond the client's deadline; the hold ends when the client goes away.
+    test.forge.faults.add({ path: /\/pulls\/\d+/, status: 0, delayMs: 600_000, times: PERSISTENT });
+    const error = await failure(forge.getPullRequest(number));
     expect(error.message).toMatch(
-      /reading PR #1 of acme\/radix: no reply within 200 ms \(2 requests\)/,
+      new RegExp(`reading PR #${number} of acme/demo: no reply within 200 ms \\(2 requests\\)`),
     );
     expect(error.status).toBeUndefined();
     expect(forge.requestCount).toBe(2);
@@ -72,11 +102,11 @@ describe("GitHub forge: failures become ForgeUnavailableError, bounded", () => {
   });
 
   it("does not retry a 401 (bad credentials)", async () => {
-    const { fake } = await setup();
+    const { test } = await setup();
     const wrongToken = `test-token-${randomBytes(8).toString("hex")}`;
     const { logger, lines } = captureLogger();
     const forge = createGitHubForge({
-      apiUrl: fake.apiUrl,
+      apiUrl: test.forge.apiUrl,
       owner: OWNER,
       repo: REPO,
       token: wrongToken,
@@ -103,30 +133,35 @@ describe("GitHub forge: failures become ForgeUnavailableError, bounded", () => {
     });
     const error = await failure(forge.readFile("a.md", "main"));
     expect(error.message).toMatch(
-      /reading a\.md at main of acme\/radix: no reply: .*\(3 requests\)/,
+      /reading a\.md at main of acme\/demo: no reply: .*\(3 requests\)/,
     );
     expect(forge.requestCount).toBe(3);
   });
 
   it("a reply that is not what GitHub sends is unavailability, not a crash", async () => {
-    const { fake, forge } = await setup();
-    fake.inject({ status: 200, body: { not: "a list" } });
+    const { test, forge, number } = await setup();
+    test.forge.faults.add({ path: /\/pulls\?/, status: 200, body: { not: "a list" }, times: 1 });
     const error = await failure(forge.listOpenPullRequests());
     expect(error.message).toMatch(/not a pull request: an object with keys not/);
-    fake.inject({
+    test.forge.faults.add({
+      path: /\/pulls\/\d+/,
       status: 200,
       body: "<html>maintenance</html>",
       headers: { "content-type": "text/html" },
+      times: 1,
     });
-    expect((await failure(forge.getPullRequest(1))).message).toMatch(/not a pull request: string/);
+    expect((await failure(forge.getPullRequest(number))).message).toMatch(
+      /not a pull request: string/,
+    );
   });
 
   it("never lets the token into an error or a log line, even when the server echoes it", async () => {
-    const { fake, forge, token, lines } = await setup({ retries: 1 });
+    const { test, forge, lines, number } = await setup({ retries: 1 });
+    const token = test.token;
     const echo = { message: `token ${token} is not allowed here`, documentation_url: "x" };
-    fake.inject({ status: 400, body: echo });
-    fake.inject({ status: 500, body: echo }, { times: Infinity });
-    const first = await failure(forge.getPullRequest(1));
+    test.forge.faults.add({ path: /\/pulls\/\d+/, status: 400, body: echo, times: 1 });
+    test.forge.faults.add({ path: /\/pulls\?/, status: 500, body: echo, times: PERSISTENT });
+    const first = await failure(forge.getPullRequest(number));
     const second = await failure(forge.listOpenPullRequests());
     for (const error of [first, second]) {
       expect(error.message).toContain("[redacted]");

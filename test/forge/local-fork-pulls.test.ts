@@ -1,7 +1,7 @@
 // PRs from a fork on the local forge: the head is another repository's branch (`owner:branch`),
 // and every reply, through fetch and through the production client, is held against GitHub's
 // published description.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import {
   api,
@@ -12,17 +12,12 @@ import {
   pushBranch,
   pushToFork,
   REPO,
-  startTestForge,
   type TestForge,
+  useTestForge,
 } from "../support/forge-fixtures.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 
-let test: TestForge | undefined;
-
-afterEach(async () => {
-  await test?.cleanup();
-  test = undefined;
-});
+const setup = useTestForge();
 
 const PULLS = `/repos/${OWNER}/${REPO}/pulls`;
 const FORK = "mallory";
@@ -56,7 +51,7 @@ async function ownAndForkBranches(forge: TestForge) {
 
 describe("local forge: a PR from a fork", () => {
   it("opens it from owner:branch, naming the fork as the head's repository", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const { fork } = await ownAndForkBranches(test);
     const created = await api(test, "POST", PULLS, {
       body: { title: "From a fork", head: `${FORK}:agent/x`, base: "main", body: null },
@@ -77,7 +72,7 @@ describe("local forge: a PR from a fork", () => {
   });
 
   it("keeps it apart from this repository's branch of the same name, in lists and head filters", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const { clone, own, fork } = await ownAndForkBranches(test);
     const ownNumber = await openPull(test, "agent/x");
     const forkNumber = await openPull(test, `${FORK}:agent/x`);
@@ -100,7 +95,7 @@ describe("local forge: a PR from a fork", () => {
   });
 
   it("is what the production client reads: head_repo is the fork, and findOpenPullRequest never takes it", async () => {
-    test = await startTestForge();
+    const test = await setup();
     await ownAndForkBranches(test);
     const forkNumber = await openPull(test, `${FORK}:agent/x`);
     const forge = createGitHubForge({
@@ -122,7 +117,7 @@ describe("local forge: a PR from a fork", () => {
   });
 
   it("merges the fork's commit, and refuses a head in no repository of the forge", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const { fork } = await ownAndForkBranches(test);
     const number = await openPull(test, `${FORK}:agent/x`);
     await test.forge.mergePullRequest(OWNER, REPO, number);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { splitCgiHeaders } from "../../shared/forge/local/git-http-backend.ts";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import {
@@ -16,21 +16,15 @@ import {
   pushBranch,
   REPO,
   runGit,
-  startTestForge,
-  type TestForge,
+  useTestForge,
   writeFiles,
 } from "../support/forge-fixtures.ts";
 
-let test: TestForge | undefined;
-
-afterEach(async () => {
-  await test?.cleanup();
-  test = undefined;
-});
+const setup = useTestForge();
 
 describe("local forge: git over smart HTTP", () => {
   it("refuses a clone without a token or with a wrong one: 401 with a Basic challenge", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const url = test.forge.gitUrl(OWNER, REPO);
     const bare = await runGit(["clone", url, "no-token"], test.scratch);
     expect(bare.code).not.toBe(0);
@@ -51,7 +45,7 @@ describe("local forge: git over smart HTTP", () => {
   });
 
   it("clones with the token as a Basic header (any user name) or as a Bearer token", async () => {
-    test = await startTestForge({ "README.md": "demo\n", "docs/guide.md": "# Guide\n" });
+    const test = await setup({ "README.md": "demo\n", "docs/guide.md": "# Guide\n" });
     const clone = await cloneRepo(test);
     expect(await readFile(join(clone, "docs/guide.md"), "utf8")).toBe("# Guide\n");
     expect(await git(["log", "--format=%s", "-1"], clone)).toBe("Initial commit");
@@ -91,7 +85,7 @@ describe("local forge: git over smart HTTP", () => {
   });
 
   it("takes a push of a new branch and serves it to the next clone", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     const sha = await pushBranch(test, clone, "agent/docs-attempt-1", { "docs/new.md": "new\n" });
     const fresh = await cloneRepo(test, "fresh");
@@ -117,7 +111,7 @@ describe("local forge: git over smart HTTP", () => {
   });
 
   it("refuses a push without the token before reading its pack", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await git(["checkout", "-q", "-b", "sneaky"], clone);
     const push = await runGit(["push", "origin", "sneaky"], clone);
@@ -133,7 +127,7 @@ describe("local forge: git over smart HTTP", () => {
   });
 
   it("answers 404 for a repository that does not exist, token or not", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const missing = await runGit(
       [
         "-c",
@@ -149,7 +143,7 @@ describe("local forge: git over smart HTTP", () => {
   });
 
   it("streams a chunked push bigger than git's post buffer through to git", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     // Incompressible content: the pack is far over the 64 KiB buffer, so git sends it chunked.
     const files: Record<string, string> = {};
@@ -185,7 +179,7 @@ describe("local forge: git over smart HTTP", () => {
   });
 
   it("hands a gzip-encoded upload-pack request to git, which inflates it", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const url = test.forge.gitUrl(OWNER, REPO);
     const authorization = basicHeader(test.token).slice("Authorization: ".length);
     const clone = await cloneRepo(test);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ForgeHttpError } from "../../shared/forge/local/forge-errors.ts";
 import {
   api,
@@ -8,16 +8,10 @@ import {
   openPull,
   pushBranch,
   REPO,
-  startTestForge,
-  type TestForge,
+  useTestForge,
 } from "../support/forge-fixtures.ts";
 
-let test: TestForge | undefined;
-
-afterEach(async () => {
-  await test?.cleanup();
-  test = undefined;
-});
+const setup = useTestForge();
 
 const PULLS = `/repos/${OWNER}/${REPO}/pulls`;
 
@@ -31,7 +25,7 @@ async function describeCommit(clone: string, sha: string) {
 
 describe("local forge: merging pull requests", () => {
   it("makes a real merge commit on the base, visible in a fresh clone, and marks the PR merged", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     const base = await git(["rev-parse", "origin/main"], clone);
     const head = await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });
@@ -84,7 +78,7 @@ describe("local forge: merging pull requests", () => {
   });
 
   it("merges in-process by the same path, on top of whatever the base has become", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });
     const second = await pushBranch(test, clone, "agent/b", { "docs/b.md": "b\n" });
@@ -108,7 +102,7 @@ describe("local forge: merging pull requests", () => {
   });
 
   it("refuses a conflicting merge with 405 and leaves the base alone", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "agent/one", { "README.md": "one\n" });
     await pushBranch(test, clone, "agent/two", { "README.md": "two\n" });
@@ -137,7 +131,7 @@ describe("local forge: merging pull requests", () => {
   });
 
   it("checks the expected head, squashes on request and refuses rebase merges", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     const base = await git(["rev-parse", "origin/main"], clone);
     const head = await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
 import {
   api,
@@ -10,16 +10,10 @@ import {
   openPull,
   pushBranch,
   REPO,
-  startTestForge,
-  type TestForge,
+  useTestForge,
 } from "../support/forge-fixtures.ts";
 
-let test: TestForge | undefined;
-
-afterEach(async () => {
-  await test?.cleanup();
-  test = undefined;
-});
+const setup = useTestForge();
 
 const PULLS = `/repos/${OWNER}/${REPO}/pulls`;
 const BAD_CREDENTIALS = {
@@ -54,7 +48,7 @@ function rateLimited(headers: Headers): void {
 
 describe("local forge REST: tokens and repositories", () => {
   it("refuses a request without the token or with a wrong one as GitHub does", async () => {
-    test = await startTestForge();
+    const test = await setup();
     for (const authorization of [null, "token wrong-token", `Basic ${test.token}`, "Bearer"]) {
       const reply = await api(test, "GET", `/repos/${OWNER}/${REPO}`, {
         authorization,
@@ -76,7 +70,7 @@ describe("local forge REST: tokens and repositories", () => {
   });
 
   it("describes the repository and answers 404 for one it does not have", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const reply = await api(test, "GET", `/repos/${OWNER}/${REPO}`);
     expect(reply.status).toBe(200);
     rateLimited(reply.headers);
@@ -104,7 +98,7 @@ describe("local forge REST: tokens and repositories", () => {
 
 describe("local forge REST: pull requests", () => {
   it("opens a PR from a pushed branch, with git's numbers, and reads it back", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     const sha = await pushBranch(test, clone, "agent/docs-attempt-1", {
       "docs/new.md": "one\ntwo\n",
@@ -157,12 +151,12 @@ describe("local forge REST: pull requests", () => {
   });
 
   it("refuses, with GitHub's 422 errors, a second open PR for a head and heads or bases that do not exist", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });
     await openPull(test, "agent/a");
     const refuse = async (body: Record<string, unknown>) => {
-      const reply = await api(test!, "POST", PULLS, { body });
+      const reply = await api(test, "POST", PULLS, { body });
       expect(reply.status).toBe(422);
       expect((reply.body as { message: string }).message).toBe("Validation Failed");
       return (reply.body as { errors: unknown[] }).errors;
@@ -213,12 +207,12 @@ describe("local forge REST: pull requests", () => {
   });
 
   it("opens one PR when several requests for the same head race", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "agent/race", { "docs/race.md": "r\n" });
     const replies = await Promise.all(
       Array.from({ length: 6 }, () =>
-        api(test!, "POST", PULLS, { body: { title: "Race", head: "agent/race", base: "main" } }),
+        api(test, "POST", PULLS, { body: { title: "Race", head: "agent/race", base: "main" } }),
       ),
     );
     expect(replies.map((reply) => reply.status).sort()).toEqual([201, 422, 422, 422, 422, 422]);
@@ -227,7 +221,7 @@ describe("local forge REST: pull requests", () => {
   });
 
   it("edits, closes and reopens a PR; the state filter follows", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "agent/a", { "docs/a.md": "a\n" });
     await openPull(test, "agent/a");
@@ -240,7 +234,7 @@ describe("local forge REST: pull requests", () => {
     expect(closed.body).toMatchObject({ state: "closed", merged: false, mergeable: null });
     expect((closed.body as Pull).closed_at).not.toBeNull();
     const numbers = async (query: string) =>
-      ((await api(test!, "GET", `${PULLS}${query}`)).body as Pull[]).map((pull) => pull.number);
+      ((await api(test, "GET", `${PULLS}${query}`)).body as Pull[]).map((pull) => pull.number);
     expect(await numbers("")).toEqual([]);
     expect(await numbers("?state=closed")).toEqual([1]);
     expect(await numbers("?state=all")).toEqual([1]);
@@ -264,7 +258,7 @@ describe("local forge REST: pull requests", () => {
   });
 
   it("pages 150 PRs with GitHub's Link headers, filters by head and base, and sorts", async () => {
-    test = await startTestForge();
+    const test = await setup();
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "seed", { "docs/seed.md": "seed\n" });
     // 150 branches on one commit the base lacks, pushed at once: half agent heads, half not.
@@ -284,7 +278,7 @@ describe("local forge REST: pull requests", () => {
     );
     // Ten at a time: the forge numbers them in the order it takes them, one at a time.
     for (let at = 0; at < heads.length; at += 10) {
-      await Promise.all(heads.slice(at, at + 10).map((head) => openPull(test!, head)));
+      await Promise.all(heads.slice(at, at + 10).map((head) => openPull(test, head)));
     }
 
     const first = await api(test, "GET", `${PULLS}?per_page=100`);
@@ -361,7 +355,7 @@ describe("local forge REST: pull requests", () => {
 
 describe("local forge REST through Octokit", () => {
   it("serves the client production code uses: create, find, read, update, merge, contents", async () => {
-    test = await startTestForge({ ".leviathan/backlog.yaml": "tasks: []\n", "README.md": "r\n" });
+    const test = await setup({ ".leviathan/backlog.yaml": "tasks: []\n", "README.md": "r\n" });
     const clone = await cloneRepo(test);
     await pushBranch(test, clone, "agent/backlog-propose-attempt-x-00000001", {
       ".leviathan/backlog.yaml": "tasks: [] # done\n",

@@ -8,8 +8,15 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Octokit } from "@octokit/rest";
+import { afterEach } from "vitest";
+import {
+  createGitHubForge,
+  type GitHubForgeOptions,
+} from "../../shared/forge/github/create-github-forge.ts";
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import type { LocalForge } from "../../shared/forge/local/types.ts";
+import type { Forge } from "../../shared/forge/types.ts";
+import { captureLogger } from "./capture-logger.ts";
 import { assertGitHubExchange } from "./openapi.ts";
 
 export const OWNER = "acme";
@@ -46,6 +53,40 @@ export async function startTestForge(
       await rm(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file: each call starts a forge as `startTestForge` does; the one a test started is
+ * stopped and removed after it.
+ */
+export function useTestForge(): (files?: Record<string, string>) => Promise<TestForge> {
+  let current: TestForge | undefined;
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  return async (files) => {
+    await current?.cleanup();
+    current = await startTestForge(files);
+    return current;
+  };
+}
+
+/** The production client on the forge's `acme/demo`, logging into `lines`. */
+export function productionClient(
+  test: TestForge,
+  options: Partial<GitHubForgeOptions> = {},
+): { forge: Forge; lines: string[] } {
+  const { logger, lines } = captureLogger();
+  const forge = createGitHubForge({
+    apiUrl: test.forge.apiUrl,
+    owner: OWNER,
+    repo: REPO,
+    token: test.token,
+    logger,
+    ...options,
+  });
+  return { forge, lines };
 }
 
 export async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
@@ -137,18 +178,21 @@ export async function pushBranch(
   await writeFiles(clone, files);
   await git(["add", "--all"], clone);
   await git(["commit", "-q", "-m", `change on ${branch}`], clone);
+  await pushRefs(test, clone, "origin", [`${branch}:${branch}`]);
+  return git(["rev-parse", "HEAD"], clone);
+}
+
+/** `git push` of these refspecs to `remote` (a name or a URL), with the token as a header. */
+async function pushRefs(
+  test: TestForge,
+  clone: string,
+  remote: string,
+  refspecs: readonly string[],
+): Promise<void> {
   await git(
-    [
-      "-c",
-      `http.extraHeader=${basicHeader(test.token)}`,
-      "push",
-      "-q",
-      "origin",
-      `${branch}:${branch}`,
-    ],
+    ["-c", `http.extraHeader=${basicHeader(test.token)}`, "push", "-q", remote, ...refspecs],
     clone,
   );
-  return git(["rev-parse", "HEAD"], clone);
 }
 
 /**
@@ -167,17 +211,7 @@ export async function pushToFork(
   await writeFiles(clone, files);
   await git(["add", "--all"], clone);
   await git(["commit", "-q", "-m", `change on ${forkOwner}'s ${branch}`], clone);
-  await git(
-    [
-      "-c",
-      `http.extraHeader=${basicHeader(test.token)}`,
-      "push",
-      "-q",
-      test.forge.gitUrl(forkOwner, REPO),
-      `${branch}:${branch}`,
-    ],
-    clone,
-  );
+  await pushRefs(test, clone, test.forge.gitUrl(forkOwner, REPO), [`${branch}:${branch}`]);
   return git(["rev-parse", "HEAD"], clone);
 }
 
@@ -292,4 +326,79 @@ export async function openPull(
   if (reply.status !== 201)
     throw new Error(`PR for ${head}: ${reply.status} ${JSON.stringify(reply.body)}`);
   return (reply.body as { number: number }).number;
+}
+
+/**
+ * Many branches at once: one commit of `files` on top of `origin/main`, pushed under every name
+ * in `branches` in a single `git push` (each then has a commit the base lacks, as a PR needs).
+ */
+export async function pushBranches(
+  test: TestForge,
+  clone: string,
+  branches: readonly string[],
+  files: Record<string, string> = { "docs/seed.md": "seed\n" },
+): Promise<string> {
+  const sha = await pushBranch(test, clone, `seed-${randomBytes(4).toString("hex")}`, files);
+  await pushRefs(
+    test,
+    clone,
+    "origin",
+    branches.map((branch) => `${sha}:refs/heads/${branch}`),
+  );
+  return sha;
+}
+
+/**
+ * Opens a PR for each head over REST, ten at a time, and returns their numbers in the order of
+ * `heads` (the forge numbers them in the order it takes them, which this does not fix).
+ */
+export async function openPulls(
+  test: TestForge,
+  heads: readonly string[],
+  bodyOf: (head: string, index: number) => string | null = () => null,
+): Promise<number[]> {
+  const numbers: number[] = [];
+  for (let at = 0; at < heads.length; at += 10) {
+    const batch = heads.slice(at, at + 10);
+    numbers.push(
+      ...(await Promise.all(
+        batch.map((head, i) => openPull(test, head, `PR from ${head}`, bodyOf(head, at + i))),
+      )),
+    );
+  }
+  return numbers;
+}
+
+/** One open PR from a fresh clone's new branch `head` (one commit ahead of main); its number. */
+export async function openOnePull(test: TestForge, head = "agent/a", title = "t"): Promise<number> {
+  await pushBranch(test, await cloneRepo(test), head, { [`docs/${head}.md`]: `${head}\n` });
+  return openPull(test, head, title);
+}
+
+/** Closes a PR unmerged, as `PATCH .../pulls/{n}` with `state: closed` does. */
+export async function closePull(test: TestForge, number: number): Promise<void> {
+  const reply = await api(test, "PATCH", `/repos/${OWNER}/${REPO}/pulls/${number}`, {
+    body: { state: "closed" },
+  });
+  if (reply.status !== 200) throw new Error(`closing PR #${number}: ${reply.status}`);
+}
+
+/** The requests the forge answered since `from` (an index into its log) under `/repos/`. */
+export function apiRequestsSince(test: TestForge, from: number): ForgeRequestSeen[] {
+  return test.forge.requests
+    .slice(from)
+    .filter((request) => request.path.startsWith("/api/v3/repos/"))
+    .map((request) => {
+      const url = new URL(request.path, "http://forge");
+      return { ...request, pathname: decodeURIComponent(url.pathname), query: url.searchParams };
+    });
+}
+
+export interface ForgeRequestSeen {
+  method: string;
+  path: string;
+  status: number;
+  /** Decoded: `contents/docs/big.md` whether the client sent `/` or `%2F`. */
+  pathname: string;
+  query: URLSearchParams;
 }

@@ -1,7 +1,6 @@
 // The tick as `leviathan tick` and the tick function run it (composeTick): a real control plane,
-// the GitHub REST fake whose every reply is checked against GitHub's published description,
-// and a real HTTP worker endpoint that records what it receives.
-import { randomBytes } from "node:crypto";
+// the local forge (real branches and PRs; the replies of the tick's reads held against GitHub's
+// published description), and a real HTTP worker endpoint that records what it receives.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,10 +13,20 @@ import { composeTick } from "../../shared/scheduler/compose-tick.ts";
 import { parseTickEnv } from "../../shared/scheduler/tick-env.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import {
-  assertRepliesMatchGitHub,
-  type GitHubFake,
-  startGitHubFake,
-} from "../support/github-fake.ts";
+  api,
+  apiRequestsSince,
+  checkedOctokit,
+  cloneRepo,
+  OWNER,
+  openPull,
+  openPulls,
+  pushBranch,
+  pushBranches,
+  pushToFork,
+  REPO,
+  startTestForge,
+  type TestForge,
+} from "../support/forge-fixtures.ts";
 import { repoPath } from "../support/repo-root.ts";
 import { filesOf, silentLogger } from "../support/store/store-helpers.ts";
 
@@ -35,12 +44,11 @@ interface Received {
 }
 
 let cp: TestControlPlane;
-let fake: GitHubFake;
+let forge: TestForge;
 let worker: Server;
 let received: Received[];
 let dir: string;
 let env: NodeJS.ProcessEnv;
-let githubToken: string;
 
 async function startWorker(): Promise<string> {
   worker = createServer((req, res) => {
@@ -60,15 +68,8 @@ async function startWorker(): Promise<string> {
 
 beforeEach(async () => {
   received = [];
-  githubToken = `test-token-${randomBytes(8).toString("hex")}`;
   cp = await startTestControlPlane();
-  fake = await startGitHubFake({
-    owner: "acme",
-    repo: "radix",
-    token: githubToken,
-    basePath: "/api/v3",
-  });
-  fake.files.set("main:.leviathan/backlog.yaml", BACKLOG);
+  forge = await startTestForge({ ".leviathan/backlog.yaml": BACKLOG, "README.md": "radix\n" });
   const workerUrl = await startWorker();
   dir = await mkdtemp(join(tmpdir(), "leviathan-tick-"));
   const seed = await readFile(repoPath("ops", "autonomy", "dev.yaml"), "utf8");
@@ -76,12 +77,12 @@ beforeEach(async () => {
     join(dir, "dev.yaml"),
     seed.replace(
       "https://github.com/iangreen74/radix.git",
-      "https://github.example/acme/radix.git",
-    ) + `github_api_url: ${fake.apiUrl}\nworker_url: ${workerUrl}\n`,
+      `https://github.example/${OWNER}/${REPO}.git`,
+    ) + `github_api_url: ${forge.forge.apiUrl}\nworker_url: ${workerUrl}\n`,
   );
   env = {
     LEVIATHAN_CONFIG: join(dir, "dev.yaml"),
-    GITHUB_TOKEN: githubToken,
+    GITHUB_TOKEN: forge.token,
     CONTROL_PLANE_URL: cp.url,
     CONTROL_PLANE_TOKEN: TOKEN,
     LEVIATHAN_HOME: dir,
@@ -89,9 +90,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  assertRepliesMatchGitHub(fake);
   await new Promise<void>((resolve) => worker.close(() => resolve()));
-  await fake.close();
+  await forge.cleanup();
   await cp.cleanup();
   await rm(dir, { recursive: true, force: true });
 });
@@ -103,8 +103,8 @@ const tick = (tickId: string, dryRun = false) =>
     createForge: (config, token, logger) =>
       createGitHubForge({
         apiUrl: config.github_api_url,
-        owner: "acme",
-        repo: "radix",
+        owner: OWNER,
+        repo: REPO,
         token,
         logger,
         retryBaseDelayMs: 10,
@@ -118,22 +118,37 @@ async function storedTypes(): Promise<string[]> {
   return (await client.getEvents(0, 1000)).records.map((r) => r.event.event_type);
 }
 
-function addPulls(count: number, head: (n: number) => string): void {
-  for (let n = 1; n <= count; n++) {
-    fake.pulls.push({
-      number: n,
-      title: `PR ${n}`,
-      body: null,
-      head: head(n),
-      base: "main",
-      state: "open",
-    });
-  }
+/** `count` open PRs, each from a branch of its own (pushed at once), in the order of `head`. */
+async function addPulls(count: number, head: (n: number) => string): Promise<number[]> {
+  const heads = Array.from({ length: count }, (_, i) => head(i + 1));
+  await pushBranches(forge, await cloneRepo(forge), heads);
+  return openPulls(forge, heads);
 }
 
-describe("tick against the GitHub fake and a real control plane", () => {
+/**
+ * The tick's reads (every page of open PRs, then the backlog) made again through Octokit, each
+ * reply held against GitHub's description; how many were checked.
+ */
+async function checkedTickReads(): Promise<number> {
+  const { octokit, checked } = checkedOctokit(forge);
+  await octokit.paginate(octokit.rest.pulls.list, {
+    owner: OWNER,
+    repo: REPO,
+    state: "open",
+    per_page: 100,
+  });
+  await octokit.rest.repos.getContent({
+    owner: OWNER,
+    repo: REPO,
+    path: ".leviathan/backlog.yaml",
+    ref: "main",
+  });
+  return checked();
+}
+
+describe("tick against the local forge and a real control plane", () => {
   it("counts only agent/ PRs, across more than 100 of them, and dispatches in binary mode with the token", async () => {
-    addPulls(150, (n) => `feature/${n}`);
+    await addPulls(150, (n) => `feature/${n}`);
     const outcome = await tick("ping-1");
     expect(outcome.decision).toMatchObject({
       action: "dispatch",
@@ -154,11 +169,16 @@ describe("tick against the GitHub fake and a real control plane", () => {
       config: "dev.yaml",
     });
     expect(await storedTypes()).toEqual(["attempt.requested", "scheduler.decided"]);
-    expect(assertRepliesMatchGitHub(fake)).toBe(3);
+    expect(await checkedTickReads()).toBe(3);
   });
 
   it("skips with max_open_prs when an agent PR is open beyond the first page", async () => {
-    addPulls(120, (n) => (n === 117 ? "agent/backlog-propose-attempt-x-00000000" : `feature/${n}`));
+    // The forge lists newest first: one of the first PRs opened is on the second page.
+    const agent = "agent/backlog-propose-attempt-x-00000000";
+    const numbers = await addPulls(120, (n) => (n === 4 ? agent : `feature/${n}`));
+    const firstPage = (await api(forge, "GET", `/repos/${OWNER}/${REPO}/pulls?per_page=100`))
+      .body as Array<{ number: number }>;
+    expect(firstPage.some((pull) => pull.number === numbers[3])).toBe(false);
     const outcome = await tick("ping-2");
     expect(outcome.decision).toEqual({
       action: "skip",
@@ -170,23 +190,27 @@ describe("tick against the GitHub fake and a real control plane", () => {
   });
 
   it("is not stalled by a fork's agent/ branch carrying a copied marker", async () => {
-    fake.pulls.push({
-      number: 1,
-      title: "Write the guide",
-      body: "Copied.\n\n<!-- leviathan: target=radix task=docs-1 attempt=attempt-docs-1-0badf00d -->\n",
-      head: "agent/backlog-propose-attempt-docs-1-0badf00d",
-      base: "main",
-      state: "open",
-      headRepo: "mallory/radix",
-    });
+    const branch = "agent/backlog-propose-attempt-docs-1-0badf00d";
+    await pushToFork(forge, await cloneRepo(forge), "mallory", branch, { "docs/guide.md": "x\n" });
+    await openPull(
+      forge,
+      `mallory:${branch}`,
+      "Write the guide",
+      "Copied.\n\n<!-- leviathan: target=radix task=docs-1 attempt=attempt-docs-1-0badf00d -->\n",
+    );
     const outcome = await tick("ping-fork");
     expect(outcome.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
     expect(received).toHaveLength(1);
-    expect(assertRepliesMatchGitHub(fake)).toBe(2);
+    expect(await checkedTickReads()).toBe(2);
   });
 
   it("fails safe when the forge keeps failing: forge_unavailable, nothing dispatched", async () => {
-    fake.inject({ status: 503, body: { message: "Service Unavailable" } }, { times: 100 });
+    forge.forge.faults.add({
+      path: /\/repos\//,
+      status: 503,
+      body: { message: "Service Unavailable" },
+      times: 100,
+    });
     const outcome = await tick("ping-3");
     expect(outcome.decision).toMatchObject({ action: "skip", reason: "forge_unavailable" });
     expect(received).toEqual([]);
@@ -195,30 +219,28 @@ describe("tick against the GitHub fake and a real control plane", () => {
 
   it("waits out a rate limit, then decides", async () => {
     const reset = Math.ceil(Date.now() / 1000) + 1;
-    fake.inject(
-      {
-        status: 403,
-        headers: {
-          "x-ratelimit-remaining": "0",
-          "x-ratelimit-reset": String(reset),
-          "x-ratelimit-limit": "5000",
-        },
-        body: {
-          message: "API rate limit exceeded",
-          documentation_url: "https://docs.github.com/rest",
-        },
+    forge.forge.faults.add({
+      path: /\/repos\//,
+      status: 403,
+      headers: {
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(reset),
+        "x-ratelimit-limit": "5000",
       },
-      { times: 1 },
-    );
+      body: {
+        message: "API rate limit exceeded",
+        documentation_url: "https://docs.github.com/rest",
+      },
+      times: 1,
+    });
     const outcome = await tick("ping-4");
     expect(outcome.decision).toMatchObject({ action: "dispatch", task_id: "docs-1" });
   });
 
   it("records an invalid backlog's reason with its line and schedules nothing", async () => {
-    fake.files.set(
-      "main:.leviathan/backlog.yaml",
-      "tasks:\n  - id: a\n    title: A\n  - id: a\n    title: again\n",
-    );
+    await pushBranch(forge, await cloneRepo(forge), "main", {
+      ".leviathan/backlog.yaml": "tasks:\n  - id: a\n    title: A\n  - id: a\n    title: again\n",
+    });
     const outcome = await tick("ping-5");
     expect(outcome.decision).toMatchObject({ action: "skip", reason: "backlog_invalid" });
     const client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
@@ -230,10 +252,13 @@ describe("tick against the GitHub fake and a real control plane", () => {
 
   it("makes zero writes in a dry run: no event, no dispatch, only reads of the forge", async () => {
     const before = await filesOf(cp.dir);
+    const from = forge.forge.requests.length;
     const outcome = await tick("ping-6", true);
     expect(outcome.decision.action).toBe("dispatch");
     expect(received).toEqual([]);
-    expect(fake.exchanges.every((e) => e.method === "GET")).toBe(true);
+    const asked = apiRequestsSince(forge, from);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((request) => request.method === "GET")).toBe(true);
     expect(await filesOf(cp.dir)).toEqual(before);
   });
 });
