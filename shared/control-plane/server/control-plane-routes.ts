@@ -11,11 +11,12 @@ import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
 import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
-import { type JudgedAnswer, judgeSummary, judgeTarget, loadCron } from "./judge-stalled.ts";
+import { judgeSummary, judgeTarget, loadCron } from "./judge-stalled.ts";
 import type { Route } from "./match-route.ts";
 import { bodyKindOf } from "./media-type.ts";
 import { parsePageQuery } from "./parse-page-query.ts";
 import { parseJsonBody } from "./read-body.ts";
+import { judgedSummaryText } from "./summary-text.ts";
 
 export type Health = "starting" | "ok" | "stopping" | "failed";
 
@@ -30,7 +31,7 @@ export interface ControlPlaneServices {
    * Query answers as JSON text, by question, with the last seq they were made at and the time
    * (epoch ms) until which they hold (a target turns stalled with no new record).
    */
-  answers: Map<string, { seq: number; text: string; validUntil: number }>;
+  answers: Map<string, { seq: number; text: Buffer; validUntil: number }>;
 }
 
 export interface RequestContext {
@@ -124,7 +125,7 @@ async function summary(context: RequestContext, services: ControlPlaneServices):
   await services.store.refresh();
   const cron = await loadCron();
   sendQueryAnswer(context, services, "summary", (now) =>
-    judgeSummary(cron, services.state.summary(), now),
+    judgedSummaryText(cron, services.state.summary(), now),
   );
 }
 
@@ -132,9 +133,10 @@ async function target(context: RequestContext, services: ControlPlaneServices): 
   const id = targetParam(context);
   await services.store.refresh();
   const cron = await loadCron();
-  sendQueryAnswer(context, services, `target:${id}`, (now) =>
-    judgeTarget(cron, services.state.target(id), now),
-  );
+  sendQueryAnswer(context, services, `target:${id}`, (now) => {
+    const { body, validUntil } = judgeTarget(cron, services.state.target(id), now);
+    return { text: Buffer.from(JSON.stringify(body)), validUntil };
+  });
 }
 
 /** Serialised answers stay valid until the next append; a big summary is costlier to stringify than to compute. */
@@ -149,7 +151,7 @@ function sendQueryAnswer(
   context: RequestContext,
   services: ControlPlaneServices,
   key: string,
-  answer: (now: number) => JudgedAnswer<unknown>,
+  answer: (now: number) => { text: Buffer; validUntil: number },
 ): void {
   const seq = services.store.stats().lastSeq;
   const now = services.now().getTime();
@@ -158,8 +160,8 @@ function sendQueryAnswer(
     sendJsonText(context.res, 200, cached.text);
     return;
   }
-  const { body, validUntil } = answer(now);
-  const text = JSON.stringify(body);
+  // Kept encoded: a cached reply is then written without encoding megabytes again.
+  const { text, validUntil } = answer(now);
   if (services.answers.size >= MAX_CACHED_ANSWERS) services.answers.clear();
   services.answers.set(key, { seq, text, validUntil });
   sendJsonText(context.res, 200, text);

@@ -36,7 +36,7 @@ export function sendJson(
 export function sendJsonText(
   res: ServerResponse,
   status: number,
-  text: string,
+  text: string | Buffer,
   headers: Record<string, string> = {},
 ): void {
   res.writeHead(status, {

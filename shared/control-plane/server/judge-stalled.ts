@@ -67,14 +67,14 @@ export interface JudgedAnswer<T> {
   validUntil: number;
 }
 
-interface Judgement {
+export interface Judgement {
   stalled_at: string | null;
   stalled: boolean;
   /** When `stalled` changes next without a record (Infinity: never). */
   changesAt: number;
 }
 
-function judge(
+export function judge(
   cron: CronModule,
   target: Pick<TargetSummary, "schedule_cron" | "last_tick_at">,
   now: number,
