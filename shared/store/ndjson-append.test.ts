@@ -53,33 +53,6 @@ describe("append and read", () => {
     await store.close();
   });
 
-  it("pages with readAfter and readSeqs across segment files", async () => {
-    const store = await openNdjsonStore({ dir, logger: silentLogger, segmentBytes: 2_000 });
-    for (let i = 0; i < 5; i++) await store.append(items(i * 5 + 1, 5));
-    expect(store.stats().segments).toBeGreaterThan(2);
-
-    const seen: number[] = [];
-    let after = 0;
-    for (;;) {
-      const page = await store.readAfter(after, 10);
-      if (page.length === 0) break;
-      expect(page.length).toBeLessThanOrEqual(10);
-      seen.push(...page.map((r) => r.seq));
-      after = page.at(-1)!.seq;
-    }
-    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-    expect(await store.readAfter(25, 10)).toEqual([]);
-    expect(await store.readAfter(99, 10)).toEqual([]);
-    expect(await store.readAfter(3, 0)).toEqual([]);
-
-    const chosen = await store.readSeqs([20, 3, 4, 5, 0, 26, 1, 7]);
-    expect(chosen.map((r) => r.seq)).toEqual([20, 3, 4, 5, 1, 7]);
-    expect(chosen.map((r) => r.event.event_id)).toEqual(
-      [20, 3, 4, 5, 1, 7].map((n) => `event-${n}`),
-    );
-    await store.close();
-  });
-
   it("rejects a malformed item without writing anything", async () => {
     const store = await openNdjsonStore({ dir, logger: silentLogger });
     await store.append(items(1, 2));

@@ -43,7 +43,8 @@ export function storeBackends(): StoreBackend[] {
     {
       name: "ndjson",
       fresh: async () => tempDir("leviathan-store-"),
-      open: (dir, options) => openNdjsonStore({ dir, ...options }),
+      // Small segments: every contract test also crosses segment files (paging, reopen, chain).
+      open: (dir, options) => openNdjsonStore({ dir, segmentBytes: 2_000, ...options }),
       verify: (dir, key) => verifyStore(dir, key ? { key } : {}),
     },
     {
