@@ -52,7 +52,7 @@ describe("buildAttemptJob", () => {
     });
   });
 
-  it("sets §5's variables with the config's values; the two tokens only as files", () => {
+  it("sets the attempt's variables with the config's values; the two tokens only as files", () => {
     const request = requestFor("task-1", 3);
     const env = envOf(SEED, request);
     expect([...env.keys()]).toEqual([

@@ -58,7 +58,8 @@ export const GUARDRAILS: ReadonlyArray<(input: DecisionInput) => Skip | null> = 
 
 /**
  * One tick's decision for one target, pure: the same input gives the same plan,
- * ids included. Guardrails apply in §4's order, then the first eligible task is chosen.
+ * ids included. Guardrails apply in the order of the rules below (`rules/`), then the first
+ * eligible task is chosen.
  */
 export function decide(input: DecisionInput): TickPlan {
   const { config, backlog, openPullRequests, target, tickId, now } = input;

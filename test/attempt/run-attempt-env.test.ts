@@ -30,7 +30,7 @@ function failure(env: Record<string, string | undefined>): AttemptEnvError {
 }
 
 describe("parseAttemptEnv", () => {
-  it("reads the seed's nine and gives §5's defaults for the optional ones", () => {
+  it("reads the seed's nine and gives the documented defaults for the optional ones", () => {
     const env = parseAttemptEnv(FULL);
     expect(env).toEqual({
       githubToken: TOKEN,
