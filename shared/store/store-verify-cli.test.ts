@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type CliRun, runLeviathan } from "../../test/support/run-leviathan.ts";
 import {
   filesOf,
   items,
@@ -9,8 +9,6 @@ import {
   silentLogger,
 } from "../../test/support/store/store-helpers.ts";
 import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-
-const BIN = join(import.meta.dirname, "..", "..", "bin", "leviathan.js");
 
 let home: string;
 let cleanup: () => Promise<void>;
@@ -21,27 +19,8 @@ afterEach(async () => {
   await cleanup();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const base = { ...process.env };
-  delete base.LEVIATHAN_DATA_DIR;
-  delete base.LEVIATHAN_HOME;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...base, ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runLeviathan(args, { env, unset: ["LEVIATHAN_DATA_DIR", "LEVIATHAN_HOME"] });
 }
 
 async function seed(dir: string): Promise<string> {

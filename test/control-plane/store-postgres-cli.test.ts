@@ -1,7 +1,6 @@
 // `leviathan store migrate`, `store copy --from DIR --to URL` and `store verify URL`, run as a
 // user runs them, against a real PostgreSQL: a 100,000-event NDJSON store moved with one
 // command verifies and answers the same summary.
-import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
@@ -11,8 +10,8 @@ import { deriveCheckpointKey } from "../../shared/store/checkpoints/checkpoint-k
 import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
 import { openPostgresStore } from "../../shared/store/postgres/open-postgres-store.ts";
 import type { AppendItem } from "../../shared/store/types.ts";
-import { LEVIATHAN_BIN } from "../support/control-plane-child.ts";
 import { startTestPostgres, type TestPostgres } from "../support/embedded-postgres.ts";
+import { type CliRun, runLeviathan } from "../support/run-leviathan.ts";
 import { items, silentLogger } from "../support/store/store-helpers.ts";
 import { syntheticEvents } from "../support/synthetic-stream.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -27,26 +26,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const base = { ...process.env };
-  delete base.LEVIATHAN_DATA_DIR;
-  delete base.LEVIATHAN_STORE_URL;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [LEVIATHAN_BIN, ...args],
-      { env: { ...base, ...env }, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runLeviathan(args, {
+    env,
+    unset: ["LEVIATHAN_DATA_DIR", "LEVIATHAN_STORE_URL"],
+    timeoutMs: 300_000,
   });
 }
 

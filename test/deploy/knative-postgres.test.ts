@@ -1,28 +1,18 @@
 // `leviathan render knative --store postgres`: the control plane as a Knative Service on the
 // PostgreSQL store, every manifest checked against the published Kubernetes and Knative models.
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config/load-config.ts";
+import { type CliRun, runLeviathan } from "../support/run-leviathan.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { type Doc, parseDocs, readKnativeFolder, validateManifest } from "./manifest-models.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "leviathan.js");
 
-function leviathan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.LEVIATHAN_CONFIG;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
+function leviathan(args: string[]): Promise<CliRun> {
+  return runLeviathan(args, { unset: ["LEVIATHAN_CONFIG"], cwd: ROOT });
 }
 
 let docs: Doc[];

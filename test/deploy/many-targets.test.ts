@@ -3,7 +3,6 @@
 // Knative objects; then each PingSource's ping, delivered as the adapter sends it to the real
 // tick handler (config folder as the ConfigMap mounts it, the local forge holding 12
 // repositories, a real control plane), ticks its own target and reads its own repository.
-import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -22,30 +21,18 @@ import { parseTickEnv } from "../../shared/scheduler/tick-env.ts";
 import { createTickHandler } from "../../shared/scheduler/tick-http-handler.ts";
 import { startTestControlPlane, type TestControlPlane, TOKEN } from "../control-plane/support.ts";
 import { httpRequest, jsonOf } from "../support/http-request.ts";
+import { type CliRun, runLeviathan } from "../support/run-leviathan.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 import { oneTaskBacklog, targetConfigText } from "../support/target-config.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { type Doc, parseDocs, validateManifest } from "./manifest-models.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "leviathan.js");
 const TARGETS = Array.from({ length: 12 }, (_, i) => `team-${String(i).padStart(2, "0")}`);
 const OWNER = "acme";
 
-function leviathan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.LEVIATHAN_CONFIG;
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== "number") return reject(error);
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-  });
+function leviathan(args: string[]): Promise<CliRun> {
+  return runLeviathan(args, { unset: ["LEVIATHAN_CONFIG"], cwd: ROOT, timeoutMs: 60_000 });
 }
 
 let forge: LocalForge;

@@ -1,35 +1,16 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attemptIdFor, jobNameFor } from "../../shared/events/ids.ts";
+import { type CliRun, runLeviathan } from "../support/run-leviathan.ts";
 import { type Doc, parseDocs, validateManifest } from "./manifest-models.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "leviathan.js");
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const childEnv = { ...process.env, ...env };
-  if (!("LEVIATHAN_CONFIG" in env)) delete childEnv.LEVIATHAN_CONFIG;
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: childEnv, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== "number") return reject(error);
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-  });
+function leviathan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runLeviathan(args, { env, unset: ["LEVIATHAN_CONFIG"], cwd: ROOT });
 }
 
 describe("leviathan render", () => {
