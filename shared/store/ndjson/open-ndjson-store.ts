@@ -119,7 +119,6 @@ class NdjsonEventStore implements NdjsonStore {
   // Committed state: only what is fsynced, changed in one synchronous step per group.
   private segments: SegmentState[] = [];
   private offsets = new SeqColumn();
-  private idHashes = new SeqColumn();
   private ids = new EventIdTable();
   private lastSeq = 0;
   private lastHash: string | null = null;
@@ -186,7 +185,6 @@ class NdjsonEventStore implements NdjsonStore {
     }
     this.segments = recovered.segments;
     this.offsets = recovered.offsets;
-    this.idHashes = recovered.idHashes;
     this.ids = recovered.ids;
     this.lastSeq = recovered.lastSeq;
     this.lastHash = recovered.lastHash;
@@ -203,10 +201,10 @@ class NdjsonEventStore implements NdjsonStore {
     return { segments: this.segments, offsets: this.offsets, lastSeq: this.lastSeq };
   }
 
-  private index(seq: number, offset: number, idHash: number): void {
+  /** Indexes the next record (seqs are contiguous: it is `lastSeq + 1` of the index). */
+  private index(offset: number, idHash: number): void {
     this.offsets.push(offset);
-    this.idHashes.push(idHash);
-    this.ids.add(idHash, seq);
+    this.ids.push(idHash);
   }
 
   // ---- append (group commit) --------------------------------------------------------------
@@ -328,7 +326,7 @@ class NdjsonEventStore implements NdjsonStore {
       segment.crc = crcAfter;
       this.totalBytes += write.bytes;
       write.records.forEach((planned, i) => {
-        this.index(planned.record.seq, write.offsets[i]!, planned.idHash);
+        this.index(write.offsets[i]!, planned.idHash);
       });
     }
     this.lastSeq = plan.lastSeq;
@@ -490,16 +488,19 @@ class NdjsonEventStore implements NdjsonStore {
   // ---- snapshots and close ----------------------------------------------------------------
 
   private capture(): StoreSnapshot {
-    const states: Record<string, unknown> = {};
-    for (const projection of this.projections) states[projection.name] = projection.snapshot();
     return {
       lastSeq: this.lastSeq,
       lastHash: this.lastHash,
       segments: this.segments.map((s) => ({ ...s })),
       offsets: this.offsets.copy(this.lastSeq),
-      idHashes: this.idHashes.copy(this.lastSeq),
-      // Serialised now: projection state keeps changing while the file is written.
-      projectionsJson: JSON.stringify(states),
+      idHashes: this.ids.hashColumn(this.lastSeq),
+      // Encoded now, part by part: projection state keeps changing while the file is written.
+      projections: this.projections.map((projection) => ({
+        name: projection.name,
+        parts: Array.from(projection.snapshot(), (part) =>
+          Buffer.from(JSON.stringify(part) ?? "null", "utf8"),
+        ),
+      })),
     };
   }
 
