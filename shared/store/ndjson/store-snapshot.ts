@@ -105,13 +105,33 @@ function encodeSnapshot(snapshot: StoreSnapshot): Buffer[] {
   return out;
 }
 
+/** Small pieces (each part has a length and a CRC-32 of its own) go out in writes of this size. */
+const WRITE_BYTES = 1024 * 1024;
+
+/** The buffers, consecutive small ones joined until they reach `size`; big ones as they are. */
+function* coalesced(buffers: readonly Buffer[], size: number): Generator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for (const buffer of buffers) {
+    if (pendingBytes > 0 && pendingBytes + buffer.length > size) {
+      yield Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+    pending.push(buffer);
+    pendingBytes += buffer.length;
+  }
+  if (pendingBytes > 0)
+    yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+}
+
 /** tmp → fsync → rename → fsync dir: a crash leaves the old snapshot or the new one, whole. */
 export async function writeSnapshotFile(dir: string, snapshot: StoreSnapshot): Promise<number> {
   const temp = join(dir, TEMP_FILE);
   const handle = await open(temp, "w");
   let bytes = 0;
   try {
-    for (const part of encodeSnapshot(snapshot)) {
+    for (const part of coalesced(encodeSnapshot(snapshot), WRITE_BYTES)) {
       let done = 0;
       while (done < part.length) {
         const { bytesWritten } = await handle.write(part, done, part.length - done, bytes + done);
