@@ -142,7 +142,7 @@ describe("a failed append", () => {
       apply(record: StoredRecord) {
         if (record.seq === 2) throw new Error("bug in projection");
       },
-      snapshot: () => null,
+      snapshot: () => [],
       restore: () => undefined,
     };
     const store = await openNdjsonStore({ dir, logger: silentLogger, projections: [failing] });

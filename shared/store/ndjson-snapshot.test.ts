@@ -12,8 +12,9 @@ import {
 } from "../../test/support/store/store-helpers.ts";
 import type { StoredRecord } from "../events/types.ts";
 import { recordHash } from "./encode-record.ts";
-import { openNdjsonStore } from "./ndjson/open-ndjson-store.ts";
-import { StoreCorruptError } from "./types.ts";
+import { openNdjsonStore, snapshotDue } from "./ndjson/open-ndjson-store.ts";
+import { nodeSegmentIo, type SegmentIo } from "./ndjson/segment-io.ts";
+import { type Projection, StoreCorruptError } from "./types.ts";
 import { verifyStore } from "./verify-store.ts";
 
 let dir: string;
@@ -40,6 +41,12 @@ async function copyOf(source: string, withSnapshot: boolean): Promise<string> {
 }
 
 const SEGMENT_BYTES = 3_000;
+
+function flipped(bytes: Buffer, at: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[at] = copy[at]! ^ 0xff;
+  return copy;
+}
 
 describe("snapshot", () => {
   it("restores to the same state a full rebuild reaches, replaying only what came after it", async () => {
@@ -98,6 +105,85 @@ describe("snapshot", () => {
     await full.close();
   });
 
+  it("is captured at one seq: an append made while it is read waits, queries do not", async () => {
+    // The capture stays open (yielding between parts) until the racing append is durable and
+    // the racing read answered, or for 10,000 slices, then as many more: time in which a commit
+    // that was not held back would change the state under it.
+    let started = () => {};
+    const captureStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const race = { durable: false, armed: false, answered: false };
+    const seen: Array<{ lastSeq: number; answered: boolean }> = [];
+    const counting = new CountingProjection();
+    const lastSeqOf = () => (counting.snapshot()[1] as { lastSeq: number }).lastSeq;
+    const withoutFiller = (parts: Iterable<unknown>) =>
+      [...parts].filter((part) => !Object.hasOwn(part as object, "filler"));
+    const writer: Projection = {
+      name: counting.name,
+      apply: (record) => counting.apply(record),
+      restore: (parts) => counting.restore(withoutFiller(parts)),
+      *snapshot() {
+        const first = lastSeqOf();
+        started();
+        yield* counting.snapshot();
+        for (let i = 0; i < 10_000 && !(race.durable && race.answered); i++) yield { filler: i };
+        for (let i = 0; i < 10_000; i++) yield { filler: i };
+        seen.push(
+          { lastSeq: first, answered: false },
+          { lastSeq: lastSeqOf(), answered: race.answered },
+        );
+      },
+    };
+    const io: SegmentIo = {
+      ...nodeSegmentIo,
+      async datasync(handle) {
+        await nodeSegmentIo.datasync(handle);
+        if (race.armed) race.durable = true;
+      },
+    };
+    const store = await openNdjsonStore({
+      dir,
+      logger: silentLogger,
+      projections: [writer],
+      captureSliceMs: 0,
+      io,
+    });
+    await store.append(items(1, 5));
+    seen.length = 0; // opening the store took the empty state's parts
+    const snapshot = store.writeSnapshot();
+    await captureStarted;
+    race.armed = true;
+    const racing = store.append(items(6, 1));
+    void store.readAfter(0, 10).then((records) => {
+      race.answered = records.length === 5;
+    });
+    await Promise.all([snapshot, racing]);
+    expect(seen).toEqual([
+      { lastSeq: 5, answered: false },
+      { lastSeq: 5, answered: true },
+    ]);
+    expect(lastSeqOf()).toBe(6);
+    const crashed = await copyOf(dir, true);
+    await store.close();
+
+    const restored = new CountingProjection();
+    const reopened = await openNdjsonStore({
+      dir: crashed,
+      logger: silentLogger,
+      projections: [
+        {
+          ...writer,
+          apply: (r) => restored.apply(r),
+          restore: (p) => restored.restore(withoutFiller(p)),
+        },
+      ],
+    });
+    expect(restored.applied).toBe(1);
+    expect(restored.snapshot()).toEqual(counting.snapshot());
+    await reopened.close();
+  });
+
   it("is written in the background every snapshotEveryRecords", async () => {
     const store = await openNdjsonStore({
       dir,
@@ -118,7 +204,7 @@ describe("snapshot", () => {
     });
     expect(reopened.stats().lastSeq).toBe(12);
     expect(projection.applied).toBe(0);
-    expect(projection.snapshot()).toMatchObject({ lastSeq: 12 });
+    expect(projection.snapshot()[1]).toMatchObject({ lastSeq: 12 });
     await reopened.close();
   });
 
@@ -170,6 +256,37 @@ describe("snapshot", () => {
     await store.close();
   });
 
+  // Each way a file can be wrong where the projections' parts are, not in its head: the part
+  // is checked as it is read, the state is rebuilt by replay, and the warning names the cause.
+  it.each([
+    [
+      "a flipped byte in the last part",
+      (b: Buffer) => flipped(b, b.length - 6),
+      /checksum mismatch in part 2 of projection counting/,
+    ],
+    ["the file cut inside a part", (b: Buffer) => b.subarray(0, b.length - 3), /ends inside/],
+    [
+      "bytes after the last part",
+      (b: Buffer) => Buffer.concat([b, Buffer.from("x")]),
+      /1 bytes follow its last part/,
+    ],
+  ])("is ignored with %s", async (_name, damage, problem) => {
+    const projection = new CountingProjection();
+    const first = await openNdjsonStore({ dir, logger: silentLogger, projections: [projection] });
+    await first.append(items(1, 8));
+    await first.close();
+    const snapshot = join(dir, "snapshot.bin");
+    await writeFile(snapshot, damage(await readFile(snapshot)));
+
+    const again = new CountingProjection();
+    const damaged = memoryLogger();
+    const store = await openNdjsonStore({ dir, logger: damaged.logger, projections: [again] });
+    expect(again.applied).toBe(8);
+    expect(damaged.lines.some((l) => problem.test(String(l.problem)))).toBe(true);
+    expect(again.snapshot()).toEqual(projection.snapshot());
+    await store.close();
+  });
+
   it("never changes segment files by being written", async () => {
     const store = await openNdjsonStore({ dir, logger: silentLogger });
     await store.append(items(1, 5));
@@ -179,6 +296,19 @@ describe("snapshot", () => {
     expect(await filesOf(dir)).toEqual(before);
     await store.close();
     await rm(join(dir, "snapshot.bin"));
+  });
+});
+
+describe("when a snapshot is due", () => {
+  it("every `every` records, or every quarter of the last snapshot's records when that is more", () => {
+    expect(snapshotDue(99_999, -1, 100_000)).toBe(false);
+    expect(snapshotDue(100_000, -1, 100_000)).toBe(true);
+    expect(snapshotDue(500_000, 400_000, 100_000)).toBe(true);
+    expect(snapshotDue(999_999, 800_000, 100_000)).toBe(false);
+    expect(snapshotDue(1_000_000, 800_000, 100_000)).toBe(true);
+    expect(snapshotDue(1_200_000, 1_000_000, 100_000)).toBe(false);
+    expect(snapshotDue(1_250_000, 1_000_000, 100_000)).toBe(true);
+    expect(snapshotDue(12, 0, 10)).toBe(true);
   });
 });
 

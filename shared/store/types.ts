@@ -23,10 +23,17 @@ export interface Projection {
   readonly name: string;
   /** Called once for every record, in `seq` order, exactly once per process lifetime. */
   apply(record: StoredRecord): void;
-  /** JSON-serialisable state. */
-  snapshot(): unknown;
-  /** Replaces the state with one `snapshot()` returned earlier (same version of the code). */
-  restore(state: unknown): void;
+  /**
+   * Its state as JSON-serialisable parts, in order. The store encodes each part as it comes and
+   * reads them back one at a time, so a large state never has to exist as one text or one parse
+   * tree; it consumes them synchronously, so they all describe the same record.
+   */
+  snapshot(): Iterable<unknown>;
+  /**
+   * Replaces the state with the parts a `snapshot()` gave (same version of the code). Throws and
+   * leaves the state as it was when they do not fit; a damaged part throws as it is read.
+   */
+  restore(parts: Iterable<unknown>): void;
 }
 
 export interface StoreStats {

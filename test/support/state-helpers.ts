@@ -100,3 +100,8 @@ export function summaryContractOf<T extends { targets: Record<string, object> }>
   }
   return { ...summary, targets };
 }
+
+/** A state's snapshot parts as the store would read them back: through JSON, part by part. */
+export function savedParts(state: { snapshot(): Iterable<unknown> }): unknown[] {
+  return Array.from(state.snapshot(), (part) => JSON.parse(JSON.stringify(part)) as unknown);
+}

@@ -3,6 +3,7 @@ import {
   attemptEvent,
   type EventSpec,
   recordsOf,
+  savedParts,
   stateAfter,
 } from "../../../test/support/state-helpers.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
@@ -57,7 +58,7 @@ describe("an attempt's artifacts are among its records", () => {
     const live = createControlPlaneState();
     for (const record of records) live.apply(record);
     const restored = createControlPlaneState();
-    restored.restore(JSON.parse(JSON.stringify(live.snapshot())));
+    restored.restore(savedParts(live));
     expect(restored.attempt("a")?.seqs).toEqual([1, 2]);
   });
 });

@@ -6,6 +6,7 @@ import {
   attemptEvent,
   type EventSpec,
   recordOf,
+  savedParts,
   stateAfter,
 } from "../../../test/support/state-helpers.ts";
 import { createControlPlaneState } from "./create-control-plane-state.ts";
@@ -156,7 +157,7 @@ describe("through a snapshot", () => {
     ];
     const live = stateAfter(specs);
     const restored = createControlPlaneState();
-    restored.restore(JSON.parse(JSON.stringify(live.snapshot())));
+    restored.restore(savedParts(live));
     expect(JSON.stringify(restored.target("radix"))).toBe(JSON.stringify(live.target("radix")));
     expect(JSON.stringify(restored.summary())).toBe(JSON.stringify(live.summary()));
     expect([...restored.failuresByReason().get("radix")!]).toEqual([

@@ -20,13 +20,13 @@ export function createControlPlaneState(): ControlPlaneState {
     apply(record: StoredRecord): void {
       applyRecord(model, record);
     },
-    // Serialised by the store at once; it shares arrays with the state that later applies change.
-    snapshot(): unknown {
+    // Consumed by the store at once; the parts share arrays with the state later applies change.
+    snapshot(): Iterable<unknown> {
       return snapshotOf(model);
     },
-    restore(state: unknown): void {
+    restore(parts: Iterable<unknown>): void {
       // Built aside and swapped in, so a snapshot that fails half-way leaves the state as it was.
-      model = modelFromSnapshot(state);
+      model = modelFromSnapshot(parts);
     },
     summary() {
       return summaryOf(model);

@@ -17,14 +17,19 @@ import { newestFirst, pushRecentEvent } from "./recent-events.ts";
 // The snapshot keeps the facts that cannot be derived (statuses, orders, the breaker count,
 // PR sets, graph keys) and leaves out what can (per-task counters, status counts, totals):
 // restore derives those the same way apply keeps them, so both give the same state.
-// Attempts are tuples, not objects: there may be hundreds of thousands of them.
+// Attempts are tuples, not objects: there may be hundreds of thousands of them. It is a
+// sequence of parts, none longer than PART_ENTRIES entries, so neither writing nor restoring
+// it ever holds more than one part's text and parse tree beside the state.
 
 /**
  * 2: an attempt's `seqs` hold its `artifact.created` records too. 3: a target keeps the tick's
- * policy and its failures by reason, a task its last failure and PRs. An older one is replayed
- * instead.
+ * policy and its failures by reason, a task its last failure and PRs. 4: parts instead of one
+ * object. An older one is replayed instead.
  */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
+
+/** Entries per part: a few hundred kilobytes of JSON. */
+export const PART_ENTRIES = 2_000;
 
 type AttemptTuple = [
   id: string,
@@ -40,7 +45,13 @@ type AttemptTuple = [
   seqs: number[],
 ];
 
-interface TargetSnapshot {
+/** `[task id, blocked, last failure, PR urls]`, in the key order of `tasks`. */
+type TaskTuple = [string, 0 | 1, LastFailure | null, string[]];
+/** `[pr url, ended, attempt ids that produced it]`, every PR named. */
+type PullRequestTuple = [string, 0 | 1, string[]];
+
+/** A target's own fields; its tasks, PRs and task nodes follow in parts of their own. */
+interface TargetHead {
   id: string;
   consecutive_failures: number;
   last_reset_at: string | null;
@@ -51,59 +62,82 @@ interface TargetSnapshot {
   circuit_breaker_failures: number | null;
   /** `[reason label, failed attempts]`. */
   failures_by_reason: Array<[string, number]>;
-  /** `[task id, blocked, last failure, PR urls]`, in the key order of `tasks`. */
-  tasks: Array<[string, 0 | 1, LastFailure | null, string[]]>;
   running: string[];
   open_pull_requests: OpenPullRequest[];
-  /** `[pr url, ended, attempt ids that produced it]`, every PR named. */
-  pull_requests: Array<[string, 0 | 1, string[]]>;
-  task_nodes: string[];
 }
 
-export interface StateSnapshot {
-  version: typeof SNAPSHOT_VERSION;
-  next_order: number;
-  /** Oldest first. */
-  recent: RecentEvent[];
-  targets: TargetSnapshot[];
-  attempts: AttemptTuple[];
-}
+/**
+ * The parts, in order: one `head`; per target one `target`, then its `tasks`,
+ * `pull_requests` and `task_nodes` in as many parts as they need; then the `attempts`.
+ */
+export type SnapshotPart =
+  | { head: { version: typeof SNAPSHOT_VERSION; next_order: number; recent: RecentEvent[] } }
+  | { target: TargetHead }
+  | { tasks: TaskTuple[] }
+  | { pull_requests: PullRequestTuple[] }
+  | { task_nodes: string[] }
+  | { attempts: AttemptTuple[] };
 
-/** Shares arrays with the live state: serialise it at once, as the event store does. */
-export function snapshotOf(model: StateModel): StateSnapshot {
-  const targetIndex = new Map<TargetEntry, number>();
-  const targets: TargetSnapshot[] = [];
-  for (const target of model.targets.values()) {
-    targetIndex.set(target, targets.length);
-    targets.push({
-      id: target.id,
-      consecutive_failures: target.consecutiveFailures,
-      last_reset_at: target.lastResetAt,
-      last_event_at: target.lastEventAt,
-      last_tick_at: target.lastTickAt,
-      last_skip_reason: target.lastSkipReason,
-      schedule_cron: target.scheduleCron,
-      circuit_breaker_failures: target.circuitBreakerFailures,
-      failures_by_reason: [...target.failuresByReason],
-      tasks: [...target.tasks.values()].map((task) => [
-        task.id,
-        task.blocked ? 1 : 0,
-        task.lastFailure,
-        task.prUrls,
-      ]),
-      running: [...target.running.keys()],
-      open_pull_requests: [...target.openPullRequests.values()],
-      pull_requests: [...target.pullRequests].map(([url, pr]) => [
-        url,
-        pr.ended ? 1 : 0,
-        pr.producers,
-      ]),
-      task_nodes: [...target.taskNodes],
-    });
+/** `{ [key]: chunk }` for each PART_ENTRIES of `items`, mapped as it goes. */
+function* chunked<T, K extends string, U>(
+  key: K,
+  items: Iterable<T>,
+  map: (item: T) => U,
+): Generator<Record<K, U[]>> {
+  let chunk: U[] = [];
+  for (const item of items) {
+    chunk.push(map(item));
+    if (chunk.length === PART_ENTRIES) {
+      yield { [key]: chunk } as Record<K, U[]>;
+      chunk = [];
+    }
   }
-  const attempts: AttemptTuple[] = [];
-  for (const a of model.attempts.values()) {
-    attempts.push([
+  if (chunk.length > 0) yield { [key]: chunk } as Record<K, U[]>;
+}
+
+/** The parts of the state, made as they are taken: consume them at once, as the store does. */
+export function* snapshotOf(model: StateModel): Generator<SnapshotPart> {
+  yield {
+    head: {
+      version: SNAPSHOT_VERSION,
+      next_order: model.nextOrder,
+      recent: newestFirst(model.recent).reverse(),
+    },
+  };
+  const targetIndex = new Map<TargetEntry, number>();
+  for (const target of model.targets.values()) {
+    targetIndex.set(target, targetIndex.size);
+    yield {
+      target: {
+        id: target.id,
+        consecutive_failures: target.consecutiveFailures,
+        last_reset_at: target.lastResetAt,
+        last_event_at: target.lastEventAt,
+        last_tick_at: target.lastTickAt,
+        last_skip_reason: target.lastSkipReason,
+        schedule_cron: target.scheduleCron,
+        circuit_breaker_failures: target.circuitBreakerFailures,
+        failures_by_reason: [...target.failuresByReason],
+        running: [...target.running.keys()],
+        open_pull_requests: [...target.openPullRequests.values()],
+      },
+    };
+    yield* chunked(
+      "tasks",
+      target.tasks.values(),
+      (task): TaskTuple => [task.id, task.blocked ? 1 : 0, task.lastFailure, task.prUrls],
+    );
+    yield* chunked(
+      "pull_requests",
+      target.pullRequests,
+      ([url, pr]): PullRequestTuple => [url, pr.ended ? 1 : 0, pr.producers],
+    );
+    yield* chunked("task_nodes", target.taskNodes, (id) => id);
+  }
+  yield* chunked(
+    "attempts",
+    model.attempts.values(),
+    (a): AttemptTuple => [
       a.id,
       targetIndex.get(a.target)!,
       a.taskId,
@@ -115,15 +149,8 @@ export function snapshotOf(model: StateModel): StateSnapshot {
       a.platformFailure ? 1 : 0,
       a.prUrl,
       a.seqs,
-    ]);
-  }
-  return {
-    version: SNAPSHOT_VERSION,
-    next_order: model.nextOrder,
-    recent: newestFirst(model.recent).reverse(),
-    targets,
-    attempts,
-  };
+    ],
+  );
 }
 
 class SnapshotError extends Error {
@@ -150,37 +177,95 @@ function createIntern(): Intern {
   };
 }
 
-/** A new model from a snapshot; throws a SnapshotError naming the first problem it finds. */
-export function modelFromSnapshot(value: unknown): StateModel {
-  const intern = createIntern();
-  const snapshot = record(value, "snapshot");
-  if (snapshot.version !== SNAPSHOT_VERSION) {
-    throw new SnapshotError(`version ${String(snapshot.version)} is not ${SNAPSHOT_VERSION}`);
-  }
-  const model = createModel();
-  model.nextOrder = integer(snapshot.next_order, "next_order");
-  for (const [i, event] of list(snapshot.recent, "recent").entries()) {
-    pushRecentEvent(model.recent, Object.freeze(recentEvent(event, `recent[${i}]`)));
-  }
-  const targets = list(snapshot.targets, "targets").map((t, i) =>
-    restoreTarget(model, t, `targets[${i}]`, intern),
-  );
-  for (const [i, tuple] of list(snapshot.attempts, "attempts").entries()) {
-    restoreAttempt(model, targets, tuple, `attempts[${i}]`, intern);
-  }
-  for (const [i, t] of list(snapshot.targets, "targets").entries()) {
-    restoreRunning(model, targets[i]!, record(t, `targets[${i}]`).running, `targets[${i}].running`);
-  }
-  return model;
+/** What restoring keeps between parts. */
+interface Restoring {
+  model: StateModel;
+  intern: Intern;
+  /** In the order of their `target` parts: attempts name them by index. */
+  targets: TargetEntry[];
+  /** Each target's `running` list, checked once every attempt is known. */
+  running: string[][];
+  attemptsSeen: number;
 }
 
-function restoreTarget(
-  model: StateModel,
-  value: unknown,
-  where: string,
-  intern: Intern,
-): TargetEntry {
-  const t = record(value, where);
+/**
+ * A new model from the parts, read one at a time; throws a SnapshotError naming the first
+ * problem (`parts[i]…`) it finds. Parts that fail to be read throw through.
+ */
+export function modelFromSnapshot(parts: Iterable<unknown>): StateModel {
+  const restoring: Restoring = {
+    model: createModel(),
+    intern: createIntern(),
+    targets: [],
+    running: [],
+    attemptsSeen: 0,
+  };
+  let index = 0;
+  for (const value of parts) {
+    const where = `parts[${index}]`;
+    const part = record(value, where);
+    if (index === 0) restoreHead(restoring.model, part.head, `${where}.head`);
+    else restorePart(restoring, part, where);
+    index += 1;
+  }
+  if (index === 0) throw new SnapshotError("it has no parts");
+  restoring.targets.forEach((target, i) => {
+    restoreRunning(restoring.model, target, restoring.running[i]!, `target ${target.id}'s running`);
+  });
+  return restoring.model;
+}
+
+function restoreHead(model: StateModel, value: unknown, where: string): void {
+  const head = record(value, where);
+  if (head.version !== SNAPSHOT_VERSION) {
+    throw new SnapshotError(`version ${String(head.version)} is not ${SNAPSHOT_VERSION}`);
+  }
+  model.nextOrder = integer(head.next_order, `${where}.next_order`);
+  for (const [i, event] of list(head.recent, `${where}.recent`).entries()) {
+    pushRecentEvent(model.recent, Object.freeze(recentEvent(event, `${where}.recent[${i}]`)));
+  }
+}
+
+const PART_KINDS = new Set(["target", "tasks", "pull_requests", "task_nodes", "attempts"]);
+
+function restorePart(restoring: Restoring, part: Record<string, unknown>, where: string): void {
+  const [kind, ...others] = Object.keys(part);
+  if (kind === undefined || others.length > 0) {
+    throw new SnapshotError(`${where} must have exactly one key`);
+  }
+  if (!PART_KINDS.has(kind)) throw new SnapshotError(`${where} has an unknown kind ${kind}`);
+  const at = `${where}.${kind}`;
+  if (kind === "target") {
+    if (restoring.attemptsSeen > 0) throw new SnapshotError(`${at} comes after attempts`);
+    const t = record(part.target, at);
+    restoring.targets.push(restoreTarget(restoring.model, t, at));
+    restoring.running.push(texts(t.running, `${at}.running`));
+    return;
+  }
+  if (kind === "attempts") {
+    for (const [i, tuple] of list(part.attempts, at).entries()) {
+      restoreAttempt(restoring, tuple, `${at}[${i}]`);
+    }
+    return;
+  }
+  const target = restoring.targets.at(-1);
+  if (!target || restoring.attemptsSeen > 0) {
+    throw new SnapshotError(`${at} does not follow a target`);
+  }
+  const entries = list(part[kind], at);
+  if (kind === "tasks") restoreTasks(target, entries, at, restoring.intern);
+  else if (kind === "pull_requests") {
+    restorePullRequests(restoring.model, target, entries, at, restoring.intern);
+  } else {
+    const before = target.taskNodes.size;
+    for (const [i, id] of entries.entries()) {
+      target.taskNodes.add(restoring.intern(text(id, `${at}[${i}]`)));
+    }
+    restoring.model.taskNodes += target.taskNodes.size - before;
+  }
+}
+
+function restoreTarget(model: StateModel, t: Record<string, unknown>, where: string): TargetEntry {
   const target = createTargetEntry(text(t.id, `${where}.id`));
   if (model.targets.has(target.id)) throw new SnapshotError(`${where}.id repeats ${target.id}`);
   model.targets.set(target.id, target);
@@ -201,42 +286,51 @@ function restoreTarget(
       integer(n, `${where}.failures_by_reason[${i}][1]`),
     );
   }
-  for (const [i, tuple] of list(t.tasks, `${where}.tasks`).entries()) {
-    const [taskId, blocked, failure, prUrls] = list(tuple, `${where}.tasks[${i}]`);
-    const task = createTaskEntry(intern(text(taskId, `${where}.tasks[${i}][0]`)));
-    task.blocked = blocked === 1;
-    task.lastFailure =
-      failure === null ? null : Object.freeze(lastFailure(failure, `${where}.tasks[${i}][2]`));
-    task.prUrls = texts(prUrls, `${where}.tasks[${i}][3]`).map(intern);
-    target.tasks.set(task.id, task);
-    taskChanged(target, task);
-  }
   for (const [i, pr] of list(t.open_pull_requests, `${where}.open_pull_requests`).entries()) {
     const open = openPullRequest(pr, `${where}.open_pull_requests[${i}]`);
     target.openPullRequests.set(open.pr_url, Object.freeze(open));
   }
-  for (const [i, triple] of list(t.pull_requests, `${where}.pull_requests`).entries()) {
-    const [url, ended, producers] = list(triple, `${where}.pull_requests[${i}]`);
-    const pr = {
-      ended: ended === 1,
-      producers: texts(producers, `${where}.pull_requests[${i}][2]`).map(intern),
-    };
-    target.pullRequests.set(intern(text(url, `${where}.pull_requests[${i}][0]`)), pr);
-    model.producedEdges += pr.producers.length;
-  }
-  target.taskNodes = new Set(texts(t.task_nodes, `${where}.task_nodes`).map(intern));
-  model.taskNodes += target.taskNodes.size;
-  model.pullRequestNodes += target.pullRequests.size;
   return target;
 }
 
-function restoreAttempt(
+function restoreTasks(target: TargetEntry, tuples: unknown[], where: string, intern: Intern) {
+  for (const [i, value] of tuples.entries()) {
+    const [taskId, blocked, failure, prUrls] = list(value, `${where}[${i}]`);
+    const task = createTaskEntry(intern(text(taskId, `${where}[${i}][0]`)));
+    if (target.tasks.has(task.id)) throw new SnapshotError(`${where}[${i}][0] repeats ${task.id}`);
+    task.blocked = blocked === 1;
+    task.lastFailure =
+      failure === null ? null : Object.freeze(lastFailure(failure, `${where}[${i}][2]`));
+    task.prUrls = texts(prUrls, `${where}[${i}][3]`).map(intern);
+    target.tasks.set(task.id, task);
+    taskChanged(target, task);
+  }
+}
+
+function restorePullRequests(
   model: StateModel,
-  targets: TargetEntry[],
-  value: unknown,
+  target: TargetEntry,
+  triples: unknown[],
   where: string,
   intern: Intern,
-): void {
+) {
+  for (const [i, value] of triples.entries()) {
+    const [url, ended, producers] = list(value, `${where}[${i}]`);
+    const pr = {
+      ended: ended === 1,
+      producers: texts(producers, `${where}[${i}][2]`).map(intern),
+    };
+    const key = intern(text(url, `${where}[${i}][0]`));
+    if (target.pullRequests.has(key)) throw new SnapshotError(`${where}[${i}][0] repeats ${key}`);
+    target.pullRequests.set(key, pr);
+    model.pullRequestNodes += 1;
+    model.producedEdges += pr.producers.length;
+  }
+}
+
+function restoreAttempt(restoring: Restoring, value: unknown, where: string): void {
+  const { model, targets, intern } = restoring;
+  restoring.attemptsSeen += 1;
   const tuple = list(value, where);
   const target = targets[integer(tuple[1], `${where}[1]`)];
   if (!target) throw new SnapshotError(`${where}[1] names no target`);
@@ -271,8 +365,8 @@ function restoreAttempt(
   target.attemptsByStatus[attempt.status] += 1;
 }
 
-function restoreRunning(model: StateModel, target: TargetEntry, value: unknown, where: string) {
-  for (const [i, attemptId] of texts(value, where).entries()) {
+function restoreRunning(model: StateModel, target: TargetEntry, ids: string[], where: string) {
+  for (const [i, attemptId] of ids.entries()) {
     const attempt = model.attempts.get(attemptId);
     if (!attempt || attempt.target !== target || !isRunning(attempt.status)) {
       throw new SnapshotError(

@@ -17,7 +17,7 @@ function counting(state: ControlPlaneState): Projection & { applied: number } {
       state.apply(record);
     },
     snapshot: () => state.snapshot(),
-    restore: (saved: unknown) => state.restore(saved),
+    restore: (parts: Iterable<unknown>) => state.restore(parts),
   };
 }
 
@@ -96,15 +96,17 @@ describe("the state inside the real NDJSON event store", () => {
       },
     });
     const old = createControlPlaneState();
-    // What the code before artifacts were an attempt's records wrote: version 1, no artifact seq.
+    // What the code before artifacts were an attempt's records would write: version 1, no
+    // artifact seq (in today's parts, so only the version tells it apart).
     const asBefore: Projection = {
       name: old.name,
       apply: (record) => old.apply(record),
-      snapshot: () => {
-        const snapshot = old.snapshot() as { attempts: unknown[][] };
-        const attempts = snapshot.attempts.map((a) => [...a.slice(0, 10), [1]]);
-        return { ...snapshot, version: 1, attempts };
-      },
+      snapshot: () =>
+        Array.from(old.snapshot() as Iterable<Record<string, unknown>>, (part) => {
+          if ("head" in part) return { head: { ...(part.head as object), version: 1 } };
+          if (!("attempts" in part)) return part;
+          return { attempts: (part.attempts as unknown[][]).map((a) => [...a.slice(0, 10), [1]]) };
+        }),
       restore: (saved) => old.restore(saved),
     };
     const writer = await openNdjsonStore({ dir, logger: silentLogger, projections: [asBefore] });

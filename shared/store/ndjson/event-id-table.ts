@@ -1,3 +1,8 @@
+import { SeqColumn } from "./seq-column.ts";
+
+/** Slots hold seqs as unsigned 32-bit integers; 0 marks an empty one. */
+const MAX_SEQ = 0xffff_ffff;
+
 /**
  * 53-bit string hash (cyrb53). Stored in snapshots, so changing it needs a new snapshot format.
  * Never 0: 0 marks an empty slot.
@@ -18,29 +23,40 @@ export function eventIdHash(id: string): number {
 }
 
 /**
- * Every stored event id, as hash → seq in an open-addressing table (a million ids in 32 MB,
- * where a Set of strings takes over 100 MB). A hash match is only a candidate: the caller
- * confirms it against the stored record, so a collision can never turn a new event into a
- * "duplicate".
+ * Every stored event id, as an open-addressing table of seqs over the column of their id
+ * hashes (indexed by seq - 1). A slot holds only a seq (4 bytes); its hash is read from the
+ * column, so a million ids cost 8 MB of slots beside the 8 MB column, where slots holding
+ * hash and seq as float64s took 32 MB and a Set of strings over 100 MB. A hash match is only a
+ * candidate: the caller confirms it against the stored record, so a collision can never turn
+ * a new event into a "duplicate".
  */
 export class EventIdTable {
-  private keys: Float64Array;
-  private seqs: Float64Array;
+  private readonly hashes: SeqColumn;
+  private slots: Uint32Array;
   private mask: number;
-  size = 0;
 
-  constructor(expected = 0) {
+  /** The table of the records whose id hashes `hashes` lists, seq 1 first. */
+  constructor(hashes: Float64Array = new Float64Array(0)) {
+    this.hashes = new SeqColumn(hashes);
     let capacity = 1024;
-    while (capacity * 0.6 < expected) capacity *= 2;
-    this.keys = new Float64Array(capacity);
-    this.seqs = new Float64Array(capacity);
+    while (capacity * 0.6 < hashes.length) capacity *= 2;
+    this.slots = new Uint32Array(capacity);
     this.mask = capacity - 1;
+    for (let seq = 1; seq <= hashes.length; seq++) this.place(seq);
   }
 
-  add(hash: number, seq: number): void {
-    if (this.size + 1 > this.keys.length * 0.6) this.grow();
-    this.place(hash, seq);
-    this.size++;
+  /** Records indexed: the next one pushed is seq `size + 1`. */
+  get size(): number {
+    return this.hashes.length;
+  }
+
+  /** Indexes the next record's event id hash (never 0, see `eventIdHash`). */
+  push(hash: number): void {
+    if (this.size + 1 > MAX_SEQ)
+      throw new Error(`the event id table holds at most ${MAX_SEQ} records`);
+    if (this.size + 1 > this.slots.length * 0.6) this.grow();
+    this.hashes.push(hash);
+    this.place(this.size);
   }
 
   /** Seqs whose event id has this hash (almost always zero or one), oldest first. */
@@ -48,29 +64,28 @@ export class EventIdTable {
     const found: number[] = [];
     let slot = (hash >>> 0) & this.mask;
     for (;;) {
-      const key = this.keys[slot]!;
-      if (key === 0) return found.sort((a, b) => a - b);
-      if (key === hash) found.push(this.seqs[slot]!);
+      const seq = this.slots[slot]!;
+      if (seq === 0) return found.sort((a, b) => a - b);
+      if (this.hashes.get(seq - 1) === hash) found.push(seq);
       slot = (slot + 1) & this.mask;
     }
   }
 
-  private place(hash: number, seq: number): void {
-    let slot = (hash >>> 0) & this.mask;
-    while (this.keys[slot] !== 0) slot = (slot + 1) & this.mask;
-    this.keys[slot] = hash;
-    this.seqs[slot] = seq;
+  /** A copy of the hashes of seqs 1..length, for a snapshot. */
+  hashColumn(length = this.size): Float64Array {
+    return this.hashes.copy(length);
+  }
+
+  private place(seq: number): void {
+    let slot = (this.hashes.get(seq - 1) >>> 0) & this.mask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+    this.slots[slot] = seq;
   }
 
   private grow(): void {
-    const oldKeys = this.keys;
-    const oldSeqs = this.seqs;
-    this.keys = new Float64Array(oldKeys.length * 2);
-    this.seqs = new Float64Array(oldKeys.length * 2);
-    this.mask = this.keys.length - 1;
-    for (let i = 0; i < oldKeys.length; i++) {
-      const key = oldKeys[i]!;
-      if (key !== 0) this.place(key, oldSeqs[i]!);
-    }
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = this.slots.length - 1;
+    for (const seq of old) if (seq !== 0) this.place(seq);
   }
 }

@@ -50,8 +50,13 @@ export interface NdjsonStoreOptions {
   onFsync?: FsyncObserver;
   logger?: Logger;
   now?: () => Date;
-  /** Write a snapshot (in the background) after this many new records; default 100,000. */
+  /**
+   * Write a snapshot (in the background) after this many new records, or after a quarter of
+   * the records the last one held when that is more; default 100,000.
+   */
   snapshotEveryRecords?: number;
+  /** How long a snapshot capture runs before it lets other work in; default 10 ms. */
+  captureSliceMs?: number;
   /** How often the lock's heartbeat is refreshed; default 5 s (stale after 3 missed). */
   lockHeartbeatMs?: number;
   /** Test seam: the segment writes of the append path. */
@@ -71,6 +76,20 @@ export interface NdjsonStore extends EventStore {
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
 export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1_000;
+const DEFAULT_CAPTURE_SLICE_MS = 10;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Whether a store at `lastSeq`, whose last snapshot holds `snapshotSeq` records (-1: none),
+ * takes another: after `every` records, or after a quarter of the snapshot's records when that
+ * is more. A capture costs in proportion to the state, so a fixed interval would make a long
+ * history pay more per record; a quarter keeps what a crash leaves to replay under a fifth.
+ */
+export function snapshotDue(lastSeq: number, snapshotSeq: number, every: number): boolean {
+  const since = Math.max(snapshotSeq, 0);
+  return lastSeq - since >= Math.max(every, Math.floor(since / 4));
+}
 
 interface OpenedWrite {
   write: SegmentWrite;
@@ -114,12 +133,12 @@ class NdjsonEventStore implements NdjsonStore {
   private readonly logger: Logger;
   private readonly now: () => Date;
   private readonly snapshotEvery: number;
+  private readonly captureSliceMs: number;
   private readonly io: SegmentIo;
 
   // Committed state: only what is fsynced, changed in one synchronous step per group.
   private segments: SegmentState[] = [];
   private offsets = new SeqColumn();
-  private idHashes = new SeqColumn();
   private ids = new EventIdTable();
   private lastSeq = 0;
   private lastHash: string | null = null;
@@ -135,6 +154,8 @@ class NdjsonEventStore implements NdjsonStore {
 
   private snapshotSeq = -1;
   private snapshotInFlight: Promise<void> | undefined;
+  /** Groups and snapshot captures take turns: a capture reads the state no group may change. */
+  private turns: Promise<void> = Promise.resolve();
 
   private readonly checkpointKey: Buffer | undefined;
   private readonly checkpointEvery: number;
@@ -160,6 +181,7 @@ class NdjsonEventStore implements NdjsonStore {
     this.logger = options.logger ?? createLogger("event-store");
     this.now = options.now ?? (() => new Date());
     this.snapshotEvery = options.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY_RECORDS;
+    this.captureSliceMs = options.captureSliceMs ?? DEFAULT_CAPTURE_SLICE_MS;
     this.io = options.io ?? nodeSegmentIo;
     this.checkpointKey = options.checkpointKey;
     this.checkpointEvery = options.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS;
@@ -186,7 +208,6 @@ class NdjsonEventStore implements NdjsonStore {
     }
     this.segments = recovered.segments;
     this.offsets = recovered.offsets;
-    this.idHashes = recovered.idHashes;
     this.ids = recovered.ids;
     this.lastSeq = recovered.lastSeq;
     this.lastHash = recovered.lastHash;
@@ -203,10 +224,10 @@ class NdjsonEventStore implements NdjsonStore {
     return { segments: this.segments, offsets: this.offsets, lastSeq: this.lastSeq };
   }
 
-  private index(seq: number, offset: number, idHash: number): void {
+  /** Indexes the next record (seqs are contiguous: it is `lastSeq + 1` of the index). */
+  private index(offset: number, idHash: number): void {
     this.offsets.push(offset);
-    this.idHashes.push(idHash);
-    this.ids.add(idHash, seq);
+    this.ids.push(idHash);
   }
 
   // ---- append (group commit) --------------------------------------------------------------
@@ -215,7 +236,21 @@ class NdjsonEventStore implements NdjsonStore {
     return this.appends.append(items);
   }
 
-  private async commitGroup(group: PendingAppend[]): Promise<void> {
+  /** Runs `work` once every group and capture queued before it has finished. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turns.then(work);
+    this.turns = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private commitGroup(group: PendingAppend[]): Promise<void> {
+    return this.inTurn(() => this.commitGroupInTurn(group));
+  }
+
+  private async commitGroupInTurn(group: PendingAppend[]): Promise<void> {
     if (this.failure) {
       for (const call of group) call.reject(this.failure);
       return;
@@ -258,8 +293,7 @@ class NdjsonEventStore implements NdjsonStore {
     for (const { call, duplicates, records } of plan.calls) {
       call.resolve({ ingested: records.length, duplicates, records });
     }
-    if (this.lastSeq - Math.max(this.snapshotSeq, 0) >= this.snapshotEvery)
-      this.snapshotInBackground();
+    if (this.snapshotDue()) this.snapshotInBackground();
   }
 
   /** Writes and fsyncs each segment's new bytes in order; on any error puts every file back. */
@@ -328,7 +362,7 @@ class NdjsonEventStore implements NdjsonStore {
       segment.crc = crcAfter;
       this.totalBytes += write.bytes;
       write.records.forEach((planned, i) => {
-        this.index(planned.record.seq, write.offsets[i]!, planned.idHash);
+        this.index(write.offsets[i]!, planned.idHash);
       });
     }
     this.lastSeq = plan.lastSeq;
@@ -489,32 +523,52 @@ class NdjsonEventStore implements NdjsonStore {
 
   // ---- snapshots and close ----------------------------------------------------------------
 
-  private capture(): StoreSnapshot {
-    const states: Record<string, unknown> = {};
-    for (const projection of this.projections) states[projection.name] = projection.snapshot();
-    return {
+  /**
+   * Reads the state part by part, consistent with the files at one seq: it runs in its turn
+   * between groups, so appends wait until it is done, while queries and /health go on being
+   * answered between its slices — at a
+   * million records the parts take about a second to encode, too long to hold the event loop.
+   */
+  private async capture(): Promise<StoreSnapshot> {
+    const head = {
       lastSeq: this.lastSeq,
       lastHash: this.lastHash,
       segments: this.segments.map((s) => ({ ...s })),
       offsets: this.offsets.copy(this.lastSeq),
-      idHashes: this.idHashes.copy(this.lastSeq),
-      // Serialised now: projection state keeps changing while the file is written.
-      projectionsJson: JSON.stringify(states),
+      idHashes: this.ids.hashColumn(this.lastSeq),
     };
+    const projections: StoreSnapshot["projections"] = [];
+    let sliceStarted = performance.now();
+    for (const projection of this.projections) {
+      const parts: Buffer[] = [];
+      for (const part of projection.snapshot()) {
+        parts.push(Buffer.from(JSON.stringify(part) ?? "null", "utf8"));
+        if (performance.now() - sliceStarted >= this.captureSliceMs) {
+          await yieldToEventLoop();
+          sliceStarted = performance.now();
+        }
+      }
+      projections.push({ name: projection.name, parts });
+    }
+    return { ...head, projections };
   }
 
-  /** Captures the state now (synchronously, consistent with the files) and writes it. */
+  /** Captures the state (appends wait meanwhile) and writes it. */
   private startSnapshot(): Promise<void> {
-    const snapshot = this.capture();
     const started = performance.now();
-    const writing = writeSnapshotFile(this.dir, snapshot)
-      .then((bytes) => {
+    // After the group being written (if any) commits, before the next one.
+    const captured = this.inTurn(() => this.capture());
+    const writing = captured
+      .then(async (snapshot) => {
+        const capturedMs = Math.round(performance.now() - started);
+        const bytes = await writeSnapshotFile(this.dir, snapshot);
         this.snapshotSeq = Math.max(this.snapshotSeq, snapshot.lastSeq);
         this.logger.debug(
           {
             dir: this.dir,
             seq: snapshot.lastSeq,
             bytes,
+            capture_ms: capturedMs,
             ms: Math.round(performance.now() - started),
           },
           "event store snapshot written",
@@ -525,6 +579,10 @@ class NdjsonEventStore implements NdjsonStore {
       });
     this.snapshotInFlight = writing;
     return writing;
+  }
+
+  private snapshotDue(): boolean {
+    return snapshotDue(this.lastSeq, this.snapshotSeq, this.snapshotEvery);
   }
 
   private snapshotInBackground(): void {

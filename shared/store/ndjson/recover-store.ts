@@ -26,7 +26,12 @@ import { lineOfSync, segmentIndexOf } from "./segment-index.ts";
 import { fsyncDir, syncFile } from "./segment-io.ts";
 import { listSegmentNames } from "./segment-name.ts";
 import { SeqColumn } from "./seq-column.ts";
-import { readSnapshotFile, removeSnapshotLeftovers, type StoreSnapshot } from "./store-snapshot.ts";
+import {
+  readSnapshotFile,
+  removeSnapshotLeftovers,
+  type SnapshotHead,
+  type SnapshotReader,
+} from "./store-snapshot.ts";
 
 export interface RecoveryContext {
   dir: string;
@@ -40,7 +45,6 @@ export interface RecoveryContext {
 export interface RecoveredStore {
   segments: SegmentState[];
   offsets: SeqColumn;
-  idHashes: SeqColumn;
   ids: EventIdTable;
   lastSeq: number;
   lastHash: string | null;
@@ -57,7 +61,6 @@ export interface RecoveredStore {
 interface IndexState {
   segments: SegmentState[];
   offsets: SeqColumn;
-  idHashes: SeqColumn;
   ids: EventIdTable;
   lastSeq: number;
 }
@@ -88,16 +91,23 @@ async function recover(
   await removeSnapshotLeftovers(dir);
   const names = await listSegmentNames(dir);
   // Deep copies of the empty states, to undo a snapshot restore that fails half-way.
-  const initial = projections.map((p) => JSON.parse(JSON.stringify(p.snapshot()) ?? "null"));
+  const initial = projections.map(
+    (p) => JSON.parse(JSON.stringify([...p.snapshot()])) as unknown[],
+  );
   let start = FROM_THE_BEGINNING;
-  let restored: StoreSnapshot | undefined;
+  let restored: SnapshotHead | undefined;
   let state = emptyIndex();
 
   const read = await readSnapshotFile(dir);
   if ("snapshot" in read) {
-    const problem =
-      (await snapshotProblem(dir, read.snapshot, names)) ??
-      restoreSnapshot(read.snapshot, projections);
+    let problem: IndexState | string;
+    try {
+      problem =
+        (await snapshotProblem(dir, read.snapshot, names)) ??
+        restoreSnapshot(read.snapshot, projections);
+    } finally {
+      read.snapshot.close();
+    }
     if (typeof problem !== "string") {
       restored = read.snapshot;
       state = problem;
@@ -117,7 +127,7 @@ async function recover(
         "event store snapshot does not match the segment files; ignoring it and verifying every record",
       );
       projections.forEach((p, i) => {
-        p.restore(initial[i]);
+        p.restore(initial[i]!);
       });
     }
   } else if ("problem" in read) {
@@ -138,8 +148,7 @@ async function recover(
     (record, offset) => {
       const idHash = eventIdHash(record.event.event_id);
       state.offsets.push(offset);
-      state.idHashes.push(idHash);
-      state.ids.add(idHash, record.seq);
+      state.ids.push(idHash);
       if (record.seq === witness?.lastSeq) hashAtWitness = record.hash;
       for (const projection of projections) projection.apply(record);
     },
@@ -189,7 +198,6 @@ function emptyIndex(): IndexState {
   return {
     segments: [],
     offsets: new SeqColumn(),
-    idHashes: new SeqColumn(),
     ids: new EventIdTable(),
     lastSeq: 0,
   };
@@ -290,7 +298,7 @@ async function cutTornTail(dir: string, torn: TornTail, logger: Logger): Promise
 /** Why the snapshot cannot be trusted, or null when the files are exactly what it describes. */
 async function snapshotProblem(
   dir: string,
-  snapshot: StoreSnapshot,
+  snapshot: SnapshotHead,
   names: readonly string[],
 ): Promise<string | null> {
   const listed = snapshot.segments;
@@ -320,27 +328,30 @@ async function snapshotProblem(
 
 /** Loads the snapshot's index and projection states; the reason when it cannot. */
 function restoreSnapshot(
-  snapshot: StoreSnapshot,
+  snapshot: SnapshotReader,
   projections: readonly Projection[],
 ): IndexState | string {
   try {
-    const states = JSON.parse(snapshot.projectionsJson) as Record<string, unknown>;
+    const names = snapshot.projectionNames();
     for (const projection of projections) {
-      if (!Object.hasOwn(states, projection.name)) {
+      if (!names.includes(projection.name)) {
         return `it has no state for projection ${projection.name}`;
       }
     }
-    for (const projection of projections) projection.restore(states[projection.name]);
+    // In the file's order, so its parts are read front to back, once.
+    const inFileOrder = [...projections].sort(
+      (a, b) => names.indexOf(a.name) - names.indexOf(b.name),
+    );
+    for (const projection of inFileOrder) projection.restore(snapshot.parts(projection.name));
+    // Parts no projection read (one no longer registered) must be intact too.
+    snapshot.checkRest();
   } catch (error) {
     return `a projection could not restore its state: ${errorMessage(error)}`;
   }
-  const ids = new EventIdTable(snapshot.lastSeq);
-  for (let i = 0; i < snapshot.lastSeq; i++) ids.add(snapshot.idHashes[i]!, i + 1);
   return {
     segments: [],
     offsets: new SeqColumn(snapshot.offsets),
-    idHashes: new SeqColumn(snapshot.idHashes),
-    ids,
+    ids: new EventIdTable(snapshot.idHashes),
     lastSeq: snapshot.lastSeq,
   };
 }
