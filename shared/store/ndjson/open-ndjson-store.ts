@@ -97,6 +97,14 @@ interface OpenedWrite {
   crcAfter: number;
 }
 
+/** A write's lines as one buffer, each encoded straight into place (no joined copy of them all). */
+function bytesOf(write: SegmentWrite): Buffer {
+  const buffer = Buffer.allocUnsafe(write.bytes);
+  let at = 0;
+  for (const { line } of write.records) at += buffer.write(line, at, "utf8");
+  return buffer;
+}
+
 /** Read handles opened once per query, whatever number of runs it reads from a segment. */
 class SegmentFiles {
   private readonly open = new Map<string, Promise<FileHandle>>();
@@ -305,7 +313,7 @@ class NdjsonEventStore implements NdjsonStore {
         const handle = created ? await open(join(this.dir, write.name), "wx") : await this.active();
         const entry = { write, handle, crcAfter: 0, created };
         opened.push(entry);
-        const buffer = Buffer.from(write.records.map((r) => r.line).join(""), "utf8");
+        const buffer = bytesOf(write);
         const segment = this.segments.at(-1);
         entry.crcAfter = crc32(buffer, created ? 0 : (segment?.crc ?? 0));
         await this.io.write(handle, buffer, write.position);
