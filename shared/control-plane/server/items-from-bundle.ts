@@ -1,13 +1,7 @@
 /** Who records the events the control plane derives itself (artifacts, circuit resets). */
 import { CONTROL_PLANE_ACTOR } from "../../events/actors.ts";
 import { derivedEventId } from "../../events/ids.ts";
-import {
-  type Artifact,
-  type Bundle,
-  bundleSchema,
-  detailsFromZod,
-  plainValidBundle,
-} from "../../events/schema.ts";
+import { type Artifact, type Bundle, bundleSchema, detailsFromZod } from "../../events/schema.ts";
 import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem } from "../../store/types.ts";
 import { unprocessable } from "./http-reply.ts";
@@ -40,13 +34,6 @@ export function artifactEvent(
   };
 }
 
-/** The bundle through its schema: every problem becomes a 422 detail. */
-function parsedBundle(body: unknown): Bundle {
-  const parsed = bundleSchema.safeParse(body);
-  if (!parsed.success) throw unprocessable(detailsFromZod(parsed.error));
-  return parsed.data;
-}
-
 /**
  * A seed bundle (`POST /v1/events/ingest`) as the items to append: its events in order, then one
  * `artifact.created` per artifact. Any problem anywhere rejects the whole bundle (422).
@@ -55,7 +42,9 @@ export function itemsFromBundle(
   body: unknown,
   receivedAt: string,
 ): { bundleId: string; items: AppendItem[] } {
-  const bundle = plainValidBundle(body) ?? parsedBundle(body);
+  const parsed = bundleSchema.safeParse(body);
+  if (!parsed.success) throw unprocessable(detailsFromZod(parsed.error));
+  const bundle = parsed.data;
   const items: AppendItem[] = bundle.events.map((event) => ({
     target: bundle.target,
     event: event as LeviathanEvent,
