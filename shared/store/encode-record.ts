@@ -1,4 +1,4 @@
-import { hash as digest } from "node:crypto";
+import * as crypto from "node:crypto";
 import { canonicalJson } from "../events/canonical-json.ts";
 import type { LeviathanEvent, StoredRecord } from "../events/types.ts";
 
@@ -8,10 +8,14 @@ export interface EncodedRecord {
   line: string;
 }
 
-/** One-shot hashing: no Hash object per record (it showed in the ingest profile). */
-export function sha256Hex(text: string): string {
-  return digest("sha256", text, "hex");
-}
+/**
+ * One-shot hashing where Node has it (20.12 and later): no Hash object per record, which
+ * showed in the ingest profile. Earlier Node 20 releases get the same digest the long way.
+ */
+export const sha256Hex: (text: string) => string =
+  typeof crypto.hash === "function"
+    ? (text) => crypto.hash("sha256", text, "hex")
+    : (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 
 /** Only the seed's five fields are stored, whatever else the caller's object carries. */
 export function storedEvent(event: LeviathanEvent): LeviathanEvent {
