@@ -1,5 +1,14 @@
 // Query answers are kept as JSON text until the next append: a new event must show at once.
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { MEMBERS_PER_BLOCK } from "../../shared/control-plane/server/json-parts.ts";
+import {
+  judgeSummary,
+  judgeTarget,
+  loadCron,
+} from "../../shared/control-plane/server/judge-stalled.ts";
+import { createControlPlaneState } from "../../shared/control-plane/state/create-control-plane-state.ts";
+import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
+import { silentLogger } from "../support/store/store-helpers.ts";
 import { call, startTestControlPlane, type TestControlPlane } from "./support.ts";
 
 let cp: TestControlPlane;
@@ -50,4 +59,38 @@ it("answers the same question from its kept text until an event arrives, then an
     target_id: "other",
     tasks: {},
   });
+});
+
+it("writes kept pieces byte for byte as the judged views, after a change inside a block too", async () => {
+  const requested = (task: number, attempt = `a-${task}`) => ({
+    event_id: `${attempt}.requested`,
+    event_type: "attempt.requested",
+    timestamp: "2026-01-01T00:00:00Z",
+    actor_id: "tick",
+    payload: { attempt_id: attempt, task_id: `t-${task}`, target_id: "radix", attempt_number: 1 },
+  });
+  const tasks = Array.from({ length: 2 * MEMBERS_PER_BLOCK + 10 }, (_, i) => requested(i));
+  const ingest = (bundle: string, events: object[]) =>
+    call(cp.url, "/v1/events/ingest", {
+      method: "POST",
+      body: { target: "radix", bundle_id: bundle, events },
+    });
+  expect((await ingest("many", tasks)).status).toBe(200);
+  expect((await call(cp.url, "/v1/targets/radix")).status).toBe(200);
+  expect((await call(cp.url, "/v1/graph/summary")).status).toBe(200);
+  // A task of the middle block changes: the blocks around it are written as they were kept.
+  expect((await ingest("again", [requested(MEMBERS_PER_BLOCK + 3, "a-again")])).status).toBe(200);
+  const summary = await call(cp.url, "/v1/graph/summary");
+  const target = await call(cp.url, "/v1/targets/radix");
+  expect(summary.json.targets.radix.tasks[`t-${MEMBERS_PER_BLOCK + 3}`].attempts).toBe(2);
+
+  await cp.stop();
+  const state = createControlPlaneState();
+  const store = await openNdjsonStore({ dir: cp.dir, projections: [state], logger: silentLogger });
+  const cron = await loadCron();
+  const now = Date.now();
+  expect(summary.text).toBe(JSON.stringify(judgeSummary(cron, state.summary(), now).body));
+  expect(target.text).toBe(JSON.stringify(judgeTarget(cron, state.target("radix"), now).body));
+  expect(Number(summary.headers.get("content-length"))).toBe(Buffer.byteLength(summary.text));
+  await store.close();
 });

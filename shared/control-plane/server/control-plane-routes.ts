@@ -7,16 +7,17 @@ import type { LeviathanEvent } from "../../events/types.ts";
 import type { AppendItem, AppendOutcome, EventStore } from "../../store/types.ts";
 import type { ControlPlaneState } from "../state/types.ts";
 import type { EventPage, IngestReply, StoreHead, TickDecisionView } from "../types.ts";
+import { type AnswerParts, judgedSummaryParts, judgedTargetParts } from "./answer-parts.ts";
 import { attemptView } from "./attempt-view.ts";
 import { authorizeAppend, authorizeAttemptRead, type Principal } from "./authorize-request.ts";
 import type { ControlPlaneMetrics } from "./control-plane-metrics.ts";
-import { HttpError, sendJson, sendJsonText, sendText, unprocessable } from "./http-reply.ts";
-import { judgeSummary, judgeTarget, loadCron } from "./judge-stalled.ts";
+import { HttpError, sendJson, sendJsonParts, sendText, unprocessable } from "./http-reply.ts";
+import type { JsonParts } from "./json-parts.ts";
+import { judgeSummary, loadCron } from "./judge-stalled.ts";
 import type { Route } from "./match-route.ts";
 import { bodyKindOf } from "./media-type.ts";
 import { parsePageQuery } from "./parse-page-query.ts";
 import { parseJsonBody } from "./read-body.ts";
-import { judgedSummaryText } from "./summary-text.ts";
 
 export type Health = "starting" | "ok" | "stopping" | "failed";
 
@@ -28,10 +29,11 @@ export interface ControlPlaneServices {
   health(): Health;
   now(): Date;
   /**
-   * Query answers as JSON text, by question, with the last seq they were made at and the time
-   * (epoch ms) until which they hold (a target turns stalled with no new record).
+   * Query answers as the pieces of their JSON text, by question, with the last seq they were
+   * made at and the time (epoch ms) until which they hold (a target turns stalled with no new
+   * record).
    */
-  answers: Map<string, { seq: number; text: Buffer; validUntil: number }>;
+  answers: Map<string, { seq: number; parts: JsonParts; validUntil: number }>;
 }
 
 export interface RequestContext {
@@ -142,7 +144,7 @@ async function summary(context: RequestContext, services: ControlPlaneServices):
   await services.store.refresh();
   const cron = await loadCron();
   sendQueryAnswer(context, services, "summary", (now) =>
-    judgedSummaryText(cron, services.state.summary(), now),
+    judgedSummaryParts(cron, services.state.summary(), now),
   );
 }
 
@@ -150,10 +152,9 @@ async function target(context: RequestContext, services: ControlPlaneServices): 
   const id = targetParam(context);
   await services.store.refresh();
   const cron = await loadCron();
-  sendQueryAnswer(context, services, `target:${id}`, (now) => {
-    const { body, validUntil } = judgeTarget(cron, services.state.target(id), now);
-    return { text: Buffer.from(JSON.stringify(body)), validUntil };
-  });
+  sendQueryAnswer(context, services, `target:${id}`, (now) =>
+    judgedTargetParts(cron, services.state.target(id), now),
+  );
 }
 
 /** Serialised answers stay valid until the next append; a big summary is costlier to stringify than to compute. */
@@ -168,20 +169,20 @@ function sendQueryAnswer(
   context: RequestContext,
   services: ControlPlaneServices,
   key: string,
-  answer: (now: number) => { text: Buffer; validUntil: number },
+  answer: (now: number) => AnswerParts,
 ): void {
   const seq = services.store.stats().lastSeq;
   const now = services.now().getTime();
   const cached = services.answers.get(key);
   if (cached && cached.seq === seq && now < cached.validUntil) {
-    sendJsonText(context.res, 200, cached.text);
+    sendJsonParts(context.res, 200, cached.parts);
     return;
   }
   // Kept encoded: a cached reply is then written without encoding megabytes again.
-  const { text, validUntil } = answer(now);
+  const { parts, validUntil } = answer(now);
   if (services.answers.size >= MAX_CACHED_ANSWERS) services.answers.clear();
-  services.answers.set(key, { seq, text, validUntil });
-  sendJsonText(context.res, 200, text);
+  services.answers.set(key, { seq, parts, validUntil });
+  sendJsonParts(context.res, 200, parts);
 }
 
 async function attempt(context: RequestContext, services: ControlPlaneServices): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { ValidationDetail } from "../../events/schema.ts";
+import { type JsonParts, partsLength } from "./json-parts.ts";
 
 /**
  * An error reply: its status and the `detail` every error body carries, either a
@@ -29,23 +30,33 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  sendJsonText(res, status, JSON.stringify(body), headers);
+  const text = JSON.stringify(body);
+  res.writeHead(status, jsonHeaders(Buffer.byteLength(text), headers));
+  res.end(text);
 }
 
-/** A reply whose JSON text is already made (a cached query answer). */
-export function sendJsonText(
-  res: ServerResponse,
-  status: number,
-  text: string | Buffer,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
+/**
+ * A reply whose JSON is already made, in pieces (a kept query answer): written as they are,
+ * corked so they leave in one writev, never joined (that would copy megabytes per reply).
+ */
+export function sendJsonParts(res: ServerResponse, status: number, parts: JsonParts): void {
+  res.writeHead(status, jsonHeaders(partsLength(parts), {}));
+  res.cork();
+  for (const part of parts) res.write(part);
+  res.end();
+  res.uncork();
+}
+
+function jsonHeaders(
+  length: number,
+  headers: Record<string, string>,
+): Record<string, string | number> {
+  return {
     "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
+    "content-length": length,
     "cache-control": "no-store",
     ...headers,
-  });
-  res.end(text);
+  };
 }
 
 export function sendText(res: ServerResponse, status: number, text: string, type: string): void {

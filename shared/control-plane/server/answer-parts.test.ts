@@ -2,13 +2,16 @@ import { describe, expect, it } from "vitest";
 import { attemptEvent, recordsOf } from "../../../test/support/state-helpers.ts";
 import { syntheticEvents } from "../../../test/support/synthetic-stream.ts";
 import { createControlPlaneState } from "../state/create-control-plane-state.ts";
-import { judgeSummary, loadCron } from "./judge-stalled.ts";
-import { judgedSummaryText } from "./summary-text.ts";
+import { judgedSummaryParts, judgedTargetParts } from "./answer-parts.ts";
+import type { JsonParts } from "./json-parts.ts";
+import { judgeSummary, judgeTarget, loadCron } from "./judge-stalled.ts";
 
 const HOUR = 3_600_000;
 
-describe("the summary's text made from kept pieces", () => {
-  it("is the text of the judged summary after every record, with stalled targets judged", async () => {
+const textOf = (parts: JsonParts) => Buffer.concat(parts).toString();
+
+describe("the query answers made from kept pieces", () => {
+  it("are the text of the judged summary and targets after every record, stalled ones judged", async () => {
     const cron = await loadCron();
     const state = createControlPlaneState();
     const specs = [
@@ -23,6 +26,7 @@ describe("the summary's text made from kept pieces", () => {
       { type: "scheduler.decided", target: "7", payload: { schedule_cron: "0 * * * *" } },
     ];
     const records = recordsOf(specs);
+    const targets = ["radix", "7", "__proto__", "never-seen"];
     let compared = 0;
     for (const record of records) {
       state.apply(record);
@@ -32,20 +36,26 @@ describe("the summary's text made from kept pieces", () => {
         Date.parse(record.received_at) + 5 * HOUR,
       ]) {
         const expected = judgeSummary(cron, state.summary(), now);
-        const made = judgedSummaryText(cron, state.summary(), now);
-        expect(made.text.toString()).toBe(JSON.stringify(expected.body));
+        const made = judgedSummaryParts(cron, state.summary(), now);
+        expect(textOf(made.parts)).toBe(JSON.stringify(expected.body));
         expect(made.validUntil).toBe(expected.validUntil);
+        for (const id of [record.target, ...targets]) {
+          const view = judgeTarget(cron, state.target(id), now);
+          const target = judgedTargetParts(cron, state.target(id), now);
+          expect(textOf(target.parts)).toBe(JSON.stringify(view.body));
+          expect(target.validUntil).toBe(view.validUntil);
+        }
         compared++;
       }
     }
-    const last = JSON.parse(judgedSummaryText(cron, state.summary(), Date.now()).text.toString());
+    const last = JSON.parse(textOf(judgedSummaryParts(cron, state.summary(), Date.now()).parts));
     expect(Object.keys(last.targets)).toContain("__proto__");
     expect(last.targets.radix.tasks).toHaveProperty(["__proto__"]);
     expect(last.targets.radix.stalled).toBe(true);
     expect(compared).toBe(records.length * 2);
   });
 
-  it("makes only the changed target's text again", async () => {
+  it("keeps the unchanged targets' pieces and the blocks the summary and the target share", async () => {
     const cron = await loadCron();
     const state = createControlPlaneState();
     for (const record of recordsOf([
@@ -54,10 +64,14 @@ describe("the summary's text made from kept pieces", () => {
     ])) {
       state.apply(record);
     }
-    const first = judgedSummaryText(cron, state.summary(), 0).text.toString();
+    const first = judgedSummaryParts(cron, state.summary(), 0).parts;
     state.apply(recordsOf([attemptEvent("started", "b", { target: "beta" })], 3)[0]!);
-    const second = JSON.parse(judgedSummaryText(cron, state.summary(), 0).text.toString());
-    expect(second.targets.alpha).toEqual(JSON.parse(first).targets.alpha);
-    expect(second.targets.beta.tasks["task-1"].last_status).toBe("running");
+    const second = judgedSummaryParts(cron, state.summary(), 0).parts;
+    const kept = second.filter((part) => first.includes(part));
+    expect(textOf(kept)).toContain('"alpha":{');
+    expect(textOf(kept)).not.toContain('"beta":{');
+    expect(JSON.parse(textOf(second)).targets.beta.tasks["task-1"].last_status).toBe("running");
+    const beta = judgedTargetParts(cron, state.target("beta"), 0).parts;
+    expect(beta.some((part) => second.includes(part))).toBe(true);
   });
 });
