@@ -65,11 +65,20 @@ function taskDetailOf(task: TaskEntry): TaskDetail {
 export function tasksOf(target: TargetEntry): Record<string, TaskState> {
   for (const task of target.staleTasks) {
     setEntry(target.tasksView, task.id, taskStateOf(task));
-    setEntry(target.detailsView, task.id, taskDetailOf(task));
     task.stale = false;
   }
   target.staleTasks.length = 0;
   return target.tasksView;
+}
+
+/** The target's shared `task_details` map, kept the same way as `tasksOf` keeps `tasks`. */
+function detailsOf(target: TargetEntry): Record<string, TaskDetail> {
+  for (const task of target.staleDetails) {
+    setEntry(target.detailsView, task.id, taskDetailOf(task));
+    task.detailStale = false;
+  }
+  target.staleDetails.length = 0;
+  return target.detailsView;
 }
 
 /** The fallbacks never apply: a running attempt has a task, a status and its first time. */
@@ -131,7 +140,7 @@ export function targetViewOf(target: TargetEntry): TargetView {
     circuit_open: circuitOpen(target),
     stalled_at: null,
     stalled: false,
-    task_details: target.detailsView,
+    task_details: detailsOf(target),
     recent_attempts: frozen(
       target.recentAttempts
         .filter((a) => a.status !== null)

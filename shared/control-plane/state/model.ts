@@ -56,6 +56,8 @@ export interface TaskEntry {
   prUrls: string[];
   /** Changed since its entry in the target's `tasksView` was last written. */
   stale: boolean;
+  /** Changed since its entry in the target's `detailsView` was last written. */
+  detailStale: boolean;
 }
 
 export interface TargetEntry {
@@ -88,10 +90,15 @@ export interface TargetEntry {
    * only the entries of `staleTasks`, so its cost is what changed, not the number of tasks.
    */
   tasksView: Record<string, TaskState>;
-  /** The console's detail of each task, kept like `tasksView`. */
+  /**
+   * The console's detail of each task, kept like `tasksView` but written only when a target's
+   * own answer is asked for: the summary never lists details, and most targets are never opened.
+   */
   detailsView: Record<string, TaskDetail>;
   /** Tasks changed since the last query, in the order they first changed (new ones included). */
   staleTasks: TaskEntry[];
+  /** The same for `detailsView`. */
+  staleDetails: TaskEntry[];
   stateView: TargetState | null;
   view: TargetView | null;
   summaryView: TargetSummary | null;
@@ -150,6 +157,7 @@ export function createTargetEntry(id: string): TargetEntry {
     tasksView: {},
     detailsView: {},
     staleTasks: [],
+    staleDetails: [],
     stateView: null,
     view: null,
     summaryView: null,
@@ -184,6 +192,7 @@ export function createTaskEntry(id: string): TaskEntry {
     lastFailure: null,
     prUrls: [],
     stale: false,
+    detailStale: false,
   };
 }
 
@@ -200,9 +209,14 @@ export function taskEntryFor(target: TargetEntry, taskId: string): TaskEntry {
 
 /** Marks the task's entry in `tasks` to be rewritten by the next query (once, in order). */
 export function taskChanged(target: TargetEntry, task: TaskEntry): void {
-  if (task.stale) return;
-  task.stale = true;
-  target.staleTasks.push(task);
+  if (!task.stale) {
+    task.stale = true;
+    target.staleTasks.push(task);
+  }
+  if (!task.detailStale) {
+    task.detailStale = true;
+    target.staleDetails.push(task);
+  }
 }
 
 /** Drops the cached answers any record of this target makes stale. */
