@@ -1,13 +1,10 @@
 // Query answers are kept as JSON text until the next append: a new event must show at once.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { MEMBERS_PER_BLOCK } from "../../shared/control-plane/server/json-parts.ts";
-import {
-  judgeSummary,
-  judgeTarget,
-  loadCron,
-} from "../../shared/control-plane/server/judge-stalled.ts";
+import { judgeSummary, loadCron } from "../../shared/control-plane/server/judge-stalled.ts";
 import { createControlPlaneState } from "../../shared/control-plane/state/create-control-plane-state.ts";
 import { openNdjsonStore } from "../../shared/store/ndjson/open-ndjson-store.ts";
+import { judgeTarget } from "../support/judge-target.ts";
 import { silentLogger } from "../support/store/store-helpers.ts";
 import { call, startTestControlPlane, type TestControlPlane } from "./support.ts";
 

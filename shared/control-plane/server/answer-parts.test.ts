@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { judgeTarget } from "../../../test/support/judge-target.ts";
 import { attemptEvent, recordsOf } from "../../../test/support/state-helpers.ts";
 import { syntheticEvents } from "../../../test/support/synthetic-stream.ts";
 import { createControlPlaneState } from "../state/create-control-plane-state.ts";
 import { judgedSummaryParts, judgedTargetParts } from "./answer-parts.ts";
 import type { JsonParts } from "./json-parts.ts";
-import { judgeSummary, judgeTarget, loadCron } from "./judge-stalled.ts";
+import { judgeSummary, loadCron } from "./judge-stalled.ts";
 
 const HOUR = 3_600_000;
 

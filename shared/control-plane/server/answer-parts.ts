@@ -3,7 +3,7 @@ import { type JsonParts, joinMembers, objectParts, recordMembers } from "./json-
 import { type CronModule, type Judgement, judge } from "./judge-stalled.ts";
 
 // `GET /v1/graph/summary` and `GET /v1/targets/:target` as the UTF-8 pieces of the text
-// `JSON.stringify(judgeSummary(...).body)` (or `judgeTarget`) gives. The state hands out a new
+// `JSON.stringify(judgeSummary(...).body)` (or the target view with `judge`'s two fields) gives. The state hands out a new
 // frozen object for each target view and task entry a record changes, so pieces kept by object
 // stay right: after an append only the changed target's small fields and the block of tasks
 // holding the changed task are encoded again, never the whole reply (megabytes at a long history).

@@ -1,5 +1,5 @@
 import type { CronExpressionParser } from "cron-parser";
-import type { Summary, TargetSummary, TargetView } from "../types.ts";
+import type { Summary, TargetSummary } from "../types.ts";
 
 /** What is used of cron-parser. */
 export interface CronModule {
@@ -101,13 +101,4 @@ export function judgeSummary(
   });
   // fromEntries defines own properties, so a target named `__proto__` stays a key.
   return { body: { ...summary, targets: Object.fromEntries(targets) }, validUntil };
-}
-
-export function judgeTarget(
-  cron: CronModule,
-  view: TargetView,
-  now: number,
-): JudgedAnswer<TargetView> {
-  const { changesAt, ...health } = judge(cron, view, now);
-  return { body: { ...view, ...health }, validUntil: changesAt };
 }
