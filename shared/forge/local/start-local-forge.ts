@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { createAppRegistry } from "./app-registry.ts";
+import { createBlobCache } from "./blob-cache.ts";
 import { protectBranch } from "./branch-protection.ts";
 import { createTokenCheck } from "./check-forge-token.ts";
 import { createCommitMemo } from "./commit-memo.ts";
@@ -60,6 +61,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     urls,
     gitTimeoutMs,
     memo: createCommitMemo(),
+    blobs: createBlobCache(),
     apps,
     ...(logger ? { logger } : {}),
     now,
