@@ -11,6 +11,7 @@ import {
   cloneRepo,
   git,
   OWNER,
+  openPull,
   pushBranch,
   REPO,
   startTestForge,
@@ -103,7 +104,7 @@ describe("local forge: the contents API", () => {
     expect(decode(short.body as FileContent)).toBe("# Guide\n");
   });
 
-  it("reads an unchanged file again with one git process, a changed one afresh", async () => {
+  it("reads an unchanged file again without git, a changed one afresh", async () => {
     const { logger, lines } = captureLogger();
     test = await startTestForge({ ".leviathan/backlog.yaml": BACKLOG }, { logger });
     const forge = test;
@@ -117,12 +118,22 @@ describe("local forge: the contents API", () => {
       const reply = await api(forge, "GET", `${CONTENTS}/.leviathan/backlog.yaml`);
       return { text: decode(reply.body as FileContent), git: gitCommands().slice(from) };
     };
-    // The tick reads its backlog every few minutes: the ref is resolved, the blob is kept.
+    // The tick reads its backlog every few minutes: while no ref moved, from memory.
     expect(await read()).toEqual({ text: BACKLOG, git: ["ls-tree", "cat-file"] });
-    expect(await read()).toEqual({ text: BACKLOG, git: ["ls-tree"] });
+    expect(await read()).toEqual({ text: BACKLOG, git: [] });
     const clone = await cloneRepo(forge);
     await pushBranch(forge, clone, "main", { ".leviathan/backlog.yaml": "tasks: []\n" });
     expect(await read()).toEqual({ text: "tasks: []\n", git: ["ls-tree", "cat-file"] });
+    expect(await read()).toEqual({ text: "tasks: []\n", git: [] });
+    // A branch the forge moves itself, as a merge does, is read afresh too.
+    await pushBranch(forge, clone, "agent/x", { ".leviathan/backlog.yaml": "tasks: [x]\n" });
+    await openPull(forge, "agent/x");
+    // Any git request counts as a change of refs: listed again; the blob's id is the same.
+    expect(await read()).toEqual({ text: "tasks: []\n", git: ["ls-tree"] });
+    expect(
+      (await api(forge, "PUT", `/repos/${OWNER}/${REPO}/pulls/1/merge`, { body: {} })).status,
+    ).toBe(200);
+    expect((await read()).text).toBe("tasks: [x]\n");
   });
 
   it("answers 404 for a path or ref that does not exist, and for paths that try to escape", async () => {

@@ -13,7 +13,7 @@ export interface ForgeServices {
   store: RepositoryStore;
   urls: ForgeUrls;
   gitTimeoutMs: number;
-  /** Answers that depend on commit ids only, kept once worked out. */
+  /** Answers that depend on commit ids or a refs generation only, kept once worked out. */
   memo: CommitMemo;
   /** File contents already read, by blob id. */
   blobs: BlobCache;

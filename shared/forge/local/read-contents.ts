@@ -1,7 +1,14 @@
 import { notFound } from "./forge-errors.ts";
-import { gitTarget, requireRepository } from "./forge-services.ts";
+import { type ForgeServices, gitTarget, requireRepository } from "./forge-services.ts";
 import { type ContentEntry, contentObject, wrapBase64 } from "./github-objects.ts";
-import { commitRevision, listTree, readBlob, type TreeEntry } from "./read-repository.ts";
+import {
+  commitRevision,
+  type GitTarget,
+  listTree,
+  readBlob,
+  type TreeEntry,
+} from "./read-repository.ts";
+import { refsGeneration } from "./ref-generations.ts";
 import type { RestContext, RestReply } from "./rest-context.ts";
 
 const SYMLINK_MODE = "120000";
@@ -12,9 +19,9 @@ export const INLINE_CONTENT_LIMIT = 1024 * 1024;
  * `GET /repos/{owner}/{repo}/contents/{path}?ref=`: a file as base64 `content`, a directory as
  * the list of its entries, a symlink with its `target`; `ref` is a branch, tag or sha (default:
  * the default branch). Read from the bare repository with `ls-tree` and `cat-file`, never a
- * checkout; a blob once read is kept (`services.blobs`), so an unchanged file costs one
- * `ls-tree`. With `Accept: application/vnd.github.raw` a file comes back as its bytes (the only
- * way to read one over 1 MB, as on GitHub).
+ * checkout; listings are kept until the repository's refs change and blobs by id, so an
+ * unchanged file is answered without git. With `Accept: application/vnd.github.raw` a file comes
+ * back as its bytes (the only way to read one over 1 MB, as on GitHub).
  */
 export async function readContents(context: RestContext): Promise<RestReply> {
   const { owner = "", repo = "" } = context.params;
@@ -26,13 +33,15 @@ export async function readContents(context: RestContext): Promise<RestReply> {
   if (!revision) throw notFound();
   const urls = context.services.urls;
 
-  if (path === "") return directory(await listTree(target, revision, "", true));
-  const [entry] = (await listTree(target, revision, path, false)) ?? [];
+  const list = (treeish: string, at: string, inside: boolean) =>
+    listTreeKept(context.services, target, treeish, at, inside);
+  if (path === "") return directory(await list(revision, "", true));
+  const [entry] = (await list(revision, path, false)) ?? [];
   if (!entry || entry.path !== path) throw notFound();
   // By the folder's tree id, not the ref again: a branch moved meanwhile cannot mix two commits
   // into one answer. A tree's own listing names its entries without the folder.
   if (entry.type === "tree") {
-    const inside = (await listTree(target, entry.sha, "", true)) ?? [];
+    const inside = (await list(entry.sha, "", true)) ?? [];
     return directory(inside.map((child) => ({ ...child, path: `${path}/${child.path}` })));
   }
   // A submodule has no content to give; GitHub's shape for it needs its remote URL.
@@ -71,6 +80,22 @@ export async function readContents(context: RestContext): Promise<RestReply> {
       body: entries.map((child) => contentObject(urls, state, ref, describe(child))),
     };
   }
+}
+
+/**
+ * `listTree`, kept under the repository's refs generation: while nothing has changed its refs,
+ * a re-read (the tick's backlog, every few minutes) starts no git process at all.
+ */
+function listTreeKept(
+  services: ForgeServices,
+  target: GitTarget,
+  treeish: string,
+  path: string,
+  inside: boolean,
+): Promise<TreeEntry[] | undefined> {
+  const generation = refsGeneration(target.gitDir);
+  const key = `${target.gitDir}\0tree\0${generation}\0${treeish}\0${path}\0${inside}`;
+  return services.memo.remember(key, () => listTree(target, treeish, path, inside));
 }
 
 function describe(entry: TreeEntry): ContentEntry {

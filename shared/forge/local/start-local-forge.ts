@@ -18,6 +18,7 @@ import {
   runPullRequestAction,
 } from "./pull-request-actions.ts";
 import { createRateLimit } from "./rate-limit.ts";
+import { refsChanged } from "./ref-generations.ts";
 import { createRepositoryStore } from "./repository-store.ts";
 import { gitRefusal } from "./route-access.ts";
 import { DEFAULT_FORGE_GIT_TIMEOUT_MS } from "./run-forge-git.ts";
@@ -196,16 +197,21 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       return;
     }
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    await serveGitHttp({
-      req,
-      res,
-      projectRoot: store.reposDir,
-      pathInfo: `/${owner}/${repo}.git${rest}`,
-      query: search,
-      remoteUser: caller.user,
-      timeoutMs: gitTimeoutMs,
-      ...(logger ? { logger } : {}),
-    });
+    try {
+      await serveGitHttp({
+        req,
+        res,
+        projectRoot: store.reposDir,
+        pathInfo: `/${owner}/${repo}.git${rest}`,
+        query: search,
+        remoteUser: caller.user,
+        timeoutMs: gitTimeoutMs,
+        ...(logger ? { logger } : {}),
+      });
+    } finally {
+      // A push moves refs; counting every request is simpler than telling them apart.
+      refsChanged(store.gitDir(owner, repo));
+    }
   }
 
   function replyWithFault(
