@@ -30,9 +30,10 @@ const CONCURRENCY = 4;
 const GOAL_TARGETS = 1_000;
 /**
  * What a full run does by default: 200 targets, 12 rounds as shipped and 2 of the baseline, 2,800
- * ticks. On a 2-core machine with other work on it (load average 12) a tick took ~90 ms of wall
- * time, so about 4.5 min with the repositories' set-up; the section prints this run's pace and
- * what the goal's 1,000 targets would take at it. The baseline's points per tick do not vary by
+ * ticks. On a 2-core machine with other work on it (load average 5 to 9) a tick took 30 to 50 ms
+ * of wall time and a repository ~0.1 s to set up, so about 2 to 3 min; the section prints this
+ * run's pace and what the goal's 1,000 targets would take at it (measured: 505 s, 12,000 ticks at
+ * 29.5 ms, 109 s of set-up, 2 baseline rounds). The baseline's points per tick do not vary by
  * round, so 2 rounds are enough for it (printed as "from 2 rounds").
  */
 const DEFAULT_TARGETS = 200;
