@@ -77,7 +77,10 @@ export async function planHistory(context: BenchContext): Promise<HistoryPlan> {
  * targets, interleaved attempts, PRs, skips) padded to ~1 KB an event, with the query state
  * registered so the snapshot written at close lets the control plane start without a rescan.
  */
-export async function prefill(dir: string, events: number): Promise<{ seconds: number; bytes: number }> {
+export async function prefill(
+  dir: string,
+  events: number,
+): Promise<{ seconds: number; bytes: number }> {
   const store = await openNdjsonStore({
     dir,
     projections: [createControlPlaneState()],
