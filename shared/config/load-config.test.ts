@@ -1,8 +1,16 @@
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoPath } from "../../test/support/repo-root.ts";
 import { errorMessage } from "../errors/error-message.ts";
-import { ConfigError, configPathForTarget, loadConfig, parseConfig } from "./load-config.ts";
+import {
+  ConfigError,
+  configPathForTarget,
+  createConfigCache,
+  loadConfig,
+  parseConfig,
+} from "./load-config.ts";
 
 const SEED = repoPath("ops", "autonomy", "dev.yaml");
 
@@ -103,5 +111,31 @@ describe("autonomy config", () => {
     expect(configPathForTarget("ops/autonomy/dev.yaml", "radix")).toBe("ops/autonomy/radix.yaml");
     expect(configPathForTarget("ops/autonomy/dev.yaml", undefined)).toBe("ops/autonomy/dev.yaml");
     expect(() => configPathForTarget("ops/autonomy/dev.yaml", "../secrets")).toThrow(ConfigError);
+  });
+
+  it("a config cache reads the file every time and parses only a text it has not seen", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "config-cache-"));
+    try {
+      const path = join(dir, "radix.yaml");
+      const text = await readFile(SEED, "utf8");
+      await writeFile(path, text);
+      const cache = createConfigCache();
+      const first = await cache.load(path);
+      first.config.max_open_prs = 9;
+      const second = await cache.load(path);
+      // A copy each time: what one tick changes, the next does not see.
+      expect(second).toMatchObject({ name: "radix.yaml", config: { max_open_prs: 1 } });
+      expect(cache.stats).toEqual({ hits: 1, parses: 1 });
+
+      await writeFile(path, text.replace("max_open_prs: 1", "max_open_prs: 3"));
+      expect((await cache.load(path)).config.max_open_prs).toBe(3);
+      await writeFile(path, text.replace("max_open_prs: 1", "max_open_prs: none"));
+      await expect(cache.load(path)).rejects.toThrow(/max_open_prs \(line 5\)/);
+      await rm(path);
+      await expect(cache.load(path)).rejects.toMatchObject({ notFound: true });
+      expect(cache.stats).toEqual({ hits: 1, parses: 3 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

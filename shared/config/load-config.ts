@@ -56,9 +56,43 @@ export function parseConfig(text: string, file: string): AutonomyConfig {
 }
 
 export async function loadConfig(path: string): Promise<LoadedConfig> {
-  let text: string;
+  return { config: parseConfig(await readConfigText(path), path), path, name: basename(path) };
+}
+
+export interface ConfigCache {
+  /** `loadConfig`, with the parse of a text already seen at this path kept. */
+  load(path: string): Promise<LoadedConfig>;
+  readonly stats: { hits: number; parses: number };
+}
+
+/**
+ * `loadConfig` for a process that loads the same files over and over (the tick: every ping of
+ * every target). Each file is still read every time, so an edited or replaced config counts at
+ * once; only a text already parsed is not parsed and validated again. Every load gets its own
+ * copy, so no caller can change what the next one sees. One entry per valid file ever loaded.
+ */
+export function createConfigCache(): ConfigCache {
+  const parsed = new Map<string, { text: string; config: AutonomyConfig }>();
+  const stats = { hits: 0, parses: 0 };
+  return {
+    async load(path) {
+      const text = await readConfigText(path);
+      let known = parsed.get(path);
+      if (known?.text === text) stats.hits++;
+      else {
+        stats.parses++;
+        known = { text, config: parseConfig(text, path) };
+        parsed.set(path, known);
+      }
+      return { config: structuredClone(known.config), path, name: basename(path) };
+    },
+    stats,
+  };
+}
+
+async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(
@@ -67,7 +101,6 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
       code === "ENOENT",
     );
   }
-  return { config: parseConfig(text, path), path, name: basename(path) };
 }
 
 /** `LEVIATHAN_CONFIG`, else the default for the command. */

@@ -1,5 +1,11 @@
 import { type BacklogCache, createBacklogCache } from "../backlog/backlog-cache.ts";
-import { ConfigError, configPathForTarget, loadConfig } from "../config/load-config.ts";
+import {
+  type ConfigCache,
+  ConfigError,
+  configPathForTarget,
+  createConfigCache,
+  type LoadedConfig,
+} from "../config/load-config.ts";
 import type { AutonomyConfig } from "../config/schema.ts";
 import { ControlPlaneClient } from "../control-plane/client/control-plane-client.ts";
 import {
@@ -60,10 +66,14 @@ export interface ComposeTickOptions {
   dependencies?: (deps: TickDependencies) => TickDependencies;
 }
 
-/** What the tick keeps between ticks: forge replies for conditional requests, backlog parses. */
+/**
+ * What the tick keeps between ticks: forge replies for conditional requests, backlog parses,
+ * and config parses (each file is read every tick; only an unchanged text is not parsed again).
+ */
 export interface TickCaches {
   responses: ResponseCache;
   backlogs: BacklogCache;
+  configs: ConfigCache;
 }
 
 export interface ComposedTick {
@@ -87,6 +97,7 @@ export function composeTick(env: TickEnv, options: ComposeTickOptions): Composed
   const caches: TickCaches = {
     responses: createResponseCache(),
     backlogs: createBacklogCache(),
+    configs: createConfigCache(),
   };
   return {
     run: (input) => runOneTick(env, options, caches, input),
@@ -102,9 +113,9 @@ async function runOneTick(
   input: TickInput,
 ): Promise<TickOutcome> {
   const configPath = configPathForTarget(env.configPath, input.target);
-  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  let loaded: LoadedConfig;
   try {
-    loaded = await loadConfig(configPath);
+    loaded = await caches.configs.load(configPath);
   } catch (error) {
     if (error instanceof ConfigError && error.notFound) {
       throw new TargetNotFoundError(

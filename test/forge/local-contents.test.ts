@@ -3,6 +3,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createGitHubForge } from "../../shared/forge/github/create-github-forge.ts";
+import { captureLogger } from "../support/capture-logger.ts";
 import {
   api,
   basicHeader,
@@ -10,6 +11,7 @@ import {
   cloneRepo,
   git,
   OWNER,
+  openPull,
   pushBranch,
   REPO,
   startTestForge,
@@ -100,6 +102,38 @@ describe("local forge: the contents API", () => {
     expect(decode(atSha.body as FileContent)).toBe("# Guide\n");
     const short = await api(test, "GET", `${CONTENTS}/docs/guide.md?ref=${before.slice(0, 10)}`);
     expect(decode(short.body as FileContent)).toBe("# Guide\n");
+  });
+
+  it("reads an unchanged file again without git, a changed one afresh", async () => {
+    const { logger, lines } = captureLogger();
+    test = await startTestForge({ ".leviathan/backlog.yaml": BACKLOG }, { logger });
+    const forge = test;
+    const gitCommands = () =>
+      lines
+        .map((line) => JSON.parse(line) as { msg?: string; git?: string })
+        .filter((entry) => entry.msg === "forge git command done")
+        .map((entry) => entry.git);
+    const read = async () => {
+      const from = gitCommands().length;
+      const reply = await api(forge, "GET", `${CONTENTS}/.leviathan/backlog.yaml`);
+      return { text: decode(reply.body as FileContent), git: gitCommands().slice(from) };
+    };
+    // The tick reads its backlog every few minutes: while no ref moved, from memory.
+    expect(await read()).toEqual({ text: BACKLOG, git: ["ls-tree", "cat-file"] });
+    expect(await read()).toEqual({ text: BACKLOG, git: [] });
+    const clone = await cloneRepo(forge);
+    await pushBranch(forge, clone, "main", { ".leviathan/backlog.yaml": "tasks: []\n" });
+    expect(await read()).toEqual({ text: "tasks: []\n", git: ["ls-tree", "cat-file"] });
+    expect(await read()).toEqual({ text: "tasks: []\n", git: [] });
+    // A branch the forge moves itself, as a merge does, is read afresh too.
+    await pushBranch(forge, clone, "agent/x", { ".leviathan/backlog.yaml": "tasks: [x]\n" });
+    await openPull(forge, "agent/x");
+    // Any git request counts as a change of refs: listed again; the blob's id is the same.
+    expect(await read()).toEqual({ text: "tasks: []\n", git: ["ls-tree"] });
+    expect(
+      (await api(forge, "PUT", `/repos/${OWNER}/${REPO}/pulls/1/merge`, { body: {} })).status,
+    ).toBe(200);
+    expect((await read()).text).toBe("tasks: [x]\n");
   });
 
   it("answers 404 for a path or ref that does not exist, and for paths that try to escape", async () => {

@@ -16,6 +16,7 @@ import {
 import { startLocalForge } from "../../shared/forge/local/start-local-forge.ts";
 import type { LocalForge } from "../../shared/forge/local/types.ts";
 import type { Forge } from "../../shared/forge/types.ts";
+import type { Logger } from "../../shared/log/logger.ts";
 import { captureLogger } from "./capture-logger.ts";
 import { assertGitHubExchange } from "./openapi.ts";
 
@@ -35,13 +36,14 @@ export interface TestForge {
 /** A forge on a fresh root with `acme/demo` holding `files` as its first commit. */
 export async function startTestForge(
   files: Record<string, string> = { "README.md": "demo\n", "docs/guide.md": "# Guide\n" },
+  options: { logger?: Logger } = {},
 ): Promise<TestForge> {
   const scratch = await mkdtemp(join(tmpdir(), "forge-test-"));
   const root = join(scratch, "root");
   const token = `forge-token-${randomBytes(8).toString("hex")}`;
   const source = join(scratch, "source");
   await writeFiles(source, files);
-  const forge = await startLocalForge({ root, token });
+  const forge = await startLocalForge({ root, token, ...options });
   await forge.createRepository(OWNER, REPO, { fromDir: source });
   return {
     forge,

@@ -85,6 +85,8 @@ describe("the tick's conditional requests", () => {
     expect(tick.caches.responses.stats.notModified).toBe(2);
     // The backlog came back as a 304: its parse is the one kept by blob sha.
     expect(tick.caches.backlogs.stats).toEqual({ hits: 1, parses: 1 });
+    // The config file was read again and was the same text: not parsed again.
+    expect(tick.caches.configs.stats).toEqual({ hits: 1, parses: 1 });
 
     // The backlog changes on main: the next tick pays for it once, parses it and acts on it.
     const clone = await cloneRepo(forge);

@@ -1,7 +1,8 @@
 /**
  * Answers that depend only on commit ids (a PR's counts, whether head merges into base,
  * ancestry) never change, so each is worked out once: a list or re-read of the same PRs costs
- * no git processes. Bounded; the oldest answers go first. A failed computation is not kept.
+ * no git processes. So do answers keyed by a repository's refs generation (a file's listing at
+ * a branch). Bounded; the oldest answers go first. A failed computation is not kept.
  */
 export interface CommitMemo {
   remember<T>(key: string, compute: () => Promise<T>): Promise<T>;

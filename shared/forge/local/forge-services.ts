@@ -1,5 +1,6 @@
 import type { Logger } from "../../log/logger.ts";
 import type { AppRegistry } from "./app-registry.ts";
+import type { BlobCache } from "./blob-cache.ts";
 import type { CommitMemo } from "./commit-memo.ts";
 import { notFound } from "./forge-errors.ts";
 import type { ForgeUrls } from "./github-objects.ts";
@@ -12,8 +13,10 @@ export interface ForgeServices {
   store: RepositoryStore;
   urls: ForgeUrls;
   gitTimeoutMs: number;
-  /** Answers that depend on commit ids only, kept once worked out. */
+  /** Answers that depend on commit ids or a refs generation only, kept once worked out. */
   memo: CommitMemo;
+  /** File contents already read, by blob id. */
+  blobs: BlobCache;
   /** The registered GitHub Apps, their installations and tokens. */
   apps: AppRegistry;
   logger?: Logger;

@@ -35,30 +35,34 @@ export async function listBranches(target: GitTarget): Promise<Map<string, strin
 }
 
 /**
- * A ref as a client may give one (a branch, a tag or a commit sha) → its commit, or undefined.
- * Anything that could read as an option or a revision expression is refused first (the same
- * rule the attempt applies to its branch names).
+ * A ref as a client may give one (a branch, a tag or a commit sha) as the revision of its
+ * commit, for `listTree`; undefined for anything that could read as an option or a revision
+ * expression (the same rule the attempt applies to its branch names).
  */
-export async function resolveCommit(target: GitTarget, ref: string): Promise<string | undefined> {
-  if (!isSafeBranchName(ref)) return undefined;
-  const { stdout, exitCode } = await forgeGit(
-    ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`],
-    { ...target, okExitCodes: [1, 128] },
-  );
-  return exitCode === 0 ? stdout.toString("utf8").trim() : undefined;
+export function commitRevision(ref: string): string | undefined {
+  return isSafeBranchName(ref) ? `${ref}^{commit}` : undefined;
 }
 
-/** The entry at `path` in a commit, or the entries inside it when `list` is set. */
+/**
+ * The entry at `path` in a tree-ish (a commit id, a tree id, or a `commitRevision`), or the
+ * entries inside it when `list` is set; undefined when the tree-ish names nothing. Resolving a
+ * ref and listing are one git process: a read of the tick's backlog needs no `rev-parse`.
+ */
 export async function listTree(
   target: GitTarget,
-  commit: string,
+  treeish: string,
   path: string,
   list: boolean,
-): Promise<TreeEntry[]> {
+): Promise<TreeEntry[] | undefined> {
   const spec = list ? (path === "" ? "" : `${path}/`) : path;
-  const args = ["ls-tree", "-l", "-z", commit];
+  const args = ["ls-tree", "-l", "-z", treeish];
   if (spec !== "") args.push("--", spec);
-  const { stdout } = await forgeGit(args, target);
+  // 128 is git's "not a valid object name"; a missing path is an empty list, exit 0.
+  const { stdout, exitCode } = await forgeGit(args, { ...target, okExitCodes: [128] });
+  return exitCode === 0 ? parseTreeEntries(stdout) : undefined;
+}
+
+function parseTreeEntries(stdout: Buffer): TreeEntry[] {
   const entries: TreeEntry[] = [];
   for (const record of stdout.toString("utf8").split("\0")) {
     const tab = record.indexOf("\t");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { writeFileAtomically } from "../../fs/write-file-atomically.ts";
 import { assertSafeBranchName } from "../../git/check-branch-name.ts";
 import type { Logger } from "../../log/logger.ts";
+import { refsChanged } from "./ref-generations.ts";
 import { forgeGit, forgeGitText } from "./run-forge-git.ts";
 import type { CreateRepositoryOptions, RepositoryState } from "./types.ts";
 
@@ -135,6 +136,7 @@ export function createRepositoryStore(options: RepositoryStoreOptions): Reposito
         // from it, so it is replaced.
         await rm(target, { recursive: true, force: true });
         await rename(building, target);
+        refsChanged(target);
         const state: RepositoryState = {
           version: 1,
           id: repositoryId(owner, repo),

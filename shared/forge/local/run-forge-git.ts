@@ -1,6 +1,7 @@
 import type { Logger } from "../../log/logger.ts";
 import { runProcess } from "../../process/run-process.ts";
 import { describeFailedKills } from "../../process/signal-group.ts";
+import { refsChanged } from "./ref-generations.ts";
 
 export const DEFAULT_FORGE_GIT_TIMEOUT_MS = 120_000;
 
@@ -22,6 +23,18 @@ export interface ForgeGitResult {
   stdout: Buffer;
   exitCode: number;
 }
+
+/** Commands that never move a ref; any other one counts as a change of the repository's refs. */
+const READS = new Set([
+  "cat-file",
+  "diff",
+  "for-each-ref",
+  "ls-tree",
+  "merge-base",
+  "merge-tree",
+  "rev-list",
+  "rev-parse",
+]);
 
 export class ForgeGitError extends Error {
   override readonly name = "ForgeGitError";
@@ -66,6 +79,8 @@ export async function forgeGit(
     collectStdout: true,
     tailLimit: 1_000,
   });
+  // Failed or not, it may have moved a ref before it ended.
+  if (!READS.has(command)) refsChanged(options.gitDir);
   const failedKills = describeFailedKills(result.kills);
   if (result.exit.kind === "not_started") {
     throw new ForgeGitError(`git ${command} could not start: ${result.exit.error.message}`);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { createAppRegistry } from "./app-registry.ts";
+import { createBlobCache } from "./blob-cache.ts";
 import { protectBranch } from "./branch-protection.ts";
 import { createTokenCheck } from "./check-forge-token.ts";
 import { createCommitMemo } from "./commit-memo.ts";
@@ -17,6 +18,7 @@ import {
   runPullRequestAction,
 } from "./pull-request-actions.ts";
 import { createRateLimit } from "./rate-limit.ts";
+import { refsChanged } from "./ref-generations.ts";
 import { createRepositoryStore } from "./repository-store.ts";
 import { gitRefusal } from "./route-access.ts";
 import { DEFAULT_FORGE_GIT_TIMEOUT_MS } from "./run-forge-git.ts";
@@ -60,6 +62,7 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
     urls,
     gitTimeoutMs,
     memo: createCommitMemo(),
+    blobs: createBlobCache(),
     apps,
     ...(logger ? { logger } : {}),
     now,
@@ -194,16 +197,21 @@ export async function startLocalForge(options: LocalForgeOptions): Promise<Local
       return;
     }
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    await serveGitHttp({
-      req,
-      res,
-      projectRoot: store.reposDir,
-      pathInfo: `/${owner}/${repo}.git${rest}`,
-      query: search,
-      remoteUser: caller.user,
-      timeoutMs: gitTimeoutMs,
-      ...(logger ? { logger } : {}),
-    });
+    try {
+      await serveGitHttp({
+        req,
+        res,
+        projectRoot: store.reposDir,
+        pathInfo: `/${owner}/${repo}.git${rest}`,
+        query: search,
+        remoteUser: caller.user,
+        timeoutMs: gitTimeoutMs,
+        ...(logger ? { logger } : {}),
+      });
+    } finally {
+      // A push moves refs; counting every request is simpler than telling them apart.
+      refsChanged(store.gitDir(owner, repo));
+    }
   }
 
   function replyWithFault(

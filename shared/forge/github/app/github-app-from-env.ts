@@ -12,8 +12,13 @@ export class GitHubAppSetupError extends Error {
   override readonly name = "GitHubAppSetupError";
 }
 
-/** Tokens sources kept per App, repository and key while the process lives (the tick's cache). */
-const MAX_KEPT = 256;
+/**
+ * Tokens sources kept per App, repository and key while the process lives (the tick's cache).
+ * Room for every target of a large fleet: the tick's pings go round all of them every five
+ * minutes, so a smaller bound would drop each source before its next tick and every tick would
+ * mint a new installation token.
+ */
+const MAX_KEPT = 10_000;
 const kept = new Map<string, GitHubAppTokens>();
 
 /**
@@ -41,7 +46,12 @@ export function githubAppFromEnv(
     fingerprint,
   ].join("\n");
   const found = kept.get(key);
-  if (found) return found;
+  if (found) {
+    // Map order is recency: the least recently asked for goes first.
+    kept.delete(key);
+    kept.set(key, found);
+    return found;
+  }
   const tokens = createGitHubAppTokens(
     {
       appId: config.github_app_id,

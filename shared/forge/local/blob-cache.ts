@@ -1,0 +1,45 @@
+/**
+ * Blob contents by repository and object id. An id names its bytes for good, so a re-read of an
+ * unchanged file (the tick's backlog, every few minutes for every target) starts no
+ * `git cat-file`. Bounded by bytes; the least recently read go first; a blob larger than one
+ * entry's limit is read every time instead of being kept.
+ */
+export interface BlobCache {
+  read(gitDir: string, sha: string, load: () => Promise<Buffer>): Promise<Buffer>;
+}
+
+export const DEFAULT_BLOB_CACHE_BYTES = 32 * 1024 * 1024;
+/** GitHub's inline limit for contents: larger files are rare reads, not worth the room. */
+const MAX_BLOB_BYTES = 1024 * 1024;
+
+export function createBlobCache(maxBytes = DEFAULT_BLOB_CACHE_BYTES): BlobCache {
+  const blobs = new Map<string, Buffer>();
+  let total = 0;
+
+  function keep(key: string, bytes: Buffer): void {
+    if (bytes.length > MAX_BLOB_BYTES || blobs.has(key)) return;
+    blobs.set(key, bytes);
+    total += bytes.length;
+    // Map order is insertion order: the first entries are the least recently read.
+    for (const [oldest, kept] of blobs) {
+      if (total <= maxBytes) break;
+      blobs.delete(oldest);
+      total -= kept.length;
+    }
+  }
+
+  return {
+    async read(gitDir, sha, load) {
+      const key = `${gitDir}\0${sha}`;
+      const known = blobs.get(key);
+      if (known) {
+        blobs.delete(key);
+        blobs.set(key, known);
+        return known;
+      }
+      const bytes = await load();
+      keep(key, bytes);
+      return bytes;
+    },
+  };
+}
