@@ -53,6 +53,14 @@ describe("append and read", () => {
     await store.close();
   });
 
+  it("refuses a segment size whose offsets would not fit its 32-bit index", async () => {
+    for (const segmentBytes of [0, 3 * 1024 ** 3]) {
+      await expect(openNdjsonStore({ dir, logger: silentLogger, segmentBytes })).rejects.toThrow(
+        /segmentBytes must be between 1 and 2147483648/,
+      );
+    }
+  });
+
   it("rejects a malformed item without writing anything", async () => {
     const store = await openNdjsonStore({ dir, logger: silentLogger });
     await store.append(items(1, 2));

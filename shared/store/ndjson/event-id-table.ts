@@ -4,8 +4,9 @@ import { SeqColumn } from "./seq-column.ts";
 const MAX_SEQ = 0xffff_ffff;
 
 /**
- * 53-bit string hash (cyrb53). Stored in snapshots, so changing it needs a new snapshot format.
- * Never 0: 0 marks an empty slot.
+ * 32-bit string hash: the low half of cyrb53, to fit a 32-bit column. A match is only a
+ * candidate (see EventIdTable), so collisions cost a record read, never a wrong answer. Stored
+ * in snapshots, so changing it needs a new snapshot format.
  */
 export function eventIdHash(id: string): number {
   let h1 = 0xdeadbeef;
@@ -17,15 +18,13 @@ export function eventIdHash(id: string): number {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0) || 1;
+  return h1 >>> 0;
 }
 
 /**
  * Every stored event id, as an open-addressing table of seqs over the column of their id
  * hashes (indexed by seq - 1). A slot holds only a seq (4 bytes); its hash is read from the
- * column, so a million ids cost 8 MB of slots beside the 8 MB column, where slots holding
+ * column, so a million ids cost 8 MB of slots beside the 4 MB column, where slots holding
  * hash and seq as float64s took 32 MB and a Set of strings over 100 MB. A hash match is only a
  * candidate: the caller confirms it against the stored record, so a collision can never turn
  * a new event into a "duplicate".
@@ -36,7 +35,7 @@ export class EventIdTable {
   private mask: number;
 
   /** The table of the records whose id hashes `hashes` lists, seq 1 first. */
-  constructor(hashes: Float64Array = new Float64Array(0)) {
+  constructor(hashes: Uint32Array = new Uint32Array(0)) {
     this.hashes = new SeqColumn(hashes);
     let capacity = 1024;
     while (capacity * 0.6 < hashes.length) capacity *= 2;
@@ -50,7 +49,7 @@ export class EventIdTable {
     return this.hashes.length;
   }
 
-  /** Indexes the next record's event id hash (never 0, see `eventIdHash`). */
+  /** Indexes the next record's event id hash. */
   push(hash: number): void {
     if (this.size + 1 > MAX_SEQ)
       throw new Error(`the event id table holds at most ${MAX_SEQ} records`);
@@ -62,7 +61,7 @@ export class EventIdTable {
   /** Seqs whose event id has this hash (almost always zero or one), oldest first. */
   candidates(hash: number): number[] {
     const found: number[] = [];
-    let slot = (hash >>> 0) & this.mask;
+    let slot = hash & this.mask;
     for (;;) {
       const seq = this.slots[slot]!;
       if (seq === 0) return found.sort((a, b) => a - b);
@@ -72,12 +71,12 @@ export class EventIdTable {
   }
 
   /** A copy of the hashes of seqs 1..length, for a snapshot. */
-  hashColumn(length = this.size): Float64Array {
+  hashColumn(length = this.size): Uint32Array {
     return this.hashes.copy(length);
   }
 
   private place(seq: number): void {
-    let slot = (this.hashes.get(seq - 1) >>> 0) & this.mask;
+    let slot = this.hashes.get(seq - 1) & this.mask;
     while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
     this.slots[slot] = seq;
   }

@@ -42,7 +42,7 @@ export type FsyncMode = "group" | "per-append";
 export interface NdjsonStoreOptions {
   dir: string;
   projections?: Projection[];
-  /** Rotate to a new segment file past this size; default 64 MiB. */
+  /** Rotate to a new segment file past this size; default 64 MiB, at most 2 GiB. */
   segmentBytes?: number;
   /** `group` (default): concurrent appends share one fsync. `per-append` exists for benchmarks. */
   fsyncMode?: FsyncMode;
@@ -74,6 +74,7 @@ export interface NdjsonStore extends EventStore {
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const MAX_SEGMENT_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_SNAPSHOT_EVERY_RECORDS = 100_000;
 export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1_000;
 const DEFAULT_CAPTURE_SLICE_MS = 10;
@@ -175,6 +176,11 @@ class NdjsonEventStore implements NdjsonStore {
     this.dir = options.dir;
     this.projections = options.projections ?? [];
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    // Offsets inside a segment are kept as 32-bit integers (seq-column.ts): a segment never
+    // grows past its limit by more than one record, so 2 GiB leaves room for any record.
+    if (!(this.segmentBytes > 0 && this.segmentBytes <= MAX_SEGMENT_BYTES)) {
+      throw new RangeError(`segmentBytes must be between 1 and ${MAX_SEGMENT_BYTES}`);
+    }
     this.fsyncMode = options.fsyncMode ?? "group";
     // One writer: takes everything queued, writes and fsyncs it once, then takes the next group.
     this.appends = new AppendQueue({

@@ -1,13 +1,14 @@
 /**
- * A growable array of numbers indexed by `seq - 1`: byte offsets and event-id hashes for a
- * million records cost 8 MB each, where JavaScript arrays of objects would cost ten times that.
+ * A growable array of unsigned 32-bit integers indexed by `seq - 1`: byte offsets inside a
+ * segment and event-id hashes for a million records cost 4 MB each, where float64s cost 8 and
+ * JavaScript arrays of objects ten times that.
  */
 export class SeqColumn {
-  private data: Float64Array;
+  private data: Uint32Array;
   length = 0;
 
-  constructor(initial?: Float64Array) {
-    this.data = initial ?? new Float64Array(1024);
+  constructor(initial?: Uint32Array) {
+    this.data = initial ?? new Uint32Array(1024);
     this.length = initial?.length ?? 0;
   }
 
@@ -15,22 +16,23 @@ export class SeqColumn {
     return this.data[index]!;
   }
 
+  /** Throws for a value a column cannot hold, rather than storing it wrapped. */
   push(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_VALUE) {
+      throw new RangeError(`${value} does not fit a 32-bit column`);
+    }
     if (this.length === this.data.length) {
-      const grown = new Float64Array(Math.max(1024, this.data.length * 2));
+      const grown = new Uint32Array(Math.max(1024, this.data.length * 2));
       grown.set(this.data);
       this.data = grown;
     }
     this.data[this.length++] = value;
   }
 
-  /** Undoes pushes (a rolled-back append). */
-  truncate(length: number): void {
-    this.length = Math.min(this.length, length);
-  }
-
   /** A copy of the first `length` values, safe to keep while appends go on. */
-  copy(length = this.length): Float64Array {
+  copy(length = this.length): Uint32Array {
     return this.data.slice(0, length);
   }
 }
+
+const MAX_VALUE = 0xffff_ffff;

@@ -16,7 +16,7 @@ const TEMP_FILE = `${SNAPSHOT_FILE}.tmp`;
 const MAGIC = Buffer.from("LVSNAP02", "latin1");
 const FORMAT = 2;
 /** The event-id hash the snapshot's hashes were made with (event-id-table.ts). */
-const ID_HASH = "cyrb53";
+const ID_HASH = "cyrb53-low32";
 
 /** The store's position at one record, and the segment files that must still match it. */
 export interface SnapshotHead {
@@ -29,9 +29,9 @@ export interface SnapshotHead {
 /** What the store writes: its head, its index columns and each projection's parts. */
 export interface StoreSnapshot extends SnapshotHead {
   /** Byte offset of each record inside its segment, indexed by seq - 1. */
-  offsets: Float64Array;
+  offsets: Uint32Array;
   /** eventIdHash of each record's event id, indexed by seq - 1. */
-  idHashes: Float64Array;
+  idHashes: Uint32Array;
   /** Each projection's `snapshot()` parts, already JSON-encoded (captured at one seq). */
   projections: Array<{ name: string; parts: Buffer[] }>;
 }
@@ -41,8 +41,8 @@ export interface StoreSnapshot extends SnapshotHead {
  * are read on demand, one at a time, each checked against its own CRC-32 before it is parsed.
  */
 export interface SnapshotReader extends SnapshotHead {
-  offsets: Float64Array;
-  idHashes: Float64Array;
+  offsets: Uint32Array;
+  idHashes: Uint32Array;
   projectionNames(): string[];
   /** The parts of one projection, in order; throws (naming the part) on a damaged one. */
   parts(name: string): Iterable<unknown>;
@@ -67,7 +67,7 @@ function u32(value: number): Buffer {
   return buffer;
 }
 
-function bytesOf(values: Float64Array): Buffer {
+function bytesOf(values: Uint32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
@@ -197,9 +197,9 @@ class FileCursor {
   }
 }
 
-/** A column of `count` float64s read straight into its own (aligned) memory. */
-function readColumn(cursor: FileCursor, count: number, what: string): Float64Array {
-  const column = new Float64Array(count);
+/** A column of `count` uint32s read straight into its own (aligned) memory. */
+function readColumn(cursor: FileCursor, count: number, what: string): Uint32Array {
+  const column = new Uint32Array(count);
   cursor.checked(column.byteLength, what, bytesOf(column));
   return column;
 }
