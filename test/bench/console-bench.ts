@@ -156,6 +156,18 @@ async function loadTargets(
     );
     await page.goto(`${url}/#/targets`);
     await page.waitForFunction(() => window.__interactive !== undefined, null, { timeout: 60_000 });
+    // The sign-in form can be in the DOM before the first frame is painted: wait for the paint
+    // entry (5 s at most; NaN without one) rather than read a list that may still be empty.
+    await page
+      .waitForFunction(
+        () =>
+          performance.getEntriesByName("first-contentful-paint").length +
+            performance.getEntriesByName("first-paint").length >
+          0,
+        null,
+        { timeout: 5_000 },
+      )
+      .catch(() => undefined);
     return await page.evaluate(() => ({
       firstPaint:
         performance.getEntriesByName("first-contentful-paint")[0]?.startTime ??
