@@ -307,7 +307,9 @@ class NdjsonEventStore implements NdjsonStore {
     for (const { call, duplicates, records } of plan.calls) {
       call.resolve({ ingested: records.length, duplicates, records });
     }
-    if (this.snapshotDue()) this.snapshotInBackground();
+    if (snapshotDue(this.lastSeq, this.snapshotSeq, this.snapshotEvery)) {
+      this.snapshotInBackground();
+    }
   }
 
   /** Writes and fsyncs each segment's new bytes in order; on any error puts every file back. */
@@ -540,8 +542,8 @@ class NdjsonEventStore implements NdjsonStore {
   /**
    * Reads the state part by part, consistent with the files at one seq: it runs in its turn
    * between groups, so appends wait until it is done, while queries and /health go on being
-   * answered between its slices — at a
-   * million records the parts take about a second to encode, too long to hold the event loop.
+   * answered between its slices (at a million records the parts take about a second to
+   * encode, too long to hold the event loop).
    */
   private async capture(): Promise<StoreSnapshot> {
     const head = {
@@ -593,10 +595,6 @@ class NdjsonEventStore implements NdjsonStore {
       });
     this.snapshotInFlight = writing;
     return writing;
-  }
-
-  private snapshotDue(): boolean {
-    return snapshotDue(this.lastSeq, this.snapshotSeq, this.snapshotEvery);
   }
 
   private snapshotInBackground(): void {

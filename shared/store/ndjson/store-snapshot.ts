@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { errorMessage } from "../../errors/error-message.ts";
 import type { SegmentState } from "./scan-segments.ts";
-import { fsyncDir } from "./segment-io.ts";
+import { fsyncDir, nodeSegmentIo } from "./segment-io.ts";
 
 /** Beside the segments; never part of history, so rewriting it changes no segment file. */
 export const SNAPSHOT_FILE = "snapshot.bin";
@@ -132,11 +132,7 @@ export async function writeSnapshotFile(dir: string, snapshot: StoreSnapshot): P
   let bytes = 0;
   try {
     for (const part of coalesced(encodeSnapshot(snapshot), WRITE_BYTES)) {
-      let done = 0;
-      while (done < part.length) {
-        const { bytesWritten } = await handle.write(part, done, part.length - done, bytes + done);
-        done += bytesWritten;
-      }
+      await nodeSegmentIo.write(handle, part, bytes);
       bytes += part.length;
     }
     await handle.sync();
