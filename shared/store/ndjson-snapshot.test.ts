@@ -351,6 +351,26 @@ describe("snapshot as a witness", () => {
     await store.close();
   });
 
+  it("still witnesses when only a projection part is damaged, for open and verify alike", async () => {
+    const store = await openNdjsonStore({
+      dir,
+      logger: silentLogger,
+      segmentBytes: SEGMENT_BYTES,
+      projections: [new CountingProjection()],
+    });
+    for (let i = 0; i < 6; i++) await store.append(items(i * 5 + 1, 5));
+    await store.close();
+    const names = [...(await filesOf(dir)).keys()];
+    const snapshot = join(dir, "snapshot.bin");
+    const bytes = await readFile(snapshot);
+    await writeFile(snapshot, flipped(bytes, bytes.length - 6));
+    const last = names.at(-1)!;
+    const path = join(dir, last);
+    const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
+    await writeFile(path, `${lines.slice(0, -2).join("\n")}\n`);
+    await expectRefused(last, lines.length - 1, /records 29\.\.30 are missing/);
+  });
+
   it("catches a whole last segment deleted", async () => {
     const names = await seed();
     await rm(join(dir, names.at(-1)!));

@@ -10,7 +10,7 @@ import {
   type TornTail,
 } from "./ndjson/scan-segments.ts";
 import { listSegmentNames } from "./ndjson/segment-name.ts";
-import { intactSnapshotHead } from "./ndjson/store-snapshot.ts";
+import { snapshotHead } from "./ndjson/store-snapshot.ts";
 import { StoreCorruptError } from "./types.ts";
 import { checkpointsProblem, readAuthenticCheckpoints } from "./verify-checkpoints.ts";
 
@@ -73,7 +73,7 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
   if (!info.isDirectory()) throw new Error(`no event store at ${dir}: not a directory`);
   // Read before the segments: a snapshot or a checkpoint never covers more than the files
   // already hold, since both are written after the records they name are durable.
-  const witness = await intactSnapshotHead(dir);
+  const witness = await snapshotHead(dir);
   const authentic = options.key ? await readAuthenticCheckpoints(dir, options.key) : undefined;
   const names = await listSegmentNames(dir);
   const acknowledged = (await readAckWatermark(dir)) ?? NOTHING_UNACKNOWLEDGED;

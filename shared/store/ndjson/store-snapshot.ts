@@ -308,17 +308,15 @@ export async function removeSnapshotLeftovers(dir: string): Promise<void> {
   await rm(join(dir, TEMP_FILE), { force: true });
 }
 
-/** The head of a snapshot that is whole, every part checked; undefined when there is none. */
-export async function intactSnapshotHead(dir: string): Promise<SnapshotHead | undefined> {
+/**
+ * The head of the snapshot when its header and columns check out, as recovery reads it: what
+ * the snapshot saw of history, whether or not its projection parts are usable. Undefined when
+ * there is none.
+ */
+export async function snapshotHead(dir: string): Promise<SnapshotHead | undefined> {
   const read = await readSnapshotFile(dir);
   if (!("snapshot" in read)) return undefined;
-  const { snapshot } = read;
-  try {
-    snapshot.checkRest();
-    return { lastSeq: snapshot.lastSeq, lastHash: snapshot.lastHash, segments: snapshot.segments };
-  } catch {
-    return undefined;
-  } finally {
-    snapshot.close();
-  }
+  const { lastSeq, lastHash, segments } = read.snapshot;
+  read.snapshot.close();
+  return { lastSeq, lastHash, segments };
 }
