@@ -1,3 +1,4 @@
+import { BoundedLru } from "../cache/bounded-lru.ts";
 import { parseBacklog } from "./parse-backlog.ts";
 import type { BacklogParse } from "./types.ts";
 
@@ -22,31 +23,19 @@ export const DEFAULT_BACKLOG_CACHE_BYTES = 32 * 1024 * 1024;
  * beyond `maxBytes` of text. A parse is shared between ticks: nothing may change it.
  */
 export function createBacklogCache(maxBytes = DEFAULT_BACKLOG_CACHE_BYTES): BacklogCache {
-  const entries = new Map<string, { parse: BacklogParse; bytes: number }>();
-  let total = 0;
+  const parses = new BoundedLru<BacklogParse>(maxBytes);
   const stats = { hits: 0, parses: 0 };
   return {
     parse(blob, file) {
       const key = `${file}\0${blob.sha}`;
-      const found = entries.get(key);
+      const found = parses.get(key);
       if (found) {
         stats.hits++;
-        // Map order is recency: move it to the end.
-        entries.delete(key);
-        entries.set(key, found);
-        return found.parse;
+        return found;
       }
       stats.parses++;
       const parse = parseBacklog(blob.text, file);
-      const bytes = blob.text.length;
-      if (bytes > maxBytes) return parse;
-      entries.set(key, { parse, bytes });
-      total += bytes;
-      for (const [oldest, entry] of entries) {
-        if (total <= maxBytes) break;
-        entries.delete(oldest);
-        total -= entry.bytes;
-      }
+      parses.set(key, parse, blob.text.length);
       return parse;
     },
     stats,

@@ -1,3 +1,5 @@
+import { BoundedLru } from "../../cache/bounded-lru.ts";
+
 /**
  * Conditional requests (`If-None-Match`) for the forge client. GitHub does not charge a 304
  * against the rate limit, so a tick that asks for the same open-PR list and backlog every few
@@ -22,33 +24,12 @@ export const DEFAULT_RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
 const MAX_ENTRY_BYTES = 4 * 1024 * 1024;
 
 export function createResponseCache(maxBytes = DEFAULT_RESPONSE_CACHE_BYTES): ResponseCache {
-  const entries = new Map<string, CachedResponse>();
-  let total = 0;
+  const entries = new BoundedLru<CachedResponse>(maxBytes, MAX_ENTRY_BYTES);
   const stats = { notModified: 0, stored: 0 };
   return {
-    get(key) {
-      const entry = entries.get(key);
-      if (entry) {
-        entries.delete(key);
-        entries.set(key, entry);
-      }
-      return entry;
-    },
+    get: (key) => entries.get(key),
     set(key, entry) {
-      const old = entries.get(key);
-      if (old) {
-        entries.delete(key);
-        total -= old.body.byteLength;
-      }
-      if (entry.body.byteLength > MAX_ENTRY_BYTES) return;
-      entries.set(key, entry);
-      total += entry.body.byteLength;
-      stats.stored++;
-      for (const [oldest, kept] of entries) {
-        if (total <= maxBytes) break;
-        entries.delete(oldest);
-        total -= kept.body.byteLength;
-      }
+      if (entries.set(key, entry, entry.body.byteLength)) stats.stored++;
     },
     stats,
   };

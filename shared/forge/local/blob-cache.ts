@@ -1,3 +1,5 @@
+import { BoundedLru } from "../../cache/bounded-lru.ts";
+
 /**
  * Blob contents by repository and object id. An id names its bytes for good, so a re-read of an
  * unchanged file (the tick's backlog, every few minutes for every target) starts no
@@ -13,32 +15,14 @@ export const DEFAULT_BLOB_CACHE_BYTES = 32 * 1024 * 1024;
 const MAX_BLOB_BYTES = 1024 * 1024;
 
 export function createBlobCache(maxBytes = DEFAULT_BLOB_CACHE_BYTES): BlobCache {
-  const blobs = new Map<string, Buffer>();
-  let total = 0;
-
-  function keep(key: string, bytes: Buffer): void {
-    if (bytes.length > MAX_BLOB_BYTES || blobs.has(key)) return;
-    blobs.set(key, bytes);
-    total += bytes.length;
-    // Map order is insertion order: the first entries are the least recently read.
-    for (const [oldest, kept] of blobs) {
-      if (total <= maxBytes) break;
-      blobs.delete(oldest);
-      total -= kept.length;
-    }
-  }
-
+  const blobs = new BoundedLru<Buffer>(maxBytes, MAX_BLOB_BYTES);
   return {
     async read(gitDir, sha, load) {
       const key = `${gitDir}\0${sha}`;
       const known = blobs.get(key);
-      if (known) {
-        blobs.delete(key);
-        blobs.set(key, known);
-        return known;
-      }
+      if (known) return known;
       const bytes = await load();
-      keep(key, bytes);
+      blobs.set(key, bytes, bytes.length);
       return bytes;
     },
   };

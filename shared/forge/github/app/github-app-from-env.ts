@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { BoundedLru } from "../../../cache/bounded-lru.ts";
 import { type AutonomyConfig, parseRepoUrl } from "../../../config/schema.ts";
 import type { Logger } from "../../../log/logger.ts";
 import { createGitHubAppTokens, type GitHubAppTokens } from "./github-app-tokens.ts";
@@ -19,7 +20,7 @@ export class GitHubAppSetupError extends Error {
  * mint a new installation token.
  */
 const MAX_KEPT = 10_000;
-const kept = new Map<string, GitHubAppTokens>();
+const kept = new BoundedLru<GitHubAppTokens>(MAX_KEPT);
 
 /**
  * The target's App tokens when the config names a GitHub App (`github_app_id`), else undefined
@@ -45,13 +46,9 @@ export function githubAppFromEnv(
     coordinates.repo,
     fingerprint,
   ].join("\n");
+  // The least recently asked for goes first.
   const found = kept.get(key);
-  if (found) {
-    // Map order is recency: the least recently asked for goes first.
-    kept.delete(key);
-    kept.set(key, found);
-    return found;
-  }
+  if (found) return found;
   const tokens = createGitHubAppTokens(
     {
       appId: config.github_app_id,
@@ -65,8 +62,7 @@ export function githubAppFromEnv(
     },
     options.logger ? { logger: options.logger } : {},
   );
-  kept.set(key, tokens);
-  if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!);
+  kept.set(key, tokens, 1);
   return tokens;
 }
 
